@@ -1,0 +1,115 @@
+"""The Game contract: a thin Python class over a game's Numba kernels.
+
+Every game keeps its whole position in one flat ``np.int64`` array (the *state*), so that
+MCTS kernels can copy, step and score positions without Python in the loop. The kernels of
+a game module mutate a state in place and never validate their input; this class is the
+checked, copying surface that players, the CLI, the arena and the environments use.
+
+Conventions shared by every game:
+- players are 0 (first to move: Connect Four's X, Go's Black) and 1;
+- ``terminal_value(s)`` is +1/0/-1 (or a fraction for Go's score-less outcome) from the point
+  of view of the player *to move* in the terminal state ``s``;
+- ``encode(s)`` returns float32 planes of shape ``obs_shape`` from the point of view of the
+  player to move (own stones first).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class GameError(ValueError):
+    """Base class of every error a game raises on bad input."""
+
+
+class MoveParseError(GameError):
+    """The text does not name a move in this game's notation."""
+
+
+class IllegalMoveError(GameError):
+    """The move is well formed but not legal in this position."""
+
+
+class Game(ABC):
+    """Rules of one game (with its parameters, such as Go's board size and komi)."""
+
+    name: str
+    #: Identifier of this game's kernels in ``games.kernels`` (the switch MCTS kernels use).
+    kernel_id: int
+    num_actions: int
+    obs_shape: tuple[int, int, int]
+    #: Number of symmetries (the identity included) that ``symmetry`` accepts.
+    num_symmetries: int = 1
+
+    # ---- positions -------------------------------------------------------------------------
+    @abstractmethod
+    def initial_state(self) -> np.ndarray: ...
+
+    @abstractmethod
+    def legal_mask(self, state: np.ndarray) -> np.ndarray:
+        """Boolean mask of shape (num_actions,); all False in a terminal state."""
+
+    def legal_actions(self, state: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(self.legal_mask(state))
+
+    def step(self, state: np.ndarray, action: int) -> np.ndarray:
+        """The position after ``action``; raises IllegalMoveError. ``state`` is unchanged."""
+        action = int(action)
+        if self.is_terminal(state):
+            raise IllegalMoveError(f"{self.name}: the game is over, no move can be played")
+        if not 0 <= action < self.num_actions:
+            raise IllegalMoveError(f"{self.name}: action {action} is out of range 0..{self.num_actions - 1}")
+        if not self.legal_mask(state)[action]:
+            raise IllegalMoveError(f"{self.name}: {self.format_move(action)} is not legal here")
+        child = state.copy()
+        self._step_inplace(child, action)
+        return child
+
+    @abstractmethod
+    def _step_inplace(self, state: np.ndarray, action: int) -> None: ...
+
+    @abstractmethod
+    def is_terminal(self, state: np.ndarray) -> bool: ...
+
+    @abstractmethod
+    def terminal_value(self, state: np.ndarray) -> float:
+        """Outcome for the player to move in a terminal state: +1 win, 0 draw, -1 loss."""
+
+    @abstractmethod
+    def to_play(self, state: np.ndarray) -> int: ...
+
+    def returns(self, state: np.ndarray) -> tuple[float, float]:
+        """Outcome of a terminal state for players 0 and 1."""
+        v = self.terminal_value(state)
+        return (v, -v) if self.to_play(state) == 0 else (-v, v)
+
+    @abstractmethod
+    def result_string(self, state: np.ndarray) -> str:
+        """Human-readable result of a terminal state ("X wins", "B+3.5", "draw")."""
+
+    # ---- network input and data augmentation ------------------------------------------------
+    @abstractmethod
+    def encode(self, state: np.ndarray) -> np.ndarray:
+        """Float32 planes of shape obs_shape, from the point of view of the player to move."""
+
+    def symmetry(self, k: int, planes: np.ndarray, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Apply symmetry ``k`` (0 = identity) to encoded planes (..., H, W) and a policy over actions."""
+        if k != 0:
+            raise ValueError(f"{self.name} has no symmetry {k}")
+        return planes, policy
+
+    # ---- humans ----------------------------------------------------------------------------
+    @abstractmethod
+    def render(self, state: np.ndarray) -> str: ...
+
+    @abstractmethod
+    def parse_move(self, text: str) -> int:
+        """Action of a move in human notation; raises MoveParseError naming what is wrong."""
+
+    @abstractmethod
+    def format_move(self, action: int) -> str: ...
+
+    def player_name(self, player: int) -> str:
+        return ("first", "second")[player]

@@ -1,0 +1,1 @@
+"""Benchmarks behind `selfplay bench` and scripts/bench_*.py."""

@@ -1,0 +1,37 @@
+"""The ``selfplay`` console script: one subcommand per use, each in selfplay/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from games import GameError
+from selfplay.errors import UserError
+
+# Modules of selfplay/commands; each defines add_parser(subparsers), which sets ``func``.
+COMMANDS = ["play", "bench"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="selfplay", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"selfplay.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, GameError) as e:
+        print(f"selfplay {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

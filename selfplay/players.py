@@ -1,0 +1,118 @@
+"""One Player protocol for every kind of player, and player specs such as ``mcts:sims=800``.
+
+A player picks a move for a state; the arena, terminal play and the GTP engine drive any of
+them the same way. Players that keep state across moves (a search tree reused between moves)
+hear of every move played through ``observe``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from games import Game
+from selfplay.errors import UserError
+
+
+class PlayerSpecError(UserError):
+    """A player spec string is malformed or names an unknown player or option."""
+
+
+class Player:
+    """Base class: override ``select_move``; ``reset`` and ``observe`` are optional hooks."""
+
+    name = "player"
+
+    def reset(self, game: Game) -> None:
+        """A new game of ``game`` starts."""
+
+    def select_move(self, game: Game, state: np.ndarray) -> int:
+        raise NotImplementedError
+
+    def observe(self, game: Game, state: np.ndarray, action: int) -> None:
+        """``action`` was played (by either side) from ``state``."""
+
+
+class RandomPlayer(Player):
+    """Uniformly random among legal moves."""
+
+    def __init__(self, seed: int | None = None):
+        self.rng = np.random.default_rng(seed)
+        self.name = "random"
+
+    def select_move(self, game, state):
+        return int(self.rng.choice(game.legal_actions(state)))
+
+
+# kind -> "module:factory"; a factory takes (game, options, context) and returns a Player:
+# options are the spec's key=value strings (check them with read_options), context holds
+# what the caller provides (for example input/output functions for a human).
+# Imported lazily so that asking for a random player never imports torch.
+PLAYER_FACTORIES = {
+    "random": "selfplay.players:make_random",
+    "human": "selfplay.human:make_human",
+}
+
+
+def make_random(game, options, context):
+    return RandomPlayer(read_options("random", options, seed=-1)["seed"] if options else None)
+
+
+def read_options(kind: str, options: dict[str, str], **defaults) -> dict:
+    """Check a spec's option names against ``defaults`` and convert each value to the type of
+    its default (int, float, bool or str); unknown names and bad values are PlayerSpecErrors."""
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        known = ", ".join(sorted(defaults)) or "none"
+        raise PlayerSpecError(f"{kind}: unknown option {', '.join(map(repr, unknown))}; known options: {known}")
+    values = dict(defaults)
+    for key, text in options.items():
+        kind_of = type(defaults[key])
+        try:
+            if kind_of is bool:
+                if text.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError
+                values[key] = text.lower() in ("1", "true", "yes")
+            else:
+                values[key] = kind_of(text)
+        except ValueError:
+            raise PlayerSpecError(f"{kind}: option {key}={text!r} is not a valid {kind_of.__name__}") from None
+    return values
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """``"mcts:sims=800,c=1.5"`` -> ``("mcts", {"sims": "800", "c": "1.5"})``.
+
+    A value may itself contain ``=`` or ``,`` when the option is the last one and the kind
+    takes a free-form argument (``gtp:"gnugo --mode gtp"`` is ``("gtp", {"": "gnugo ..."})``).
+    """
+    spec = spec.strip()
+    if not spec:
+        raise PlayerSpecError("empty player spec")
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    options: dict[str, str] = {}
+    if rest:
+        for item in rest.split(","):
+            key, eq, value = item.partition("=")
+            if not eq:
+                if options:
+                    raise PlayerSpecError(f"player spec {spec!r}: option {item!r} is not key=value")
+                options[""] = item.strip()
+                continue
+            key = key.strip()
+            if not key or key in options:
+                raise PlayerSpecError(f"player spec {spec!r}: empty or repeated option {key!r}")
+            options[key] = value.strip()
+    return kind, options
+
+
+def make_player(spec: str, game: Game, **context) -> Player:
+    """Build a player from a spec string for ``game``; ``context`` is passed to the factory."""
+    kind, options = parse_spec(spec)
+    if kind not in PLAYER_FACTORIES:
+        raise PlayerSpecError(f"unknown player {kind!r} in {spec!r}; known: {', '.join(sorted(PLAYER_FACTORIES))}")
+    module_name, _, attr = PLAYER_FACTORIES[kind].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    return factory(game, options, context)
