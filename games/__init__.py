@@ -1,5 +1,11 @@
 """Rules of the games as Numba kernels, a Python Game class over each, Gymnasium environments."""
 
+# ruff: noqa: E402  (the Numba cache must be configured before any kernel module is imported)
+
+from games import numba_cache
+
+numba_cache.configure()
+
 from games.base import Game, GameError, IllegalMoveError, MoveParseError
 
 

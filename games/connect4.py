@@ -120,14 +120,12 @@ def encode(state, out):
 
 @njit(cache=True)
 def random_action(state):
-    """A uniformly random legal column (state must not be terminal)."""
-    choices = np.empty(WIDTH, dtype=np.int64)
-    n = 0
-    for col in range(WIDTH):
+    """A uniformly random legal column (state must not be terminal): rejection sampling over
+    the seven columns, which is uniform over the legal ones and allocates nothing."""
+    while True:
+        col = np.random.randint(WIDTH)
         if can_play(state, col):
-            choices[n] = col
-            n += 1
-    return choices[np.random.randint(n)]
+            return col
 
 
 @njit(cache=True)

@@ -1,0 +1,90 @@
+"""``selfplay play GAME``: a game in the terminal between any two players (human, random,
+mcts:sims=N, ...), the board redrawn after every move, with undo for humans."""
+
+from __future__ import annotations
+
+from games import Game, make_game
+from selfplay.human import HumanPlayer, QuitRequest, UndoRequest
+from selfplay.players import make_player
+
+#: Komi by board size when --komi is not given: 5x5 is a Black win by the whole board with
+#: perfect play, 7x7 has the accepted fair komi 9, 9x9 the 7 of the CGOS computer-Go server.
+DEFAULT_KOMI = {5: 24.5, 7: 9.0, 9: 7.0}
+
+
+def add_parser(sub):
+    p = sub.add_parser("play", help="play a game in the terminal between any two players")
+    p.add_argument("game", choices=["connect4", "go", "tictactoe"])
+    p.add_argument("--x", "--b", "--first", dest="first", default="human", metavar="SPEC",
+                   help="first player (X in Connect Four, Black in Go): human, random, mcts:sims=N, ...")
+    p.add_argument("--o", "--w", "--second", dest="second", default="random", metavar="SPEC",
+                   help="second player (O in Connect Four, White in Go)")
+    p.add_argument("--size", type=int, default=9, help="Go board size (5-19)")
+    p.add_argument("--komi", type=float, default=None, help="Go komi (default: by board size)")
+    p.add_argument("--start", default="", help="moves to play first: a Connect Four digit string "
+                   "such as 4453, or space-separated moves")
+    p.set_defaults(func=run)
+
+
+def game_from_args(args) -> Game:
+    if args.game == "go":
+        komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
+        return make_game("go", size=args.size, komi=komi)
+    return make_game(args.game)
+
+
+def start_moves(game: Game, text: str) -> list[str]:
+    text = text.strip()
+    if game.name == "connect4" and text.isdigit():
+        return list(text)
+    return text.split()
+
+
+def run(args, read_line=input, write=print):
+    game = game_from_args(args)
+    players = [make_player(spec, game, read_line=read_line, write=write) for spec in (args.first, args.second)]
+    states = [game.initial_state()]
+    for text in start_moves(game, args.start):
+        states.append(game.step(states[-1], game.parse_move(text)))
+    for p in players:
+        p.reset(game)
+    names = [f"{game.player_name(i)} ({p.name})" for i, p in enumerate(players)]
+    write(f"{game.name}: {names[0]} vs {names[1]}")
+    write(game.render(states[-1]))
+    while not game.is_terminal(states[-1]):
+        state = states[-1]
+        mover = players[game.to_play(state)]
+        try:
+            action = mover.select_move(game, state)
+        except QuitRequest:
+            write("game abandoned")
+            return 0
+        except UndoRequest:
+            states = _undo(states, players, game, write)
+            continue
+        for p in {id(p): p for p in players}.values():
+            p.observe(game, state, action)
+        states.append(game.step(state, action))
+        if not isinstance(mover, HumanPlayer):
+            write(f"{game.player_name(game.to_play(state))} plays {game.format_move(action)}")
+        write(game.render(states[-1]))
+    write(f"result: {game.result_string(states[-1])}")
+    return 0
+
+
+def _undo(states, players, game, write):
+    """Take back the human's last move and the replies played since; searching players are
+    reset, since their trees belong to the abandoned line."""
+    human_to_move = game.to_play(states[-1])
+    n = len(states) - 1
+    while n > 0 and game.to_play(states[n - 1]) != human_to_move:
+        n -= 1
+    if n == 0:
+        write("  nothing to undo")
+        return states
+    states = states[:n]
+    for p in players:
+        p.reset(game)
+    write(game.render(states[-1]))
+    return states
+

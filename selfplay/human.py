@@ -1,0 +1,67 @@
+"""A human at a terminal as a Player: reads moves, explains why bad input is refused.
+
+Commands that are not moves (undo, quit) are raised as exceptions for the game loop, which
+owns the move history; the player itself never touches the game state.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from games import Game, GameError
+from selfplay.players import Player, read_options
+
+
+class QuitRequest(Exception):
+    """The human asked to stop (quit, or end of input)."""
+
+
+class UndoRequest(Exception):
+    """The human asked to take back their last move."""
+
+
+HELP = "moves: {example}; commands: undo, quit, help"
+
+
+class HumanPlayer(Player):
+    def __init__(self, read_line: Callable[[str], str] = input, write: Callable[[str], None] = print):
+        self.read_line = read_line
+        self.write = write
+        self.name = "human"
+
+    def select_move(self, game: Game, state):
+        prompt = f"{game.player_name(game.to_play(state))} to move> "
+        while True:
+            try:
+                text = self.read_line(prompt)
+            except EOFError:
+                raise QuitRequest from None
+            command = text.strip().lower()
+            if command in ("quit", "exit", "q", "resign"):
+                raise QuitRequest
+            if command == "undo":
+                raise UndoRequest
+            if command in ("help", "?", ""):
+                self.write(HELP.format(example=_example_moves(game)))
+                continue
+            try:
+                action = game.parse_move(text)
+                game.step(state, action)  # raises IllegalMoveError with the reason
+            except GameError as e:
+                self.write(f"  {e}")
+                continue
+            return action
+
+
+def _example_moves(game: Game) -> str:
+    if game.name == "connect4":
+        return "a column 1-7"
+    if game.name == "go":
+        return "a vertex such as C3, or pass"
+    return "e.g. " + game.format_move(0)
+
+
+def make_human(game, options, context):
+    read_options("human", options)
+    keep = {k: context[k] for k in ("read_line", "write") if k in context}
+    return HumanPlayer(**keep)
