@@ -20,7 +20,7 @@ Policy = Callable[[dict], int]
 
 
 class BoardGameEnv(gym.Env):
-    metadata = {"render_modes": ["ansi", "human"]}
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 1}
 
     def __init__(self, game: Game, opponent: Policy | str | None = None, agent_player: int = 0,
                  illegal_action: str = "raise", render_mode: str | None = None):
