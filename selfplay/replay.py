@@ -1,0 +1,162 @@
+"""The replay buffer: a bounded window of the most recent self-play positions, kept on disk as
+chunk files in the run directory (the contract between self-play and the learner, as in KataGo).
+
+Self-play (in the learner's process or in worker processes) writes each batch of *finished*
+games as one chunk, atomically; the learner ingests chunks it has not seen. A killed run loses
+at most the games in progress: every finished game is in a chunk, and chunks are read back on
+resume. Planes are stored as uint8 (they are all 0/1), policy targets as float32 visit shares,
+value targets as the final result from the point of view of the player to move.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from games import Game
+from selfplay.atomic import atomic_path
+from selfplay.configio import require
+from selfplay.errors import UserError
+
+CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)\.npz$")  # chunk-<worker>-<sequence>.npz
+
+
+@dataclass
+class ReplayConfig:
+    capacity: int = 100_000        # positions in the window
+    min_positions: int = 2_000     # no training before the buffer holds this many
+    augment: bool = True           # a random symmetry of the game on every sample
+
+    def validate(self):
+        require(self.capacity >= 1, "capacity must be positive")
+        require(0 <= self.min_positions <= self.capacity, "min_positions must be between 0 and capacity")
+
+
+@dataclass
+class GameChunk:
+    planes: np.ndarray   # uint8 [n, C, H, W]
+    policy: np.ndarray   # float32 [n, A], rows sum to 1
+    value: np.ndarray    # float32 [n], in [-1, 1]
+    games: int           # finished games in the chunk
+    model_step: int      # training step of the network that played them
+
+    def __len__(self):
+        return len(self.value)
+
+
+def write_chunk(directory: str | Path, worker: int, sequence: int, chunk: GameChunk) -> Path:
+    path = Path(directory) / f"chunk-{worker:03d}-{sequence:08d}.npz"
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, planes=chunk.planes, policy=chunk.policy, value=chunk.value,
+                     games=np.int64(chunk.games), model_step=np.int64(chunk.model_step))
+    return path
+
+
+def read_chunk(path: str | Path) -> GameChunk:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            chunk = GameChunk(data["planes"], data["policy"], data["value"],
+                              int(data["games"]), int(data["model_step"]))
+    except (OSError, ValueError, KeyError) as e:
+        raise UserError(f"replay chunk {path} is unreadable: {e}") from None
+    if not (len(chunk.planes) == len(chunk.policy) == len(chunk.value)):
+        raise UserError(f"replay chunk {path} has arrays of different lengths")
+    return chunk
+
+
+def list_chunks(directory: str | Path) -> list[Path]:
+    """Chunk files in the order they were written (several workers write concurrently)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    paths = [p for p in directory.iterdir() if CHUNK_NAME.match(p.name)]
+    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))  # oldest first
+
+
+class ReplayBuffer:
+    """The newest ``capacity`` positions, ingested chunk by chunk, sampled uniformly."""
+
+    def __init__(self, game: Game, config: ReplayConfig, directory: str | Path):
+        self.game = game
+        self.config = config
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        c, h, w = game.obs_shape
+        self.planes = np.zeros((config.capacity, c, h, w), dtype=np.uint8)
+        self.policy = np.zeros((config.capacity, game.num_actions), dtype=np.float32)
+        self.value = np.zeros(config.capacity, dtype=np.float32)
+        self.size = 0
+        self.cursor = 0            # next slot to write (ring)
+        self.ingested: set[str] = set()
+        self.games = 0
+        self.positions_total = 0   # every position ever ingested
+
+    def ingest_new(self, on_bad=None) -> int:
+        """Read every chunk on disk not read yet; returns the number of new positions. An
+        unreadable chunk (a disk fault; writes are atomic) is reported and skipped."""
+        added = 0
+        for path in list_chunks(self.directory):
+            if path.name in self.ingested:
+                continue
+            self.ingested.add(path.name)
+            try:
+                chunk = read_chunk(path)
+            except UserError as e:
+                if on_bad is not None:
+                    on_bad(path, e)
+                continue
+            self.add(chunk)
+            added += len(chunk)
+        return added
+
+    def add(self, chunk: GameChunk) -> None:
+        n = len(chunk)
+        if n > self.config.capacity:  # only the newest positions fit
+            chunk = GameChunk(chunk.planes[-self.config.capacity:], chunk.policy[-self.config.capacity:],
+                              chunk.value[-self.config.capacity:], chunk.games, chunk.model_step)
+            n = len(chunk)
+        idx = (self.cursor + np.arange(n)) % self.config.capacity
+        self.planes[idx] = chunk.planes
+        self.policy[idx] = chunk.policy
+        self.value[idx] = chunk.value
+        self.cursor = int((self.cursor + n) % self.config.capacity)
+        self.size = min(self.size + n, self.config.capacity)
+        self.games += chunk.games
+        self.positions_total += n
+
+    def prune_disk(self) -> None:
+        """Delete chunk files whose positions have all left the window (newest kept)."""
+        kept = 0
+        for path in reversed(list_chunks(self.directory)):
+            if kept >= self.config.capacity and path.name in self.ingested:
+                path.unlink(missing_ok=True)
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    kept += len(data["value"])
+            except (OSError, ValueError, KeyError):
+                continue
+
+    def ready(self) -> bool:
+        return self.size >= max(1, self.config.min_positions)
+
+    def sample(self, batch_size: int, rng: np.random.Generator):
+        """(planes float32 [B, C, H, W], policy [B, A], value [B]), each with a random symmetry."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        idx = rng.integers(0, self.size, size=batch_size)
+        planes = self.planes[idx].astype(np.float32)
+        policy = self.policy[idx].copy()
+        value = self.value[idx].copy()
+        if self.config.augment and self.game.num_symmetries > 1:
+            ks = rng.integers(0, self.game.num_symmetries, size=batch_size)
+            for k in np.unique(ks):
+                if k == 0:
+                    continue
+                rows = ks == k
+                planes[rows], policy[rows] = self.game.symmetry(int(k), planes[rows], policy[rows])
+        return planes, policy, value
