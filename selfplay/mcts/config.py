@@ -1,0 +1,122 @@
+"""The typed configuration of a search, checked when it is built.
+
+Only the search reads this object: the kernels receive its numbers as a small float array
+(see ``params``), so no config object leaks into compiled code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from selfplay.mcts.errors import MCTSConfigError
+
+# Slots of the parameter array the kernels read (see MCTSConfig.params).
+C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT = range(9)
+NUM_PARAMS = 9
+
+FPU_MODES = ("reduction", "absolute")
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    """How to search. Values are in [-1, 1] from the point of view of the player to move."""
+
+    #: Simulations per root and per call of ``MCTS.search`` (each adds one visit below the root).
+    num_simulations: int = 800
+    #: PUCT exploration constant: score = Q + c * prior * sqrt(N_parent) / (1 + N_child).
+    c_puct: float = 1.25
+    #: When > 0, c grows with the parent's visits as in AlphaZero: c_puct + log((N + c_base + 1) / c_base).
+    c_base: float = 0.0
+    #: First-play urgency, the Q of an unvisited child: "reduction" = the parent's value minus
+    #: fpu_value, "absolute" = fpu_value itself (1.0 tries every child once before revisiting one).
+    fpu_mode: str = "reduction"
+    fpu_value: float = 0.25
+    #: Root Dirichlet noise: prior = (1 - fraction) * prior + fraction * Dir(alpha); 0 = off.
+    dirichlet_alpha: float = 0.3
+    dirichlet_fraction: float = 0.0
+    #: Leaves selected per tree in one round of the batched path (virtual loss keeps them apart).
+    leaves_per_round: int = 1
+    #: Value counted against a node while a selected leaf below it waits for its evaluation.
+    virtual_loss: float = 1.0
+    #: Two players alternate (negamax backup); False = one agent, values backed up unchanged.
+    two_player: bool = True
+    #: Keep the chosen child's subtree and statistics when the game advances.
+    tree_reuse: bool = True
+    #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
+    initial_nodes: int = 0
+    #: Double the node budget when a tree fills it; False = raise NodeBudgetError instead.
+    grow_nodes: bool = True
+    #: Run the whole search in one kernel call when the evaluator is itself a kernel.
+    fused: bool = True
+    #: Gumbel root selection with sequential halving (Danihelka et al., 2022) instead of PUCT.
+    gumbel: bool = False
+    #: Actions sequential halving starts from (the top ones by Gumbel noise + prior logit).
+    gumbel_considered: int = 16
+    #: Scale of the Gumbel noise; 0 = deterministic (evaluation play).
+    gumbel_scale: float = 1.0
+    #: sigma(q) = (maxvisit_init + max child visits) * value_scale * q, q rescaled to [0, 1].
+    value_scale: float = 0.1
+    maxvisit_init: float = 50.0
+    #: Longest principal variation reported.
+    pv_length: int = 32
+    #: Seed of the search's random draws; None = fresh entropy.
+    seed: int | None = None
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise MCTSConfigError naming the first field with a value the search cannot use."""
+        _typed(self)
+        _at_least(self, "num_simulations", 0)
+        _at_least(self, "leaves_per_round", 1)
+        _at_least(self, "initial_nodes", 0)
+        _at_least(self, "gumbel_considered", 1)
+        _at_least(self, "pv_length", 0)
+        for name in ("c_puct", "c_base", "dirichlet_alpha", "virtual_loss", "gumbel_scale", "value_scale",
+                     "maxvisit_init"):
+            _at_least(self, name, 0.0)
+        if self.dirichlet_fraction > 0 and self.dirichlet_alpha <= 0:
+            raise MCTSConfigError("mcts.dirichlet_alpha must be > 0 when dirichlet_fraction > 0")
+        if not 0.0 <= self.dirichlet_fraction <= 1.0:
+            raise MCTSConfigError(f"mcts.dirichlet_fraction must be in [0, 1], got {self.dirichlet_fraction}")
+        if self.fpu_mode not in FPU_MODES:
+            raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
+
+    def params(self) -> np.ndarray:
+        """The numbers the kernels read, indexed by the slot constants of this module."""
+        p = np.zeros(NUM_PARAMS, dtype=np.float64)
+        p[C_PUCT] = self.c_puct
+        p[C_BASE] = self.c_base
+        p[FPU_VALUE] = self.fpu_value
+        p[FPU_ABSOLUTE] = 1.0 if self.fpu_mode == "absolute" else 0.0
+        p[SIGN] = -1.0 if self.two_player else 1.0
+        p[VIRTUAL_LOSS] = self.virtual_loss
+        p[GUMBEL] = 1.0 if self.gumbel else 0.0
+        p[VALUE_SCALE] = self.value_scale
+        p[MAXVISIT_INIT] = self.maxvisit_init
+        return p
+
+
+def _typed(config: MCTSConfig) -> None:
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if f.name == "seed":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise MCTSConfigError(f"mcts.seed must be an integer or None, got {value!r}")
+            continue
+        kind = type(f.default)
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if kind is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok:
+            raise MCTSConfigError(f"mcts.{f.name} must be a finite {kind.__name__}, got {value!r}")
+
+
+def _at_least(config: MCTSConfig, name: str, low) -> None:
+    value = getattr(config, name)
+    if value < low:
+        raise MCTSConfigError(f"mcts.{name} must be >= {low}, got {value}")

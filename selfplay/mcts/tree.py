@@ -1,0 +1,245 @@
+"""The search trees: one struct of arrays with a batch axis, and the kernels that grow them.
+
+Tree ``b`` of a batch owns row ``b`` of every array; a node is an index into that row and
+slot 0 is the root. Expanding a node allocates all its legal children at once, as one
+contiguous block ``first_child .. first_child + num_children``, so selection reads the
+statistics of siblings from adjacent memory and no per-edge index is needed.
+
+Sign convention: ``value_sum[b, i]`` and ``raw_value[b, i]`` are from the point of view of
+the player to move at node ``i``. The parent sees a child's mean value times ``sign``
+(-1 when two players alternate, +1 for a single agent).
+
+``visits`` counts the values backed up through a node (its own evaluation included), so an
+expanded node that is not terminal has ``visits = 1 + sum of its children's visits`` once a
+round is complete, except when two selections of one round met at the same pending leaf
+(``leaves_per_round > 1``): that leaf then counts both.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from selfplay.mcts.errors import NodeBudgetError
+
+# first_child sentinels of a node that has no children block.
+UNEXPANDED, TERMINAL, PENDING = -1, -2, -3
+
+TreeArrays = namedtuple(
+    "TreeArrays",
+    ["prior", "visits", "value_sum", "raw_value", "action", "first_child", "num_children", "parent", "num_nodes"],
+)
+TreeArrays.__doc__ = """Arrays [batch, capacity] of the trees (num_nodes is [batch]).
+
+prior         float32  prior probability of the move into the node (from its parent's policy)
+visits        int32    values backed up through the node, plus selections still in flight
+value_sum     float64  sum of those values, from the node's player-to-move point of view
+raw_value     float32  the evaluator's value of the node, or its terminal value
+action        int32    the move from the parent into the node
+first_child   int32    start of the children block, or UNEXPANDED / TERMINAL / PENDING
+num_children  int32    size of the children block (the legal moves)
+parent        int32    the parent node, -1 at the root
+num_nodes     int32    slots in use per tree
+"""
+
+
+def allocate(batch_size: int, capacity: int) -> TreeArrays:
+    """Empty trees: every root unexpanded, one slot in use."""
+    def full(dtype, value=0):
+        return np.full((batch_size, capacity), value, dtype=dtype)
+
+    tree = TreeArrays(
+        prior=full(np.float32), visits=full(np.int32), value_sum=full(np.float64), raw_value=full(np.float32),
+        action=full(np.int32, -1), first_child=full(np.int32, UNEXPANDED), num_children=full(np.int32),
+        parent=full(np.int32, -1), num_nodes=np.ones(batch_size, dtype=np.int32),
+    )
+    return tree
+
+
+def capacity_of(tree: TreeArrays) -> int:
+    return tree.prior.shape[1]
+
+
+def ensure_capacity(tree: TreeArrays, needed: np.ndarray, grow: bool) -> TreeArrays:
+    """The same trees with room for ``needed[b]`` more nodes in each tree ``b``: reallocated to
+    twice the capacity (or more) when one lacks room, or NodeBudgetError when ``grow`` is off."""
+    capacity = capacity_of(tree)
+    want = int((tree.num_nodes.astype(np.int64) + needed).max())
+    if want <= capacity:
+        return tree
+    if not grow:
+        b = int(np.argmax(tree.num_nodes.astype(np.int64) + needed))
+        raise NodeBudgetError(
+            f"tree {b} of the batch needs {want} nodes but its budget is {capacity}; raise "
+            f"mcts.initial_nodes or set mcts.grow_nodes=true")
+    new_capacity = max(2 * capacity, want)
+    if new_capacity >= 2**31:
+        raise NodeBudgetError(f"a tree would need {new_capacity} nodes, more than a 32-bit index can address")
+    grown = allocate(tree.prior.shape[0], new_capacity)
+    for old, new in zip(tree[:-1], grown[:-1]):
+        new[:, :capacity] = old
+    grown.num_nodes[:] = tree.num_nodes
+    return grown
+
+
+@njit(cache=True)
+def reset_tree(tree, b):
+    """Tree ``b`` back to a single unexpanded root."""
+    tree.num_nodes[b] = 1
+    tree.prior[b, 0] = 1.0
+    tree.visits[b, 0] = 0
+    tree.value_sum[b, 0] = 0.0
+    tree.raw_value[b, 0] = 0.0
+    tree.action[b, 0] = -1
+    tree.first_child[b, 0] = UNEXPANDED
+    tree.num_children[b, 0] = 0
+    tree.parent[b, 0] = -1
+
+
+@njit(cache=True)
+def expand_node(tree, b, node, legal, policy, are_logits, value):
+    """Give ``node`` one child per legal action, with the policy renormalised over the legal
+    moves (softmax when ``are_logits``; a policy without mass there becomes uniform), and
+    record the evaluator's ``value``. The caller guarantees the room."""
+    n = 0
+    for a in range(legal.shape[0]):
+        if legal[a]:
+            n += 1
+    start = tree.num_nodes[b]
+    tree.num_nodes[b] = start + n
+    tree.first_child[b, node] = start
+    tree.num_children[b, node] = n
+    tree.raw_value[b, node] = value
+    top = -np.inf
+    if are_logits:
+        for a in range(legal.shape[0]):
+            if legal[a] and policy[a] > top:
+                top = policy[a]
+    total = 0.0
+    k = start
+    for a in range(legal.shape[0]):
+        if legal[a]:
+            p = np.exp(policy[a] - top) if are_logits else max(policy[a], 0.0)
+            tree.prior[b, k] = p
+            total += p
+            tree.visits[b, k] = 0
+            tree.value_sum[b, k] = 0.0
+            tree.raw_value[b, k] = 0.0
+            tree.action[b, k] = a
+            tree.first_child[b, k] = UNEXPANDED
+            tree.num_children[b, k] = 0
+            tree.parent[b, k] = node
+            k += 1
+    for k in range(start, start + n):
+        tree.prior[b, k] = tree.prior[b, k] / total if total > 0 else 1.0 / n
+
+
+@njit(cache=True)
+def backup(tree, b, leaf, value, sign, pending_loss):
+    """Add ``value`` (from the leaf's point of view) to every node from ``leaf`` to the root,
+    times ``sign`` per level, and take back the virtual loss ``pending_loss`` that selection
+    charged to each non-root node of the path. Visits were counted during selection."""
+    node = leaf
+    while node > 0:
+        tree.value_sum[b, node] += value + sign * pending_loss
+        value = sign * value
+        node = tree.parent[b, node]
+    tree.value_sum[b, 0] += value
+
+
+@njit(cache=True)
+def child_with_action(tree, b, node, action):
+    """The child of ``node`` reached by ``action``, or -1."""
+    start = tree.first_child[b, node]
+    if start < 0:
+        return -1
+    for k in range(start, start + tree.num_children[b, node]):
+        if tree.action[b, k] == action:
+            return k
+    return -1
+
+
+@njit(cache=True)
+def reroot(tree, b, action):
+    """Make the child reached by ``action`` the root of tree ``b``, keeping its subtree and
+    statistics and compacting it to the front of the row (breadth first, so every children
+    block stays contiguous). Returns the nodes kept; 0 means the tree was reset."""
+    child = child_with_action(tree, b, 0, action)
+    if child < 0 or tree.visits[b, child] == 0:
+        reset_tree(tree, b)
+        return 0
+    n = tree.num_nodes[b]
+    prior = tree.prior[b, :n].copy()
+    visits = tree.visits[b, :n].copy()
+    value_sum = tree.value_sum[b, :n].copy()
+    raw_value = tree.raw_value[b, :n].copy()
+    moves = tree.action[b, :n].copy()
+    first_child = tree.first_child[b, :n].copy()
+    num_children = tree.num_children[b, :n].copy()
+    old_of = np.empty(n, dtype=np.int32)  # old index of each new node, in breadth-first order
+    old_of[0] = child
+    head, tail = 0, 1
+    while head < tail:
+        old = old_of[head]
+        tree.prior[b, head] = prior[old] if head > 0 else 1.0
+        tree.visits[b, head] = visits[old]
+        tree.value_sum[b, head] = value_sum[old]
+        tree.raw_value[b, head] = raw_value[old]
+        tree.action[b, head] = moves[old] if head > 0 else -1
+        tree.num_children[b, head] = num_children[old]
+        if first_child[old] >= 0:
+            tree.first_child[b, head] = tail
+            for j in range(num_children[old]):
+                old_of[tail + j] = first_child[old] + j
+                tree.parent[b, tail + j] = head
+            tail += num_children[old]
+        else:
+            tree.first_child[b, head] = first_child[old]
+        head += 1
+    tree.parent[b, 0] = -1
+    tree.num_nodes[b] = tail
+    return tail
+
+
+@njit(cache=True)
+def root_statistics(tree, sign, visit_counts, q_values, priors, legal, root_value):
+    """Per root and per action: visits, Q (root player's view; NaN unvisited), prior, legality."""
+    for b in range(visit_counts.shape[0]):
+        visit_counts[b, :] = 0
+        q_values[b, :] = np.nan
+        priors[b, :] = 0.0
+        legal[b, :] = False
+        n_root = tree.visits[b, 0]
+        root_value[b] = tree.value_sum[b, 0] / n_root if n_root > 0 else 0.0
+        start = tree.first_child[b, 0]
+        if start < 0:
+            continue
+        for k in range(start, start + tree.num_children[b, 0]):
+            a = tree.action[b, k]
+            visit_counts[b, a] = tree.visits[b, k]
+            priors[b, a] = tree.prior[b, k]
+            legal[b, a] = True
+            if tree.visits[b, k] > 0:
+                q_values[b, a] = sign * tree.value_sum[b, k] / tree.visits[b, k]
+
+
+@njit(cache=True)
+def principal_variations(tree, out):
+    """Per tree, the line of most-visited children from the root (-1 padded) in ``out[b]``."""
+    out[:, :] = -1
+    for b in range(out.shape[0]):
+        node = 0
+        for depth in range(out.shape[1]):
+            start = tree.first_child[b, node]
+            if start < 0:
+                break
+            best, best_visits = -1, 0
+            for k in range(start, start + tree.num_children[b, node]):
+                if tree.visits[b, k] > best_visits:
+                    best, best_visits = k, tree.visits[b, k]
+            if best < 0:
+                break
+            out[b, depth] = tree.action[b, best]
+            node = best
