@@ -41,11 +41,13 @@ def test_loss_goes_down_on_a_fixed_sample():
     planes = torch.from_numpy(rng.integers(0, 2, size=(64, *GAME.obs_shape)).astype(np.float32))
     target_policy = torch.softmax(torch.from_numpy(rng.normal(size=(64, 7)).astype(np.float32)), -1)
     target_value = torch.from_numpy(rng.choice([-1.0, 0.0, 1.0], size=64).astype(np.float32))
+    entropy = -(target_policy * target_policy.log()).sum(-1).mean()  # the floor of the cross-entropy
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     losses = []
     for _ in range(60):
         logits, value = net(planes)
-        loss = -(target_policy * torch.log_softmax(logits, -1)).sum(-1).mean() + ((value - target_value) ** 2).mean()
+        cross_entropy = -(target_policy * torch.log_softmax(logits, -1)).sum(-1).mean()
+        loss = cross_entropy - entropy + ((value - target_value) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
