@@ -92,8 +92,20 @@ class ReplayBuffer:
         self.size = 0
         self.cursor = 0            # next slot to write (ring)
         self.ingested: set[str] = set()
+        self.counted: set[str] = set()  # chunks already in the counters of a restored state
         self.games = 0
         self.positions_total = 0   # every position ever ingested
+
+    def state_dict(self) -> dict:
+        """What a checkpoint records of the buffer: the contents are the chunk files themselves."""
+        return {"ingested": sorted(self.ingested), "games": self.games, "positions_total": self.positions_total}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore the counters of a checkpoint; the next ``ingest_new`` reads the window back
+        from disk (chunks written after the checkpoint, by a run killed later, included)."""
+        self.games = int(state["games"])
+        self.positions_total = int(state["positions_total"])
+        self.counted = set(state["ingested"])
 
     def ingest_new(self, on_bad=None) -> int:
         """Read every chunk on disk not read yet; returns the number of new positions. An
@@ -109,12 +121,12 @@ class ReplayBuffer:
                 if on_bad is not None:
                     on_bad(path, e)
                 continue
-            self.add(chunk)
+            self.add(chunk, count=path.name not in self.counted)
             added += len(chunk)
         return added
 
-    def add(self, chunk: GameChunk) -> None:
-        n = len(chunk)
+    def add(self, chunk: GameChunk, count: bool = True) -> None:
+        n = original = len(chunk)
         if n > self.config.capacity:  # only the newest positions fit
             chunk = GameChunk(chunk.planes[-self.config.capacity:], chunk.policy[-self.config.capacity:],
                               chunk.value[-self.config.capacity:], chunk.games, chunk.model_step)
@@ -125,8 +137,9 @@ class ReplayBuffer:
         self.value[idx] = chunk.value
         self.cursor = int((self.cursor + n) % self.config.capacity)
         self.size = min(self.size + n, self.config.capacity)
-        self.games += chunk.games
-        self.positions_total += n
+        if count:
+            self.games += chunk.games
+            self.positions_total += original
 
     def prune_disk(self) -> None:
         """Delete chunk files whose positions have all left the window (newest kept)."""

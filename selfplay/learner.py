@@ -1,0 +1,75 @@
+"""The learner: one gradient step of the AlphaZero loss on a replay minibatch.
+
+loss = cross-entropy(policy target, policy) + value_weight * (z - v)^2, with weight decay in
+the optimizer (AdamW). The policy target is the MCTS visit distribution (or the expert's move
+in SFT), the value target z the game result from the point of view of the player to move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from selfplay.configio import require
+from selfplay.network import PolicyValueNet
+
+
+@dataclass
+class OptimConfig:
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    value_weight: float = 1.0
+    #: Minibatch samples trained per new self-play position (the replay ratio); training waits
+    #: for self-play when it is ahead of this, so the data stays fresh.
+    replay_ratio: float = 4.0
+    grad_clip: float = 5.0
+
+    def validate(self):
+        require(self.batch_size >= 1, "batch_size must be positive")
+        require(self.learning_rate > 0, "learning_rate must be positive")
+        require(self.weight_decay >= 0, "weight_decay must be 0 or more")
+        require(self.replay_ratio > 0, "replay_ratio must be positive")
+        require(self.grad_clip > 0, "grad_clip must be positive")
+
+
+def make_optimizer(model: PolicyValueNet, config: OptimConfig) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
+           value_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+    """The total loss and named metrics (CleanRL-style names) of one minibatch."""
+    logits, predicted = model(planes)
+    log_probs = F.log_softmax(logits, dim=-1)
+    policy_loss = -(policy * log_probs).sum(-1).mean()
+    value_loss = F.mse_loss(predicted, value)
+    total = policy_loss + value_weight * value_loss
+    with torch.no_grad():
+        probs = log_probs.exp()
+        entropy = -(probs * log_probs).sum(-1).mean()
+        target_entropy = -(policy * torch.log(policy.clamp_min(1e-12))).sum(-1).mean()
+        decisive = value.abs() > 0.5
+        accuracy = ((predicted[decisive] > 0) == (value[decisive] > 0)).float().mean() if decisive.any() else \
+            torch.tensor(float("nan"))
+    metrics = {
+        "losses/total": total.item(), "losses/policy": policy_loss.item(), "losses/value": value_loss.item(),
+        "losses/policy_kl": (policy_loss - target_entropy).item(), "policy/entropy": entropy.item(),
+        "policy/target_entropy": target_entropy.item(), "value/sign_accuracy": accuracy.item(),
+    }
+    return total, metrics
+
+
+def train_step(model, optimizer, batch: tuple[np.ndarray, np.ndarray, np.ndarray], config: OptimConfig,
+               device: torch.device) -> dict[str, float]:
+    model.train()
+    planes, policy, value = (torch.from_numpy(x).to(device) for x in batch)
+    total, metrics = losses(model, planes, policy, value, config.value_weight)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    metrics["losses/grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
+    optimizer.step()
+    return metrics
