@@ -10,7 +10,7 @@ from games import GameError
 from selfplay.errors import UserError
 
 # Modules of selfplay/commands; each defines add_parser(subparsers), which sets ``func``.
-COMMANDS = ["play", "bench"]
+COMMANDS = ["play", "bench", "train"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ masks of many leaves in, one forward, numpy priors and values out.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from selfplay.configio import require
+from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
 
 #: Logit given to illegal actions: finite (a softmax over an all-masked row stays defined) but
 #: far below any real logit, so their probability is exactly 0 in float32.
@@ -93,13 +95,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-class NetworkEvaluator:
-    """Batched MCTS evaluator over a PolicyValueNet: planes [n, C, H, W] float32 and legal masks
-    [n, A] bool in; priors [n, A] float32 (0 on illegal actions) and values [n] float32 out."""
-
-    needs_planes = True
+class NetworkEvaluator(MCTSNetworkHook):
+    """A PolicyValueNet as a batched MCTS evaluator: the planes and legal masks of every leaf of
+    a round go through one forward pass (in chunks of ``max_batch``) in inference mode on
+    ``device``; it returns masked logits, which the tree turns into priors over legal moves."""
 
     def __init__(self, model: PolicyValueNet, device: torch.device | str = "auto", max_batch: int = 1024):
+        super().__init__(self.forward, outputs="logits")
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.model = model.to(self.device).eval()
         self.max_batch = max_batch
@@ -107,19 +109,23 @@ class NetworkEvaluator:
         self.forward_seconds = 0.0
 
     @torch.inference_mode()
-    def __call__(self, planes: np.ndarray, legal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import time
+    def forward(self, planes: np.ndarray, legal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t0 = time.perf_counter()
-        priors = np.empty(legal_mask.shape, dtype=np.float32)
+        logits = np.empty(legal_mask.shape, dtype=np.float32)
         values = np.empty(len(planes), dtype=np.float32)
         for start in range(0, len(planes), self.max_batch):
             end = start + self.max_batch
             x = torch.from_numpy(planes[start:end]).to(self.device, non_blocking=True)
             mask = torch.from_numpy(legal_mask[start:end]).to(self.device, non_blocking=True)
-            logits, v = self.model(x, mask)
-            priors[start:end] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-            values[start:end] = v.float().cpu().numpy()
-        priors[~legal_mask] = 0.0
+            batch_logits, batch_values = self.model(x, mask)
+            logits[start:end] = batch_logits.float().cpu().numpy()
+            values[start:end] = batch_values.float().cpu().numpy()
         self.positions_evaluated += len(planes)
         self.forward_seconds += time.perf_counter() - t0
-        return priors, values
+        return logits, values
+
+    def priors(self, planes: np.ndarray, legal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities (0 on illegal moves) and values, for callers outside the search."""
+        logits, values = self.forward(planes, legal_mask)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True)) * legal_mask
+        return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32), values

@@ -52,6 +52,7 @@ class RandomPlayer(Player):
 PLAYER_FACTORIES = {
     "random": "selfplay.players:make_random",
     "human": "selfplay.human:make_human",
+    "net": "selfplay.net_player:make_net_player",
 }
 
 

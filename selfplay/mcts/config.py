@@ -94,7 +94,8 @@ class MCTSConfig:
         p[FPU_VALUE] = self.fpu_value
         p[FPU_ABSOLUTE] = 1.0 if self.fpu_mode == "absolute" else 0.0
         p[SIGN] = -1.0 if self.two_player else 1.0
-        p[VIRTUAL_LOSS] = self.virtual_loss
+        # One walk per round has nothing to keep apart from: no loss, so it matches the fused path.
+        p[VIRTUAL_LOSS] = self.virtual_loss if self.leaves_per_round > 1 else 0.0
         p[GUMBEL] = 1.0 if self.gumbel else 0.0
         p[VALUE_SCALE] = self.value_scale
         p[MAXVISIT_INIT] = self.maxvisit_init

@@ -98,7 +98,7 @@ def reset_tree(tree, b):
     tree.parent[b, 0] = -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def expand_node(tree, b, node, legal, policy, are_logits, value):
     """Give ``node`` one child per legal action, with the policy renormalised over the legal
     moves (softmax when ``are_logits``; a policy without mass there becomes uniform), and
@@ -136,7 +136,7 @@ def expand_node(tree, b, node, legal, policy, are_logits, value):
         tree.prior[b, k] = tree.prior[b, k] / total if total > 0 else 1.0 / n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def backup(tree, b, leaf, value, sign, pending_loss):
     """Add ``value`` (from the leaf's point of view) to every node from ``leaf`` to the root,
     times ``sign`` per level, and take back the virtual loss ``pending_loss`` that selection
@@ -243,3 +243,14 @@ def principal_variations(tree, out):
                 break
             out[b, depth] = tree.action[b, best]
             node = best
+
+
+@njit(cache=True)
+def set_root_priors(tree, priors):
+    """Replace each expanded root's children priors by ``priors[b, action]``."""
+    for b in range(priors.shape[0]):
+        start = tree.first_child[b, 0]
+        if start < 0:
+            continue
+        for k in range(start, start + tree.num_children[b, 0]):
+            tree.prior[b, k] = priors[b, tree.action[b, k]]

@@ -1,0 +1,120 @@
+"""``MCTSPlayer``: a Player that searches before every move and keeps its tree between moves.
+
+Spec: ``mcts:sims=800,c=1.25,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from games import Game
+from selfplay.mcts.config import MCTSConfig
+from selfplay.mcts.errors import MCTSConfigError
+from selfplay.mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
+from selfplay.mcts.search import MCTS, SearchResult
+from selfplay.players import Player, PlayerSpecError, read_options
+
+EVALUATORS = {"rollout": RolloutEvaluator, "uniform": UniformEvaluator}
+
+
+@dataclass
+class MoveStat:
+    action: int
+    move: str
+    visits: int
+    share: float  # of the root's child visits
+    q: float      # mean value for the player to move, NaN if unvisited
+    prior: float
+
+
+@dataclass
+class SearchAnalysis:
+    """What the last search thinks, for a human: value, best moves, expected line."""
+
+    player: str
+    value: float  # for the player to move, in [-1, 1]
+    visits: int
+    moves: list[MoveStat]
+    pv: list[str]
+
+    def lines(self) -> list[str]:
+        out = [f"{self.player} to move: value {self.value:+.3f} after {self.visits} visits"]
+        for m in self.moves:
+            q = "   n/a" if np.isnan(m.q) else f"{m.q:+.3f}"
+            out.append(f"  {m.move:>5}  {m.share:6.1%}  {m.visits:8d} visits  q {q}  prior {m.prior:.3f}")
+        out.append("  pv: " + (" ".join(self.pv) or "-"))
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+class MCTSPlayer(Player):
+    """Searches ``config.num_simulations`` from each position it is asked to move in, plays the
+    most visited move (or samples at ``temperature`` > 0, or the Gumbel choice), and hears of
+    every move through ``observe`` so that the next search starts from the kept subtree."""
+
+    def __init__(self, game: Game, evaluator: Evaluator | None = None, config: MCTSConfig | None = None,
+                 temperature: float = 0.0, name: str = "mcts"):
+        if temperature < 0:
+            raise MCTSConfigError(f"temperature must be >= 0, got {temperature}")
+        self.game = game
+        self.evaluator = evaluator if evaluator is not None else RolloutEvaluator()
+        self.config = config if config is not None else MCTSConfig()
+        self.temperature = temperature
+        self.name = name
+        self.mcts = MCTS(game, self.evaluator, self.config, batch_size=1)
+        self.last_result: SearchResult | None = None
+        self._synced = False  # the tree's root is the position of the game being played
+
+    def reset(self, game: Game) -> None:
+        if game is not self.game:
+            self.game = game
+            self.mcts = MCTS(game, self.evaluator, self.config, batch_size=1)
+        self._synced = False
+        self.last_result = None
+
+    def select_move(self, game: Game, state: np.ndarray) -> int:
+        if not self._synced or not np.array_equal(self.mcts.root_states[0], state):
+            self.mcts.set_root(0, state)
+        self._synced = True
+        self.last_result = self.mcts.search()
+        return int(self.last_result.select_actions(self.temperature, self.mcts.rng)[0])
+
+    def observe(self, game: Game, state: np.ndarray, action: int) -> None:
+        if self._synced and np.array_equal(self.mcts.root_states[0], state):
+            self.mcts.advance([action])
+        else:
+            self._synced = False
+
+    def analysis(self, top: int = 5) -> SearchAnalysis | None:
+        """The last search's root value, its ``top`` most visited moves and principal variation."""
+        r = self.last_result
+        if r is None:
+            return None
+        visits = r.visit_counts[0]
+        total = int(visits.sum())
+        order = np.argsort(-visits, kind="stable")[:top]
+        moves = [MoveStat(int(a), self.game.format_move(int(a)), int(visits[a]), visits[a] / max(total, 1),
+                          float(r.q_values[0, a]), float(r.priors[0, a]))
+                 for a in order if r.legal_mask[0, a]]
+        player = self.game.player_name(self.game.to_play(self.mcts.root_states[0])) if self._synced else "player"
+        return SearchAnalysis(player, float(r.root_value[0]), total, moves,
+                              [self.game.format_move(int(a)) for a in r.pv(0)])
+
+
+def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
+    """Factory for PLAYER_FACTORIES["mcts"]."""
+    o = read_options("mcts", options, sims=800, c=2.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
+                     gumbel=False, reuse=True)
+    if o["eval"] not in EVALUATORS:
+        raise PlayerSpecError(f"mcts: eval={o['eval']!r} is not one of {', '.join(EVALUATORS)}")
+    if o["rollouts"] != 1 and o["eval"] != "rollout":
+        raise PlayerSpecError("mcts: rollouts only applies to eval=rollout")
+    evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
+    config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], tree_reuse=o["reuse"],
+                        seed=None if o["seed"] < 0 else o["seed"])
+    name = f"mcts(sims={o['sims']},eval={o['eval']}{',gumbel' if o['gumbel'] else ''})"
+    return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

@@ -1,0 +1,74 @@
+"""Turning visit counts into moves and training targets, and the root's random draws.
+
+All draws here use a numpy Generator that the caller seeds, so a search and the moves chosen
+from it repeat exactly given a seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from selfplay.mcts.errors import MCTSConfigError
+
+
+def visit_policy(visit_counts: np.ndarray, temperature: float) -> np.ndarray:
+    """Rows of visits -> probabilities proportional to visits ** (1 / temperature); temperature
+    0 spreads the mass evenly over the most visited actions. A row without visits stays zero."""
+    if temperature < 0:
+        raise MCTSConfigError(f"temperature must be >= 0, got {temperature}")
+    counts = np.asarray(visit_counts, dtype=np.float64)
+    top = counts.max(axis=-1, keepdims=True)
+    if temperature == 0:
+        weights = ((counts == top) & (top > 0)).astype(np.float64)
+    else:
+        with np.errstate(divide="ignore"):
+            # visits / top first, so large counts and small temperatures cannot overflow.
+            weights = np.where(counts > 0, np.exp(np.log(counts / np.maximum(top, 1)) / temperature), 0.0)
+    total = weights.sum(axis=-1, keepdims=True)
+    return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+
+
+def sample_actions(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One action per row drawn from its probabilities (rows must sum to 1)."""
+    probabilities = np.atleast_2d(probabilities)
+    cumulative = np.cumsum(probabilities, axis=-1)
+    draws = rng.random((probabilities.shape[0], 1)) * cumulative[:, -1:]
+    actions = np.minimum((cumulative <= draws).sum(axis=-1), probabilities.shape[1] - 1)
+    # Only rounding can put a draw past the last action with mass: step back to it.
+    for i, a in enumerate(actions):
+        while a > 0 and probabilities[i, a] == 0:
+            a -= 1
+        actions[i] = a
+    return actions
+
+
+def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.Generator,
+                   fallback: np.ndarray | None = None) -> np.ndarray:
+    """An action per row: argmax of visits with a random tie-break at temperature 0, otherwise
+    sampled from visits ** (1 / temperature). Rows without visits use ``fallback`` weights
+    (the priors) instead."""
+    probabilities = visit_policy(visit_counts, temperature)
+    if fallback is not None:
+        empty = probabilities.sum(axis=-1) == 0
+        if empty.any():
+            probabilities[empty] = visit_policy(np.asarray(fallback, dtype=np.float64)[empty], temperature)
+    if (probabilities.sum(axis=-1) == 0).any():
+        raise MCTSConfigError("cannot choose a move: a root has no visits and no prior mass on any move")
+    return sample_actions(probabilities, rng)
+
+
+def dirichlet_noise(legal_mask: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
+    """Per row, a Dirichlet(alpha) sample over the legal actions (zero elsewhere), from gammas."""
+    gammas = rng.standard_gamma(alpha, size=legal_mask.shape) * legal_mask
+    total = gammas.sum(axis=-1, keepdims=True)
+    # alpha small enough can make every gamma underflow to 0: fall back to uniform for that row.
+    uniform = legal_mask / np.maximum(legal_mask.sum(axis=-1, keepdims=True), 1)
+    return np.where(total > 0, gammas / np.where(total > 0, total, 1.0), uniform)
+
+
+def mix_noise(priors: np.ndarray, noise: np.ndarray, fraction: float) -> np.ndarray:
+    return ((1.0 - fraction) * priors + fraction * noise).astype(np.float32)
+
+
+def gumbel_noise(shape: tuple[int, int], scale: float, rng: np.random.Generator) -> np.ndarray:
+    return scale * rng.gumbel(size=shape)

@@ -1,0 +1,80 @@
+"""Choosing a child (PUCT, or the Gumbel rules) and walking one simulation down a tree.
+
+The walk replays the path's moves on a copy of the root state instead of storing a state
+per node: states of Go carry the superko table (about 12 kB on 9x9), and replaying a
+Connect Four path costs a few nanoseconds per move, so nothing is gained by storing them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from games import kernels
+from selfplay.mcts.config import C_BASE, C_PUCT, FPU_ABSOLUTE, FPU_VALUE, SIGN
+from selfplay.mcts.gumbel import interior_child, root_child
+
+
+@njit(cache=True, inline="always")
+def puct_child(tree, b, node, params):
+    """argmax of Q + c * prior * sqrt(N_node) / (1 + N_child), Q from the node's point of view,
+    unvisited children valued by first-play urgency; ties go to the first child."""
+    start, n = tree.first_child[b, node], tree.num_children[b, node]
+    sign = params[SIGN]
+    parent_visits = tree.visits[b, node]
+    c = params[C_PUCT]
+    if params[C_BASE] > 0:
+        c += math.log((parent_visits + params[C_BASE] + 1.0) / params[C_BASE])
+    scale = c * math.sqrt(max(parent_visits, 1))
+    # Conditional expressions rather than if/else blocks: Numba compiles variables assigned in
+    # branches into code several times slower here.
+    own = tree.value_sum[b, node] / parent_visits if parent_visits > 0 else 0.0
+    fpu = params[FPU_VALUE] if params[FPU_ABSOLUTE] > 0 else own - params[FPU_VALUE]
+    best, best_score = start, -math.inf
+    for k in range(start, start + n):
+        visits = tree.visits[b, k]
+        q = sign * tree.value_sum[b, k] / visits if visits > 0 else fpu
+        score = q + scale * tree.prior[b, k] / (1 + visits)
+        if score > best_score:
+            best, best_score = k, score
+    return best
+
+
+@njit(cache=True, inline="always")
+def descend_puct(game, tree, b, state, params, pending_loss):
+    """Walk tree ``b`` by PUCT from the root to a node without children (unexpanded, pending
+    or terminal), playing each move on ``state`` (a copy of the root state), counting a visit
+    on every node of the path and charging ``pending_loss`` against each node below the root
+    until ``backup`` replaces it with the leaf's value. Returns the leaf."""
+    sign = params[SIGN]
+    node = 0
+    tree.visits[b, 0] += 1
+    while tree.first_child[b, node] >= 0:
+        child = puct_child(tree, b, node, params)
+        tree.visits[b, child] += 1
+        tree.value_sum[b, child] -= sign * pending_loss
+        kernels.step(game, state, tree.action[b, child])
+        node = child
+    return node
+
+
+@njit(cache=True, inline="always")
+def descend_gumbel(game, tree, b, state, params, pending_loss, noise, base_visits, table, num_considered, scratch):
+    """``descend_puct`` with the Gumbel rules: sequential halving at the root, the
+    deterministic improved-policy rule below it.
+
+    Callers pick one of the two walks with a conditional expression: a function that could
+    call either costs PUCT walks about twice their time (Numba counts references to every
+    array argument of the call it cannot inline)."""
+    sign = params[SIGN]
+    node = 0
+    tree.visits[b, 0] += 1
+    while tree.first_child[b, node] >= 0:
+        child = root_child(tree, b, params, noise, base_visits, table, num_considered, scratch) if node == 0 \
+            else interior_child(tree, b, node, params, scratch)
+        tree.visits[b, child] += 1
+        tree.value_sum[b, child] -= sign * pending_loss
+        kernels.step(game, state, tree.action[b, child])
+        node = child
+    return node

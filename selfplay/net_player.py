@@ -1,0 +1,54 @@
+"""The trained agent as a player: a checkpoint's network guiding MCTS (``net:runs/NAME,sims=400``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from games import Game
+from selfplay.checkpoint import CheckpointError, load_checkpoint, load_latest_good
+from selfplay.configio import from_dict
+from selfplay.mcts import MCTSConfig, MCTSPlayer
+from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
+from selfplay.players import PlayerSpecError, read_options
+
+
+def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, dict]:
+    """The game, the network and the checkpoint dict of a checkpoint file or of a run directory
+    (its newest checkpoint that loads)."""
+    from selfplay.runconfig import RunConfig
+    path = Path(path)
+    if path.is_dir():
+        found = load_latest_good(path / "checkpoints" if (path / "checkpoints").is_dir() else path)
+        if found is None:
+            raise CheckpointError(f"{path} holds no readable checkpoint")
+        _, payload = found
+    else:
+        payload = load_checkpoint(path)
+    if "config" not in payload:
+        raise CheckpointError(f"checkpoint {path} has no run config: cannot rebuild its network")
+    config = from_dict(RunConfig, payload["config"], f"config of {path}")
+    game = config.game.make()
+    model = PolicyValueNet(game.obs_shape, game.num_actions, config.network)
+    try:
+        model.load_state_dict(payload["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path}: weights do not fit its network config: {e}") from None
+    return game, model.to(device).eval(), payload
+
+
+def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
+    """Factory for PLAYER_FACTORIES["net"]: ``net:PATH,sims=200,c=1.25,temp=0,seed=-1,device=auto``."""
+    options = dict(options)
+    path = options.pop("", None) or options.pop("path", None)
+    if not path:
+        raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
+    o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False)
+    device = resolve_device(o["device"])
+    net_game, model, payload = load_network(path, device)
+    if (net_game.name, net_game.num_actions, net_game.obs_shape) != (game.name, game.num_actions, game.obs_shape):
+        raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
+                              f"({net_game.num_actions} actions), not for this {game.name} game")
+    config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"],
+                        seed=None if o["seed"] < 0 else o["seed"])
+    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']})"
+    return MCTSPlayer(game, NetworkEvaluator(model, device), config, temperature=o["temp"], name=name)

@@ -1,0 +1,69 @@
+"""The configuration of a whole run (``configs/*.yaml``): game, network, self-play, replay,
+optimiser, evaluation and budget, each a typed section checked on load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from games import Game, make_game
+from selfplay.configio import require
+from selfplay.learner import OptimConfig
+from selfplay.network import NetworkConfig
+from selfplay.replay import ReplayConfig
+from selfplay.selfplay import SelfPlayConfig
+
+
+@dataclass
+class GameConfig:
+    name: Literal["connect4", "go", "tictactoe"] = "connect4"
+    size: int = 9          # Go only
+    komi: float = 7.0      # Go only
+    max_moves: int = 0     # Go only; 0 = the rules' default cap
+
+    def validate(self):
+        if self.name == "go":
+            require(5 <= self.size <= 19, "size must be between 5 and 19")
+            require(self.max_moves >= 0, "max_moves must be 0 (default) or positive")
+
+    def make(self) -> Game:
+        if self.name == "go":
+            return make_game("go", size=self.size, komi=self.komi, max_moves=self.max_moves or None)
+        return make_game(self.name)
+
+
+@dataclass
+class EvalConfig:
+    every_steps: int = 1000          # evaluate each checkpoint this many steps apart; 0 = never
+    simulations: int = 200           # the network player's search
+    games: int = 20                  # per opponent, colours alternating
+    opponents: str = "random;mcts:sims=200"   # player specs separated by semicolons
+    c4_positions: str = ""           # Connect Four: a benchmark positions file for eval-c4 ('' = off)
+    c4_limit: int = 200              # ... its first N positions
+
+    def validate(self):
+        require(self.every_steps >= 0, "every_steps must be 0 (off) or positive")
+        require(self.simulations >= 1 and self.games >= 0, "simulations must be positive, games 0 or more")
+        require(self.c4_limit >= 1, "c4_limit must be positive")
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    device: str = "auto"
+    total_steps: int = 10_000        # training steps of the run
+    max_hours: float = 0.0           # stop (checkpointed) after this much wall time; 0 = no limit
+    checkpoint_every: int = 200      # steps; also how often workers get new weights
+    torch_threads: int = 0           # 0 = torch's default
+    game: GameConfig = field(default_factory=GameConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def validate(self):
+        require(self.total_steps >= 1, "total_steps must be positive")
+        require(self.max_hours >= 0, "max_hours must be 0 (no limit) or positive")
+        require(self.checkpoint_every >= 1, "checkpoint_every must be positive")
+        require(self.torch_threads >= 0, "torch_threads must be 0 (default) or positive")

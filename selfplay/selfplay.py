@@ -1,0 +1,203 @@
+"""Self-play: many games in lock-step through one batched MCTS, emitting training positions.
+
+Every move of every running game is searched together, so the network sees the leaves of all
+games in one forward. Per move, KataGo's playout cap randomisation: with probability
+``full_search_prob`` a full search whose visit distribution becomes a policy target, otherwise
+a cheap search that only picks the move (and is not recorded). The first
+``temperature_moves`` moves of a game are sampled from the visits for variety; later ones take
+the most visited move. Resignation ends hopeless games early, except in a share of games where
+it is disabled to measure how often resigning would have been wrong.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from games import Game
+from selfplay.configio import require
+from selfplay.mcts import MCTS, Evaluator, MCTSConfig
+from selfplay.replay import GameChunk
+
+
+@dataclass
+class SelfPlayConfig:
+    parallel_games: int = 64
+    simulations: int = 200            # a full search, whose visits are recorded
+    cheap_simulations: int = 50       # a cheap search (not recorded); = simulations disables the cap
+    full_search_prob: float = 0.25
+    c_puct: float = 1.25
+    dirichlet_alpha: float = 1.0
+    dirichlet_fraction: float = 0.25
+    leaves_per_round: int = 1
+    gumbel: bool = False
+    temperature: float = 1.0
+    temperature_moves: int = 8
+    resign_threshold: float = -0.95   # resign when the root value stays below this; -1 = never
+    resign_moves: int = 2             # ... for this many consecutive own moves
+    resign_disabled_share: float = 0.2
+    workers: int = 0                  # 0 = self-play in the learner's process
+
+    def validate(self):
+        require(self.parallel_games >= 1, "parallel_games must be positive")
+        require(1 <= self.cheap_simulations <= self.simulations, "need 1 <= cheap_simulations <= simulations")
+        require(0 < self.full_search_prob <= 1, "full_search_prob must be in (0, 1]")
+        require(self.temperature > 0 and self.temperature_moves >= 0, "temperature must be > 0, temperature_moves >= 0")
+        require(-1 <= self.resign_threshold <= 0, "resign_threshold must be in [-1, 0]")
+        require(self.resign_moves >= 1, "resign_moves must be positive")
+        require(0 <= self.resign_disabled_share <= 1, "resign_disabled_share must be in [0, 1]")
+        require(self.workers >= 0, "workers must be 0 or more")
+        require(not self.gumbel or self.cheap_simulations == self.simulations,
+                "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
+
+    def mcts_config(self, seed: int | None) -> MCTSConfig:
+        return MCTSConfig(num_simulations=self.simulations, c_puct=self.c_puct, dirichlet_alpha=self.dirichlet_alpha,
+                          dirichlet_fraction=self.dirichlet_fraction, leaves_per_round=self.leaves_per_round,
+                          gumbel=self.gumbel, seed=seed)
+
+
+@dataclass
+class _Slot:
+    """One running game: its recorded positions and resignation bookkeeping."""
+    planes: list = field(default_factory=list)
+    policies: list = field(default_factory=list)
+    players: list = field(default_factory=list)
+    moves: int = 0
+    resign_allowed: bool = True
+    low_streak: list = field(default_factory=lambda: [0, 0])  # consecutive low values per player
+    would_resign: int = -1  # player who would have resigned first (resignation disabled), -1 none
+
+
+@dataclass
+class SelfPlayStats:
+    games: int = 0
+    positions: int = 0
+    moves: int = 0
+    simulations: int = 0
+    seconds: float = 0.0
+    resigned: int = 0
+    resign_checks: int = 0   # games with resignation disabled where someone would have resigned
+    false_resigns: int = 0   # ... and that player did not lose
+    outcomes: list = field(default_factory=lambda: [0, 0, 0])  # first player wins, draws, second wins
+
+    def merge(self, other: "SelfPlayStats") -> None:
+        for name in ("games", "positions", "moves", "simulations", "seconds", "resigned", "resign_checks",
+                     "false_resigns"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outcomes = [a + b for a, b in zip(self.outcomes, other.outcomes)]
+
+
+class SelfPlay:
+    """Keeps ``parallel_games`` games running; ``play(n)`` returns once n more have finished."""
+
+    def __init__(self, game: Game, evaluator: Evaluator, config: SelfPlayConfig, seed: int | None = None):
+        self.game = game
+        self.config = config
+        self.rng = np.random.default_rng(seed)
+        self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31))), config.parallel_games)
+        self.slots = [self._new_game(b) for b in range(config.parallel_games)]
+
+    def _new_game(self, b: int) -> _Slot:
+        self.mcts.set_root(b, self.game.initial_state())
+        return _Slot(resign_allowed=bool(self.rng.random() >= self.config.resign_disabled_share))
+
+    def play(self, num_games: int) -> tuple[GameChunk, SelfPlayStats]:
+        """Play until ``num_games`` games finish (other games keep running for the next call)."""
+        c, stats = self.config, SelfPlayStats()
+        finished: list[tuple[_Slot, tuple]] = []
+        t0 = time.perf_counter()
+        while len(finished) < num_games:
+            full, targets, root_value, actions = self._search(stats)
+            resigned = self._record_and_check(targets, root_value, full)
+            self.mcts.advance(np.where(resigned, -1, actions))
+            for b, slot in enumerate(self.slots):
+                state = self.mcts.root_states[b]
+                if resigned[b]:
+                    returns = (-1.0, 1.0) if self.game.to_play(state) == 0 else (1.0, -1.0)
+                else:
+                    slot.moves += 1
+                    stats.moves += 1
+                    if not self.game.is_terminal(state):
+                        continue
+                    returns = self.game.returns(state)
+                finished.append((slot, returns))
+                stats.resigned += int(resigned[b])
+                self._count_outcome(slot, returns, stats)
+                self.slots[b] = self._new_game(b)
+        stats.seconds = time.perf_counter() - t0
+        return self._chunk(finished, stats), stats
+
+    def _search(self, stats: SelfPlayStats):
+        """Search every game; returns (full-search flags, policy targets, root values, moves)."""
+        c = self.config
+        full = self.rng.random(c.parallel_games) < c.full_search_prob
+        if c.cheap_simulations == c.simulations:
+            full[:] = True
+        result = self.mcts.search(c.cheap_simulations)
+        stats.simulations += c.cheap_simulations * c.parallel_games
+        targets, root_value = result.policy(), result.root_value.copy()
+        if c.cheap_simulations < c.simulations and full.any():
+            extra = c.simulations - c.cheap_simulations
+            deep = self.mcts.search(extra, active=full)
+            stats.simulations += extra * int(full.sum())
+            targets[full], root_value[full] = deep.policy()[full], deep.root_value[full]
+            result.visit_counts[full] = deep.visit_counts[full]
+        if c.gumbel:
+            actions = result.select_actions(0.0, self.rng)
+        else:
+            actions = np.array([_choose(result.visit_counts[b], c.temperature if slot.moves < c.temperature_moves
+                                        else 0.0, self.rng) for b, slot in enumerate(self.slots)])
+        return full, targets, root_value, actions
+
+    def _record_and_check(self, targets, root_value, full) -> np.ndarray:
+        """Record the full-search positions; return which games the player to move resigns."""
+        c = self.config
+        resigned = np.zeros(c.parallel_games, dtype=np.bool_)
+        for b, slot in enumerate(self.slots):
+            state = self.mcts.root_states[b]
+            player = self.game.to_play(state)
+            if full[b] and targets[b].sum() > 0:
+                slot.planes.append(self.game.encode(state).astype(np.uint8))
+                slot.policies.append(targets[b] / targets[b].sum())
+                slot.players.append(player)
+            if c.resign_threshold <= -1:
+                continue
+            low = root_value[b] < c.resign_threshold
+            slot.low_streak[player] = slot.low_streak[player] + 1 if low else 0
+            if slot.low_streak[player] >= c.resign_moves:
+                if slot.resign_allowed:
+                    resigned[b] = True
+                elif slot.would_resign < 0:
+                    slot.would_resign = player
+        return resigned
+
+    @staticmethod
+    def _count_outcome(slot: _Slot, returns, stats: SelfPlayStats) -> None:
+        stats.games += 1
+        stats.outcomes[0 if returns[0] > 0 else 2 if returns[0] < 0 else 1] += 1
+        if slot.would_resign >= 0:
+            stats.resign_checks += 1
+            stats.false_resigns += int(returns[slot.would_resign] >= 0)
+
+    def _chunk(self, finished, stats: SelfPlayStats) -> GameChunk:
+        planes, policies, values = [], [], []
+        for slot, returns in finished:
+            planes += slot.planes
+            policies += slot.policies
+            values += [returns[p] for p in slot.players]
+        stats.positions = len(values)
+        c, h, w = self.game.obs_shape
+        return GameChunk(
+            planes=np.array(planes, dtype=np.uint8).reshape(-1, c, h, w),
+            policy=np.array(policies, dtype=np.float32).reshape(-1, self.game.num_actions),
+            value=np.array(values, dtype=np.float32), games=len(finished), model_step=-1)
+
+
+def _choose(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
+    if temperature == 0:
+        best = np.flatnonzero(visits == visits.max())
+        return int(rng.choice(best))
+    weights = visits.astype(np.float64) ** (1.0 / temperature)
+    return int(rng.choice(len(visits), p=weights / weights.sum()))

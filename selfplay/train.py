@@ -1,0 +1,322 @@
+"""The AlphaZero loop: self-play -> replay -> train -> checkpoint -> evaluate, resumable.
+
+Everything a run needs lives in its directory (see docs/architecture.md):
+
+    config.yaml  checkpoints/step-N.pt  replay/chunk-W-S.npz  tb/  eval.csv  log.txt
+
+Self-play writes finished games as replay chunks (atomically); the learner ingests them and
+trains while ``samples trained <= replay_ratio * positions generated``, so it never runs far
+ahead of fresh data. With ``selfplay.workers = 0`` self-play runs in this process between
+training steps; with N > 0, N worker processes play with the newest checkpoint they find
+(weights reach them by version through checkpoints/) while this process only trains.
+
+A resumed run loads the newest checkpoint that reads (model, optimizer, step, RNG states, the
+buffer's counters) and re-ingests the chunks on disk, those written after that checkpoint
+included, so a SIGKILL loses at most the games in progress and the steps since the checkpoint,
+which are trained again.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import signal
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
+from selfplay.configio import ConfigError, dump_config, load_config
+from selfplay.errors import UserError
+from selfplay.learner import make_optimizer, train_step
+from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
+from selfplay.replay import ReplayBuffer, list_chunks, write_chunk
+from selfplay.runconfig import RunConfig
+from selfplay.selfplay import SelfPlay, SelfPlayStats
+
+LEARNER_WORKER_ID = 0  # chunks written by in-process self-play; worker processes use 1..N
+
+
+class RunDir:
+    """Paths of a run directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config = self.root / "config.yaml"
+        self.checkpoints = self.root / "checkpoints"
+        self.replay = self.root / "replay"
+        self.tb = self.root / "tb"
+        self.eval_csv = self.root / "eval.csv"
+        self.log = self.root / "log.txt"
+        self.stop = self.root / "STOP"
+
+    def make(self) -> None:
+        for d in (self.checkpoints, self.replay, self.tb):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[str], resume: bool) -> RunConfig:
+    """The run's config: a new run writes it into the directory; a resumed run reads it back
+    (overrides still apply, for example a larger total_steps)."""
+    run = RunDir(run_dir)
+    if resume:
+        if not run.config.is_file():
+            raise UserError(f"cannot resume {run.root}: it has no config.yaml (not a run directory?)")
+        config = load_config(RunConfig, run.config, overrides)
+    else:
+        if run.config.exists() and list_checkpoints(run.checkpoints):
+            raise UserError(f"{run.root} already holds a run; use --resume to continue it, or another --name")
+        config = load_config(RunConfig, config_path, overrides)
+    run.make()
+    dump_config(config, run.config)
+    return config
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, run_dir: str | Path, log=print):
+        self.config = config
+        self.run = RunDir(run_dir)
+        self.log_fn = log
+        self.game = config.game.make()
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        self.device = resolve_device(config.device)
+        self.model = PolicyValueNet(self.game.obs_shape, self.game.num_actions, config.network).to(self.device)
+        self.optimizer = make_optimizer(self.model, config.optim)
+        self.step = 0
+        self.samples_trained = 0
+        self.rng = np.random.default_rng(config.seed)
+        torch.manual_seed(config.seed)
+        self.buffer = ReplayBuffer(self.game, config.replay, self.run.replay)
+        self.chunk_sequence = 0
+        self.selfplay: SelfPlay | None = None
+        self.selfplay_stats = SelfPlayStats()
+        self.started = time.monotonic()
+        self.last_log = 0.0
+        self.metrics: dict[str, float] = {}
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(str(self.run.tb))
+
+    # ---- state -----------------------------------------------------------------------------------
+    def restore(self) -> None:
+        found = load_latest_good(self.run.checkpoints, self.device,
+                                 on_bad=lambda p, e: self.log(f"skipping a broken checkpoint: {e}"))
+        if found is not None:
+            path, payload = found
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.step = int(payload["step"])
+            self.samples_trained = int(payload["samples_trained"])
+            self.rng.bit_generator.state = payload["numpy_rng"]
+            torch.set_rng_state(payload["torch_rng"])
+            random.setstate(_tuple_state(payload["python_rng"]))
+            self.buffer.load_state_dict(payload["replay"])
+            self.chunk_sequence = int(payload["chunk_sequence"])
+            self.log(f"resumed from {path.name} at step {self.step}")
+        self.chunk_sequence = max([self.chunk_sequence] + [_sequence(p) + 1 for p in list_chunks(self.run.replay)
+                                                           if _worker(p) == LEARNER_WORKER_ID])
+        added = self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}"))
+        if added:
+            self.log(f"replay: {self.buffer.size} positions in the window ({self.buffer.games} games so far)")
+
+    def save(self) -> None:
+        payload = {
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.step,
+            "samples_trained": self.samples_trained, "config": asdict(self.config),
+            "numpy_rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+            "python_rng": _list_state(random.getstate()), "replay": self.buffer.state_dict(),
+            "chunk_sequence": self.chunk_sequence,
+        }
+        save_checkpoint(checkpoint_path(self.run.checkpoints, self.step), payload)
+        for _, old in list_checkpoints(self.run.checkpoints)[:-5]:  # keep the newest five
+            if not self._evaluated_checkpoint(old):
+                old.unlink(missing_ok=True)
+        self.buffer.prune_disk()
+
+    def _evaluated_checkpoint(self, path: Path) -> bool:
+        every = self.config.eval.every_steps
+        step = int(path.stem.split("-")[1])
+        return every > 0 and step % every == 0  # kept for rating and the Elo curve
+
+    # ---- the loop --------------------------------------------------------------------------------
+    def train(self) -> None:
+        c = self.config
+        self.restore()
+        stop = _StopFlag()
+        workers = []
+        if c.selfplay.workers > 0:
+            if not list_checkpoints(self.run.checkpoints):
+                self.save()  # workers need weights to start from
+            from selfplay.workers import start_workers
+            workers = start_workers(self.run.root, c.selfplay.workers)
+        try:
+            while self.step < c.total_steps and not stop.requested and not self._out_of_time():
+                self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}"))
+                if not self._may_train():
+                    if workers:
+                        _check_workers(workers)
+                        time.sleep(0.2)
+                    else:
+                        self._play_in_process()
+                    continue
+                batch = self.buffer.sample(c.optim.batch_size, self.rng)
+                self.metrics = train_step(self.model, self.optimizer, batch, c.optim, self.device)
+                self.step += 1
+                self.samples_trained += c.optim.batch_size
+                self._report()
+                if self.step % c.checkpoint_every == 0 or self.step == c.total_steps:
+                    self.save()
+                if c.eval.every_steps and self.step % c.eval.every_steps == 0:
+                    self.evaluate()
+            if self.step not in [s for s, _ in list_checkpoints(self.run.checkpoints)]:
+                self.save()
+        finally:
+            if workers:
+                from selfplay.workers import stop_workers
+                stop_workers(self.run.root, workers)
+            stop.restore()
+            self.writer.close()
+        self.log(f"stopped at step {self.step} of {c.total_steps}")
+
+    def _may_train(self) -> bool:
+        ratio = self.config.optim.replay_ratio
+        return self.buffer.ready() and self.samples_trained < ratio * self.buffer.positions_total
+
+    def _out_of_time(self) -> bool:
+        hours = self.config.max_hours
+        return hours > 0 and time.monotonic() - self.started > hours * 3600
+
+    def _play_in_process(self) -> None:
+        c = self.config
+        if self.selfplay is None:
+            self.evaluator = NetworkEvaluator(self.model, self.device)
+            self.selfplay = SelfPlay(self.game, self.evaluator, c.selfplay, seed=int(self.rng.integers(2**31)))
+        self.model.eval()
+        forward_before = self.evaluator.forward_seconds
+        chunk, stats = self.selfplay.play(c.selfplay.parallel_games)
+        chunk.model_step = self.step
+        write_chunk(self.run.replay, LEARNER_WORKER_ID, self.chunk_sequence, chunk)
+        self.chunk_sequence += 1
+        self._log_selfplay(stats, self.evaluator.forward_seconds - forward_before)
+
+    def _log_selfplay(self, stats: SelfPlayStats, forward_seconds: float) -> None:
+        self.selfplay_stats.merge(stats)
+        w, s = self.writer, self.step
+        if stats.seconds > 0:
+            w.add_scalar("selfplay/games_per_s", stats.games / stats.seconds, s)
+            w.add_scalar("selfplay/positions_per_s", stats.positions / stats.seconds, s)
+            w.add_scalar("selfplay/moves_per_s", stats.moves / stats.seconds, s)
+            w.add_scalar("selfplay/simulations_per_s", stats.simulations / stats.seconds, s)
+            w.add_scalar("selfplay/network_time_share", forward_seconds / stats.seconds, s)
+        w.add_scalar("selfplay/first_player_win_rate", stats.outcomes[0] / max(stats.games, 1), s)
+        w.add_scalar("selfplay/draw_rate", stats.outcomes[1] / max(stats.games, 1), s)
+        w.add_scalar("selfplay/game_length", stats.moves / max(stats.games, 1), s)
+        w.add_scalar("selfplay/resign_rate", stats.resigned / max(stats.games, 1), s)
+        total = self.selfplay_stats
+        if total.resign_checks:
+            w.add_scalar("selfplay/false_resign_rate", total.false_resigns / total.resign_checks, s)
+        w.add_scalar("replay/positions", self.buffer.size, s)
+        w.add_scalar("replay/games_total", self.buffer.games, s)
+        self.log(f"self-play: {stats.games} games, {stats.positions} positions in {stats.seconds:.1f}s "
+                 f"({stats.simulations / max(stats.seconds, 1e-9):,.0f} sims/s, network "
+                 f"{forward_seconds / max(stats.seconds, 1e-9):.0%}); buffer {self.buffer.size}", quiet=True)
+
+    def _report(self) -> None:
+        for name, value in self.metrics.items():
+            if np.isfinite(value):
+                self.writer.add_scalar(name, value, self.step)
+        now = time.monotonic()
+        if now - self.last_log >= 10 or self.step == self.config.total_steps:
+            self.last_log = now
+            m = self.metrics
+            elapsed = now - self.started
+            self.log(f"step {self.step}/{self.config.total_steps}  policy {m['losses/policy']:.3f}  "
+                     f"value {m['losses/value']:.3f}  entropy {m['policy/entropy']:.2f}  "
+                     f"games {self.buffer.games}  buffer {self.buffer.size}  {elapsed / 60:.1f} min")
+
+    def evaluate(self) -> dict[str, float]:
+        from selfplay.evaluation import evaluate_checkpoint
+        self.model.eval()
+        results = evaluate_checkpoint(self.game, self.model, self.device, self.config.eval,
+                                      seed=int(self.rng.integers(2**31)))
+        row = {"step": self.step, "minutes": round((time.monotonic() - self.started) / 60, 2),
+               "games": self.buffer.games, **results}
+        for name, value in results.items():
+            self.writer.add_scalar(f"eval/{name}", value, self.step)
+        new_file = not self.run.eval_csv.exists()
+        with open(self.run.eval_csv, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        self.log("eval: " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+        return results
+
+    def log(self, message: str, quiet: bool = False) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.run.log, "a") as f:
+            f.write(f"{stamp} {message}\n")
+        if not quiet:
+            self.log_fn(message)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop after the current step (and checkpoint)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def restore(self):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_workers(workers) -> None:
+    for p in workers:
+        if p.exitcode not in (None, 0):
+            raise UserError(f"self-play worker {p.name} died with exit code {p.exitcode}; see log.txt")
+
+
+def _worker(path: Path) -> int:
+    return int(path.name.split("-")[1])
+
+
+def _sequence(path: Path) -> int:
+    return int(path.name.split("-")[2].split(".")[0])
+
+
+def _list_state(state):
+    """Python's RNG state as nested lists (a checkpoint holds no tuples of arbitrary objects)."""
+    return [state[0], list(state[1]), state[2]]
+
+
+def _tuple_state(state):
+    return (state[0], tuple(state[1]), state[2])
+
+
+def run_training(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (),
+                 resume: bool = False, log=print) -> Trainer:
+    config = prepare_run(run_dir, config_path, list(overrides), resume)
+    trainer = Trainer(config, run_dir, log)
+    trainer.train()
+    return trainer
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    path = RunDir(run_dir).config
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no config.yaml")
+    return load_config(RunConfig, path)
+
