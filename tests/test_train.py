@@ -1,0 +1,112 @@
+"""The training loop end to end: a smoke run, SIGKILL and resume, broken checkpoints, config errors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from selfplay.checkpoint import list_checkpoints, load_checkpoint, load_latest_good
+from selfplay.cli import main
+from selfplay.replay import list_chunks, read_chunk
+from selfplay.train import run_training
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = str(ROOT / "configs" / "smoke.yaml")
+NO_PRUNE = ["replay.capacity=100000", "eval.every_steps=0"]
+
+
+def games_on_disk(run_dir):
+    return sum(read_chunk(p).games for p in list_chunks(Path(run_dir) / "replay"))
+
+
+def test_smoke_run_trains_checkpoints_and_evaluates(tmp_path):
+    trainer = run_training(tmp_path / "run", SMOKE, [], log=lambda m: None)
+    assert trainer.step == 30
+    steps = [s for s, _ in list_checkpoints(tmp_path / "run" / "checkpoints")]
+    assert steps == [10, 20, 30]
+    rows = (tmp_path / "run" / "eval.csv").read_text().splitlines()
+    assert rows[0].startswith("step,minutes,games,score_vs/random") and len(rows) == 3
+    assert list((tmp_path / "run" / "tb").iterdir())
+    payload = load_checkpoint(tmp_path / "run" / "checkpoints" / "step-00000030.pt")
+    assert payload["replay"]["games"] == games_on_disk(tmp_path / "run")
+
+
+def test_sigkill_then_resume_loses_no_finished_game(tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "selfplay.cli", "train", SMOKE, "total_steps=80", *NO_PRUNE,
+           "--runs", str(tmp_path), "--name", "run"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not any(s >= 20 for s, _ in list_checkpoints(run_dir / "checkpoints")):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no checkpoint within the time limit"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = max(s for s, _ in list_checkpoints(run_dir / "checkpoints"))
+    assert killed_at < 80
+    chunks_before = {p.name: read_chunk(p).games for p in list_chunks(run_dir / "replay")}
+
+    trainer = run_training(run_dir, None, [], resume=True, log=lambda m: None)
+    assert trainer.step == 80
+    chunks_after = {p.name: read_chunk(p).games for p in list_chunks(run_dir / "replay")}
+    assert chunks_before.items() <= chunks_after.items()  # every finished game is still there
+    _, payload = load_latest_good(run_dir / "checkpoints")
+    assert payload["step"] == 80
+    assert payload["replay"]["games"] == sum(chunks_after.values())  # counted once each
+    assert sorted(payload["replay"]["ingested"]) == sorted(chunks_after)
+
+
+def test_resume_skips_a_truncated_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=20", *NO_PRUNE], log=lambda m: None)
+    newest = run_dir / "checkpoints" / "step-00000020.pt"
+    newest.write_bytes(newest.read_bytes()[:100])
+    messages = []
+    trainer = run_training(run_dir, None, ["total_steps=30"], resume=True, log=messages.append)
+    assert any("skipping a broken checkpoint" in m and "step-00000020.pt" in m for m in messages)
+    assert any("resumed from step-00000010.pt" in m for m in messages)
+    assert trainer.step == 30
+
+
+def test_identical_runs_from_one_seed(tmp_path):
+    a = run_training(tmp_path / "a", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
+    b = run_training(tmp_path / "b", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
+    for (name, pa), pb in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert np.allclose(pa.cpu().numpy(), pb.cpu().numpy()), name
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", SMOKE, "optim.lerning_rate=0.1"], "unknown key 'lerning_rate'; did you mean 'learning_rate'?"),
+    (["train", SMOKE, "selfplay.simulations=0"], "need 1 <= cheap_simulations <= simulations"),
+    (["train", SMOKE, "game.name=chess"], "'chess' is not one of"),
+    (["train"], "name a config file"),
+    (["train", "--resume", "/nonexistent/run"], "has no config.yaml"),
+    (["play", "connect4", "--o", "net:/nonexistent"], "does not exist"),
+])
+def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
+    assert main([*argv, "--runs", str(tmp_path)] if argv[0] == "train" else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_existing_run_needs_resume(tmp_path, capsys):
+    run_training(tmp_path / "smoke", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
+    assert main(["train", SMOKE, "--runs", str(tmp_path)]) == 2
+    assert "use --resume" in capsys.readouterr().err
+
+
+def test_worker_processes_feed_the_learner(tmp_path):
+    run_dir = tmp_path / "run"
+    trainer = run_training(run_dir, SMOKE, ["total_steps=20", "selfplay.workers=2", *NO_PRUNE], log=lambda m: None)
+    assert trainer.step == 20
+    writers = {p.name.split("-")[1] for p in list_chunks(run_dir / "replay")}
+    assert writers <= {"001", "002"} and writers  # only the workers played
+    assert not (run_dir / "STOP").exists()
+    _, payload = load_latest_good(run_dir / "checkpoints")
+    assert payload["replay"]["games"] <= games_on_disk(run_dir)  # chunks after the last step may follow
