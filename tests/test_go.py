@@ -4,6 +4,8 @@ superko, Tromp-Taylor area) and a from-scratch recomputation of the incremental 
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -188,12 +190,12 @@ def test_capture_of_a_group_with_one_liberty():
         . . . . .
         . X X . .
         X O O X .
-        . X O X .
-        . . X . .
+        . O X . .
+        . X . . .
     """)
     assert game.legal_mask(state)[game.parse_move("A2")]
     after = play(game, state, "A2")
-    assert game.board(after)[1, 1] == EMPTY and game.board(after)[2, 1] == EMPTY and game.board(after)[1, 2] == EMPTY
+    assert (game.board(after) == WHITE).sum() == 0  # B3, C3 and B2 are gone
     assert game.captures(after) == (3, 0)
     check_bookkeeping(game, after)
 
@@ -333,35 +335,24 @@ def test_seki_points_count_for_neither_side():
     assert game.result_string(state) == "B+13"
 
 
+SEVEN_POINTS = """
+    . . X O .
+    . . X O .
+    . . X O .
+    . . X O .
+    . . . X O
+"""
+
+
 @pytest.mark.parametrize("komi, result, black_value", [(7, "Draw", 0.0), (6.5, "B+0.5", 1.0), (7.5, "W+0.5", -1.0)])
 def test_scoring_with_komi_and_a_draw(komi, result, black_value):
-    game, state = position("""
-        . X O . .
-        . X O . .
-        X X O . .
-        . X O O O
-        . X O . .
-    """, komi=komi)
-    # Black: 8 stones + 8 points = 16; White: 9 stones + 0 (E1's region reaches White only: +... )
-    assert go.area_difference(state) == ref_area_difference(game.board(state))
+    game, state = position(SEVEN_POINTS, komi=komi)
+    # Black: 5 stones + 11 points (columns A-B and C1) = 16; White: 5 stones + E2-E5 = 9.
+    assert go.area_difference(state) == 7
     state = play(game, state, "pass", "pass")
-    assert game.score(state) == go.area_difference(state) - komi
+    assert game.score(state) == 7 - komi
     assert game.result_string(state) == result
     assert game.returns(state) == (black_value, -black_value)
-
-
-def test_area_difference_of_the_scoring_position_is_seven():
-    game, state = position("""
-        . X O . .
-        . X O . .
-        X X O . .
-        . X O O O
-        . X O . .
-    """)
-    # Black: 8 stones, A5 A4 A2 A1 (4 points) = 12; White: 8 stones, D5 E5 D4 E4 D3 E3 D1 E1 = 16 ... see below
-    black = 8 + 4
-    white = 8 + 8
-    assert go.area_difference(state) == black - white
 
 
 def test_the_move_cap_ends_the_game():
@@ -394,19 +385,39 @@ def test_rollout_never_fills_its_own_eyes():
         assert value == (1.0 if start == 0 else -1.0)
 
 
-def test_eyelike_points():
+@pytest.mark.parametrize("diagram, vertex, colour, eyelike", [
+    (". . . . .\n. O X . .\n. X . X .\n. . X . .\n. . . . .", "C3", BLACK, True),  # one enemy diagonal
+    (". . . . .\n. O X . .\n. X . X .\n. . X O .\n. . . . .", "C3", BLACK, False),  # two
+    (". . . . .\n. . . . .\n. . . . .\n. X . . .\nX . X . .", "B1", BLACK, True),  # edge, none
+    (". . . . .\n. . . . .\n. . . . .\n. X O . .\nX . X . .", "B1", BLACK, False),  # edge, one
+    (". . . . .\n. . . . .\n. . . . .\nX . . . .\n. X . . .", "A1", BLACK, True),  # corner
+    (". . . . .\n. . . . .\n. . . . .\nX . . . .\n. X . . .", "A1", WHITE, False),  # not White's
+    (". . . . .\n. . . . .\n. . . . .\nX . . . .\n. . . . .", "A1", BLACK, False),  # open side
+])
+def test_eyelike_points(diagram, vertex, colour, eyelike):
+    game, state = position(diagram)
+    assert go.is_eyelike(state, go.point_of(state, game.parse_move(vertex)), colour) == eyelike
+
+
+def test_random_moves_are_uniform_over_the_legal_actions():
     game, state = position("""
-        . X . X .
-        X . X . X
-        . X O X .
-        X . X . .
-        . X . . .
+        . X O . .
+        X . X O .
+        . X O . O
+        X O . O .
+        . X O . .
     """)
-    point = lambda text: int(go.point_of(state, game.parse_move(text)))  # noqa: E731
-    assert go.is_eyelike(state, point("A1"), BLACK)  # corner, no enemy diagonal
-    assert go.is_eyelike(state, point("B2"), BLACK)  # one enemy diagonal in the centre
-    assert not go.is_eyelike(state, point("B4"), BLACK)  # edge? no: B4 has an enemy diagonal, C3... see below
-    assert not go.is_eyelike(state, point("A1"), WHITE)
+    legal = np.flatnonzero(game.legal_mask(state))
+    assert len(legal) < game.num_actions - (game.board(state) != EMPTY).sum()  # some empty points are illegal
+    go.seed(11)
+    draws = 20000
+    counts = Counter()
+    for _ in range(draws):
+        p = go._sample_point(state, True, False)
+        counts[game.pass_action if p == go.PASS_POINT else int(go.action_of(state, p))] += 1
+    assert sorted(counts) == legal.tolist()
+    expected = draws / len(legal)
+    assert all(abs(c - expected) < 5 * expected ** 0.5 for c in counts.values())
 
 
 def test_random_game_and_rollout_reach_the_end():
@@ -466,6 +477,10 @@ def test_random_games_match_the_reference_rules(size, seed, num_moves, pass_rate
         check_bookkeeping(game, state)
         expected = ref_legal_points(board, BLACK + game.to_play(state), history)
         assert (game.legal_mask(state) == expected).all()
+        for a in np.flatnonzero(expected[:-1]):  # the O(1) hash prediction behind superko
+            child = state.copy()
+            go.step(child, a)
+            assert go.hash_after(state, go.point_of(state, a), BLACK + game.to_play(state)) == child[go.HASH]
         black, white = game.captures(state)
         assert (board == BLACK).sum() == placed[0] - white and (board == WHITE).sum() == placed[1] - black
         if action != game.pass_action:
@@ -510,14 +525,16 @@ def test_the_eight_symmetries_are_distinct_and_keep_pass():
 def test_history_planes_show_the_previous_positions():
     game = GoGame(5)
     state = play(game, game.initial_state(), "C3", "D4", "pass", "B2")
-    planes = game.encode(state)  # White to move; Black's B2 was the last move
+    planes = game.encode(state)  # Black to move: own stones are Black's
     c3, d4, b2 = (2, 2), (3, 3), (1, 1)
-    assert planes[1][c3] == 1 and planes[1][b2] == 1 and planes[0][d4] == 1  # now
-    assert planes[3][c3] == 1 and planes[3][b2] == 0 and planes[2][d4] == 1  # before B2 (after the pass)
-    assert planes[5][c3] == 1 and planes[4][d4] == 1  # before the pass: same board
-    assert planes[7][c3] == 1 and planes[6][d4] == 0  # before D4
-    assert planes[8].sum() == 0 and planes[10].sum() == 25
-    assert planes[9][c3] == 0 and planes[9][0, 0] == 1
+    assert planes[0][c3] == 1 and planes[1][d4] == 1 and planes[1][b2] == 1 and planes[0].sum() == 1
+    assert planes[2][c3] == 1 and planes[3][d4] == 1 and planes[3][b2] == 0  # before B2
+    assert planes[4][c3] == 1 and planes[5][d4] == 1 and planes[5].sum() == 1  # before the pass
+    assert planes[6][c3] == 1 and planes[7].sum() == 0  # before D4
+    assert planes[8].sum() == 25 and planes[10].sum() == 25
+    assert planes[9][c3] == 0 and planes[9][0, 0] == 1 and planes[9].sum() == 25 - 3
+    white = game.encode(play(game, state, "pass"))
+    assert white[8].sum() == 0 and white[0][d4] == 1 and white[1][c3] == 1
 
 
 # ---- humans ------------------------------------------------------------------------------------
