@@ -96,6 +96,7 @@ class Trainer:
         self.selfplay_stats = SelfPlayStats()
         self.started = time.monotonic()
         self.last_log = 0.0
+        self._progress_mark = (self.started, 0, 0)
         self.metrics: dict[str, float] = {}
         from torch.utils.tensorboard import SummaryWriter
         self.writer = SummaryWriter(str(self.run.tb))
@@ -145,6 +146,7 @@ class Trainer:
     def train(self) -> None:
         c = self.config
         self.restore()
+        self._progress_mark = (time.monotonic(), self.buffer.games, self.buffer.positions_total)
         stop = _StopFlag()
         workers = []
         if c.selfplay.workers > 0:
@@ -154,7 +156,8 @@ class Trainer:
             workers = start_workers(self.run.root, c.selfplay.workers)
         try:
             while self.step < c.total_steps and not stop.requested and not self._out_of_time():
-                self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}"))
+                if self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}")) and workers:
+                    self._log_worker_progress()
                 if not self._may_train():
                     if workers:
                         _check_workers(workers)
@@ -223,6 +226,21 @@ class Trainer:
         self.log(f"self-play: {stats.games} games, {stats.positions} positions in {stats.seconds:.1f}s "
                  f"({stats.simulations / max(stats.seconds, 1e-9):,.0f} sims/s, network "
                  f"{forward_seconds / max(stats.seconds, 1e-9):.0%}); buffer {self.buffer.size}", quiet=True)
+
+    def _log_worker_progress(self) -> None:
+        """Worker processes report through their chunks: rates from the buffer's growth."""
+        now = time.monotonic()
+        since, games_then, positions_then = self._progress_mark
+        if now - since >= 60:
+            games_per_s = (self.buffer.games - games_then) / (now - since)
+            positions_per_s = (self.buffer.positions_total - positions_then) / (now - since)
+            self.writer.add_scalar("selfplay/games_per_s", games_per_s, self.step)
+            self.writer.add_scalar("selfplay/positions_per_s", positions_per_s, self.step)
+            self.writer.add_scalar("replay/positions", self.buffer.size, self.step)
+            self.writer.add_scalar("replay/games_total", self.buffer.games, self.step)
+            self.log(f"self-play workers: {games_per_s:.2f} games/s, {positions_per_s:.1f} positions/s; "
+                     f"{self.buffer.games} games, buffer {self.buffer.size}")
+            self._progress_mark = (now, self.buffer.games, self.buffer.positions_total)
 
     def _report(self) -> None:
         for name, value in self.metrics.items():
