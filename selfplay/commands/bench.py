@@ -9,6 +9,9 @@ import json
 # {"title": str, "rows": [dict, ...], **anything else worth recording}.
 BENCHMARKS = {
     "games": "selfplay.benchmarks.games:run",
+    "selfplay": "selfplay.benchmarks.selfplay:run",
+    "solver": "selfplay.benchmarks.solver:run",
+    "mcts": "selfplay.benchmarks.mcts:run",
 }
 
 
