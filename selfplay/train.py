@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
 from selfplay.configio import ConfigError, dump_config, load_config
@@ -76,8 +77,12 @@ def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[st
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, run_dir: str | Path, log=print):
+    def __init__(self, config: RunConfig, run_dir: str | Path, log=print, show_progress: bool = False):
+        """``log`` receives one line per event; ``show_progress`` draws a progress bar with the
+        same key figures (for a terminal; the lines then go to log.txt only)."""
         self.config = config
+        self.show_progress = show_progress
+        self.progress = None
         self.run = RunDir(run_dir)
         self.log_fn = log
         self.game = config.game.make()
@@ -147,6 +152,12 @@ class Trainer:
         c = self.config
         self.restore()
         self._progress_mark = (time.monotonic(), self.buffer.games, self.buffer.positions_total)
+        if self.show_progress:
+            self.progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), TextColumn("{task.fields[figures]}"), transient=False)
+            self.progress_task = self.progress.add_task("train", total=c.total_steps, completed=self.step,
+                                                        figures="waiting for self-play data")
+            self.progress.start()
         stop = _StopFlag()
         workers = []
         if c.selfplay.workers > 0:
@@ -182,6 +193,8 @@ class Trainer:
                 stop_workers(self.run.root, workers)
             stop.restore()
             self.writer.close()
+            if self.progress is not None:
+                self.progress.stop()
         self.log(f"stopped at step {self.step} of {c.total_steps}")
 
     def _may_train(self) -> bool:
@@ -246,14 +259,16 @@ class Trainer:
         for name, value in self.metrics.items():
             if np.isfinite(value):
                 self.writer.add_scalar(name, value, self.step)
+        m = self.metrics
+        figures = (f"policy {m['losses/policy']:.3f}  value {m['losses/value']:.3f}  "
+                   f"entropy {m['policy/entropy']:.2f}  games {self.buffer.games}  buffer {self.buffer.size}")
+        if self.progress is not None:
+            self.progress.update(self.progress_task, completed=self.step, figures=figures)
         now = time.monotonic()
         if now - self.last_log >= 10 or self.step == self.config.total_steps:
             self.last_log = now
-            m = self.metrics
-            elapsed = now - self.started
-            self.log(f"step {self.step}/{self.config.total_steps}  policy {m['losses/policy']:.3f}  "
-                     f"value {m['losses/value']:.3f}  entropy {m['policy/entropy']:.2f}  "
-                     f"games {self.buffer.games}  buffer {self.buffer.size}  {elapsed / 60:.1f} min")
+            self.log(f"step {self.step}/{self.config.total_steps}  {figures}  {(now - self.started) / 60:.1f} min",
+                     quiet=self.progress is not None)
 
     def evaluate(self) -> dict[str, float]:
         from selfplay.evaluation import evaluate_checkpoint
@@ -325,9 +340,9 @@ def _tuple_state(state):
 
 
 def run_training(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (),
-                 resume: bool = False, log=print) -> Trainer:
+                 resume: bool = False, log=print, show_progress: bool = False) -> Trainer:
     config = prepare_run(run_dir, config_path, list(overrides), resume)
-    trainer = Trainer(config, run_dir, log)
+    trainer = Trainer(config, run_dir, log, show_progress)
     trainer.train()
     return trainer
 

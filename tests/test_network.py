@@ -18,7 +18,7 @@ def test_masked_moves_get_zero_probability():
     state = GAME.state_from_moves("444444")  # column 4 full
     planes = GAME.encode(state)[None]
     mask = GAME.legal_mask(state)[None]
-    priors, values = NetworkEvaluator(small_net(), "cpu")(planes, mask)
+    priors, values = NetworkEvaluator(small_net(), "cpu").priors(planes, mask)
     assert priors.shape == (1, 7) and priors[0, 3] == 0.0
     assert np.isclose(priors.sum(), 1.0) and -1 <= values[0] <= 1
 
@@ -29,9 +29,9 @@ def test_evaluator_batches_like_single_calls():
     states = [GAME.state_from_moves("".join(str(c) for c in rng.integers(1, 8, size=6))) for _ in range(7)]
     planes = np.stack([GAME.encode(s) for s in states])
     masks = np.stack([GAME.legal_mask(s) for s in states])
-    priors, values = evaluator(planes, masks)
+    priors, values = evaluator.priors(planes, masks)
     for i in range(7):
-        p, v = evaluator(planes[i:i + 1], masks[i:i + 1])
+        p, v = evaluator.priors(planes[i:i + 1], masks[i:i + 1])
         assert np.allclose(p[0], priors[i], atol=1e-6) and np.isclose(v[0], values[i], atol=1e-6)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from selfplay.errors import UserError
@@ -37,6 +38,7 @@ def run(args):
             raise UserError("name a config file (for example configs/connect4.yaml) or --resume RUN_DIR")
         run_dir = Path(args.runs) / (args.name or Path(config_path).stem)
     print(f"run directory: {run_dir}")
-    trainer = run_training(run_dir, config_path, overrides, resume=bool(args.resume))
+    trainer = run_training(run_dir, config_path, overrides, resume=bool(args.resume),
+                           show_progress=sys.stdout.isatty())
     print(f"done: step {trainer.step}; play it with: selfplay play {trainer.game.name} --o net:{run_dir}")
     return 0
