@@ -110,3 +110,20 @@ def test_worker_processes_feed_the_learner(tmp_path):
     assert not (run_dir / "STOP").exists()
     _, payload = load_latest_good(run_dir / "checkpoints")
     assert payload["replay"]["games"] <= games_on_disk(run_dir)  # chunks after the last step may follow
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads(path):
+    from selfplay.configio import load_config
+    from selfplay.runconfig import RunConfig
+    config = load_config(RunConfig, path)
+    game = config.game.make()
+    assert game.num_actions > 0
+
+
+def test_go_smoke_run(tmp_path):
+    overrides = ["game.name=go", "game.size=5", "game.komi=0.5", "total_steps=10", "eval.every_steps=10",
+                 "eval.games=2", "replay.min_positions=16"]
+    trainer = run_training(tmp_path / "go", SMOKE, overrides, log=lambda m: None)
+    assert trainer.step == 10 and trainer.buffer.games >= 8
+    assert trainer.buffer.planes.shape[1:] == trainer.game.obs_shape
