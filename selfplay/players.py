@@ -52,7 +52,9 @@ class RandomPlayer(Player):
 PLAYER_FACTORIES = {
     "random": "selfplay.players:make_random",
     "human": "selfplay.human:make_human",
+    "solver": "selfplay.solver_player:make_solver",
     "net": "selfplay.net_player:make_net_player",
+    "mcts": "selfplay.mcts.player:make_mcts",
 }
 
 

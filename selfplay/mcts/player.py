@@ -1,6 +1,9 @@
 """``MCTSPlayer``: a Player that searches before every move and keeps its tree between moves.
 
-Spec: ``mcts:sims=800,c=1.25,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1``.
+Spec: ``mcts:sims=800,c=3,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1``. The PUCT
+constant defaults to 3 because uniform priors make PUCT explore far less than UCT does: over
+100 Connect Four games at 1000 simulations against OpenSpiel's MCTSBot (UCT, c=2), c=2, 3 and
+4 scored 0.59, 0.75 and 0.58.
 """
 
 from __future__ import annotations
@@ -77,10 +80,13 @@ class MCTSPlayer(Player):
         self.last_result = None
 
     def select_move(self, game: Game, state: np.ndarray) -> int:
+        if game is not self.game:
+            self.reset(game)
         if not self._synced or not np.array_equal(self.mcts.root_states[0], state):
             self.mcts.set_root(0, state)
         self._synced = True
         self.last_result = self.mcts.search()
+        self._searched_for = game.player_name(game.to_play(state))
         return int(self.last_result.select_actions(self.temperature, self.mcts.rng)[0])
 
     def observe(self, game: Game, state: np.ndarray, action: int) -> None:
@@ -100,21 +106,24 @@ class MCTSPlayer(Player):
         moves = [MoveStat(int(a), self.game.format_move(int(a)), int(visits[a]), visits[a] / max(total, 1),
                           float(r.q_values[0, a]), float(r.priors[0, a]))
                  for a in order if r.legal_mask[0, a]]
-        player = self.game.player_name(self.game.to_play(self.mcts.root_states[0])) if self._synced else "player"
-        return SearchAnalysis(player, float(r.root_value[0]), total, moves,
+        return SearchAnalysis(self._searched_for, float(r.root_value[0]), total, moves,
                               [self.game.format_move(int(a)) for a in r.pv(0)])
 
 
 def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["mcts"]."""
-    o = read_options("mcts", options, sims=800, c=2.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
+    o = read_options("mcts", options, sims=800, c=3.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
                      gumbel=False, reuse=True)
     if o["eval"] not in EVALUATORS:
         raise PlayerSpecError(f"mcts: eval={o['eval']!r} is not one of {', '.join(EVALUATORS)}")
     if o["rollouts"] != 1 and o["eval"] != "rollout":
         raise PlayerSpecError("mcts: rollouts only applies to eval=rollout")
     evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
-    config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], tree_reuse=o["reuse"],
-                        seed=None if o["seed"] < 0 else o["seed"])
+    try:
+        config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], tree_reuse=o["reuse"],
+                            seed=None if o["seed"] < 0 else o["seed"])
+    except MCTSConfigError as e:  # name the spec's option, not the config field
+        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c")
+        raise PlayerSpecError(f"mcts: {message}") from None
     name = f"mcts(sims={o['sims']},eval={o['eval']}{',gumbel' if o['gumbel'] else ''})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

@@ -31,6 +31,9 @@ from selfplay.mcts.simulate import cancel_round, expand_and_backup, expand_roots
     select_leaves
 
 
+AUTO_NODES = 1 << 16
+
+
 @dataclass
 class SearchResult:
     """What one search found, per root ``b`` and action ``a`` (arrays [B, A] unless noted).
@@ -91,7 +94,9 @@ class MCTS:
         state_size = game.initial_state().size
         self.root_states = np.zeros((batch_size, state_size), dtype=np.int64)
         self.has_root = np.zeros(batch_size, dtype=np.bool_)
-        capacity = self.config.initial_nodes or 1 + num_actions * (self.config.num_simulations + 1)
+        # Auto: room for one search from an empty tree (each expansion allocates all legal
+        # children), capped so that long searches start small and grow as they need.
+        capacity = self.config.initial_nodes or min(1 + num_actions * (self.config.num_simulations + 1), AUTO_NODES)
         self.tree = trees.allocate(batch_size, capacity)
         rows = batch_size * self.config.leaves_per_round
         self._states = np.zeros((rows, state_size), dtype=np.int64)
@@ -108,7 +113,7 @@ class MCTS:
         self._num_considered = np.zeros(batch_size, dtype=np.int32)
         self._table = np.zeros((1, 1), dtype=np.int32)
         self._phase = None  # None, "roots" or "rounds" while a search runs
-        self._num_rows = 0
+        self._num_rows = None
 
     # ---- roots ---------------------------------------------------------------------------------
     def set_roots(self, states) -> None:
@@ -121,6 +126,8 @@ class MCTS:
     def set_root(self, b: int, state: np.ndarray) -> None:
         """Start a fresh tree ``b`` from ``state``."""
         self._idle("set_root")
+        if not 0 <= b < self.batch_size:
+            raise MCTSError(f"tree {b} does not exist: the batch has {self.batch_size} trees")
         state = np.asarray(state)
         if state.dtype != np.int64 or state.shape != self.root_states.shape[1:]:
             raise MCTSError(f"a {self.game.name} state is int64 of shape {self.root_states.shape[1:]}, "
@@ -220,6 +227,9 @@ class MCTS:
         n = self._num_rows
         self._num_rows = None
         if self._phase == "roots":
+            needed = np.zeros(self.batch_size, dtype=np.int64)
+            needed[self._tree_index[:n]] = self._legal[:n].sum(axis=1)
+            self._grow(needed)
             expand_roots(self.tree, self._tree_index[:n], self._legal[:n], policy, self.evaluator.returns_logits,
                          values)
             self._start_rounds()
@@ -282,12 +292,16 @@ class MCTS:
                           self._num_considered, self._leaf_node, self._leaf_row, self._leaf_count, self._states,
                           self._legal, self._tree_index, self._planes, self.evaluator.needs_planes, self._needed)
         self._num_rows = n
+        self._grow(self._needed)
+        return n
+
+    def _grow(self, needed) -> None:
+        """Room for ``needed[b]`` more nodes in each tree, or abort the search and raise."""
         try:
-            self.tree = trees.ensure_capacity(self.tree, self._needed, self.config.grow_nodes)
+            self.tree = trees.ensure_capacity(self.tree, needed, self.config.grow_nodes)
         except MCTSError:
             self.abort()
             raise
-        return n
 
     def _backup(self, legal, policy, values) -> None:
         expand_and_backup(self.tree, self._leaf_node, self._leaf_row, self._leaf_count, legal, policy,
@@ -304,11 +318,7 @@ class MCTS:
                 return
             needed = np.zeros(self.batch_size, dtype=np.int64)
             needed[b] = self.game.num_actions
-            try:
-                self.tree = trees.ensure_capacity(self.tree, needed, self.config.grow_nodes)
-            except MCTSError:
-                self.abort()
-                raise
+            self._grow(needed)
 
     def _result(self) -> SearchResult:
         visits, q, priors, legal, value = self.root_statistics()  # root noise still in place

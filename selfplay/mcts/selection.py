@@ -1,8 +1,12 @@
 """Choosing a child (PUCT, or the Gumbel rules) and walking one simulation down a tree.
 
 The walk replays the path's moves on a copy of the root state instead of storing a state
-per node: states of Go carry the superko table (about 12 kB on 9x9), and replaying a
-Connect Four path costs a few nanoseconds per move, so nothing is gained by storing them.
+per node. Measured from the initial position after 800 simulations: on Connect Four the
+replay costs nothing measurable (within the noise of a 130-190 ns walk); on 9x9 Go it costs
+about 1 us per simulation, against about 30 us for a simulation with a rollout, while
+stored states would take 12 kB per expanded node (the superko table travels in the state):
+10 MB per tree of 800 simulations, 2.5 GB for a batch of 256. Replaying also keeps the
+superko history right without any bookkeeping.
 """
 
 from __future__ import annotations

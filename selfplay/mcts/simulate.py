@@ -146,32 +146,30 @@ def _fused_leaf_value(game, tree, b, leaf, state, evaluator_kind, num_rollouts, 
     return value
 
 
-@njit(cache=True)
 def run_fused(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
               evaluator_kind, num_rollouts):
     """Run ``remaining[b]`` simulations in every tree ``b``, evaluating leaves with the kernel
     evaluator ``evaluator_kind``. Returns -1 when done, or the index of a tree that ran out of
     node slots (its unfinished walk undone, ``remaining`` up to date) so the caller can grow
-    the trees and call again."""
-    if params[GUMBEL] > 0:
-        return _fused_gumbel(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
-                             evaluator_kind, num_rollouts)
-    return _fused_puct(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
-                       evaluator_kind, num_rollouts)
+    the trees and call again.
+
+    The loop is compiled twice, with the selection rule fixed: PUCT walks run about 25% faster
+    when the Gumbel branch is not in the code at all, and a PUCT search never compiles Gumbel."""
+    kernel = fused_gumbel if params[GUMBEL] > 0 else fused_puct
+    return kernel(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
+                  evaluator_kind, num_rollouts)
 
 
-# One loop, compiled twice with the selection rule fixed: PUCT walks run about 25% faster when
-# the Gumbel branch is not even in the code.
 @njit(cache=True)
-def _fused_puct(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
-                evaluator_kind, num_rollouts):
+def fused_puct(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
+               evaluator_kind, num_rollouts):
     return _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
                        evaluator_kind, num_rollouts, False)
 
 
 @njit(cache=True)
-def _fused_gumbel(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
-                  evaluator_kind, num_rollouts):
+def fused_gumbel(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
+                 evaluator_kind, num_rollouts):
     return _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
                        evaluator_kind, num_rollouts, True)
 

@@ -1,0 +1,107 @@
+"""Child selection against the PUCT formula written out here, and the walk down a tree."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from games.connect4 import ConnectFour
+from selfplay.mcts import MCTSConfig
+from selfplay.mcts import tree as trees
+from selfplay.mcts.selection import descend_gumbel, descend_puct, puct_child
+
+GAME = ConnectFour()
+
+
+def reference_puct(visits, value_sums, priors, parent_visits, parent_value_sum, config):
+    """Index of the best child by the formula of MCTSConfig's docstring (ties: the first)."""
+    sign = -1.0 if config.two_player else 1.0
+    c = config.c_puct
+    if config.c_base > 0:
+        c += math.log((parent_visits + config.c_base + 1) / config.c_base)
+    if config.fpu_mode == "absolute":
+        fpu = config.fpu_value
+    else:
+        fpu = (parent_value_sum / parent_visits if parent_visits else 0.0) - config.fpu_value
+    scores = [(sign * s / n if n else fpu) + c * p * math.sqrt(max(parent_visits, 1)) / (1 + n)
+              for n, s, p in zip(visits, value_sums, priors)]
+    return int(np.argmax(scores)), scores
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    children=st.lists(st.tuples(st.integers(0, 50), st.floats(-1, 1), st.floats(0.001, 1)), min_size=1, max_size=9),
+    parent_value=st.floats(-1, 1),
+    c_puct=st.floats(0, 4),
+    c_base=st.sampled_from([0.0, 19652.0, 10.0]),
+    fpu=st.sampled_from([("reduction", 0.25), ("reduction", 0.0), ("absolute", 1.0), ("absolute", -1.0)]),
+    two_player=st.booleans(),
+)
+def test_puct_child_matches_the_formula(children, parent_value, c_puct, c_base, fpu, two_player):
+    config = MCTSConfig(c_puct=c_puct, c_base=c_base, fpu_mode=fpu[0], fpu_value=fpu[1], two_player=two_player)
+    t = trees.allocate(1, 16)
+    n = len(children)
+    legal = np.zeros(9, np.bool_)
+    legal[:n] = True
+    priors = np.array([p for _, _, p in children] + [0] * (9 - n), np.float32)
+    trees.expand_node(t, 0, 0, legal, priors, False, 0.0)
+    kids = slice(1, 1 + n)
+    t.visits[0, kids] = [v for v, _, _ in children]
+    t.value_sum[0, kids] = [v * mean for v, mean, _ in children]
+    t.visits[0, 0] = 1 + t.visits[0, kids].sum()
+    t.value_sum[0, 0] = parent_value * t.visits[0, 0]
+    chosen = puct_child(t, 0, 0, config.params()) - 1
+    best, scores = reference_puct(t.visits[0, kids], t.value_sum[0, kids], t.prior[0, kids], t.visits[0, 0],
+                                  t.value_sum[0, 0], config)
+    assert scores[chosen] == pytest.approx(scores[best], rel=1e-5, abs=1e-9)
+
+
+def test_unvisited_children_get_first_play_urgency():
+    t = trees.allocate(1, 16)
+    trees.expand_node(t, 0, 0, np.ones(3, np.bool_), np.array([0.2, 0.2, 0.6], np.float32), False, 0.0)
+    t.visits[0, :4] = [4, 2, 1, 0]
+    t.value_sum[0, 1:3] = [0.9, -0.9]  # child 2 looks bad for its player to move: good for us
+    absolute_high = MCTSConfig(c_puct=0.0, fpu_mode="absolute", fpu_value=1.0).params()
+    assert puct_child(t, 0, 0, absolute_high) == 3  # an untried child beats anything
+    reduction = MCTSConfig(c_puct=0.0, fpu_mode="reduction", fpu_value=0.25).params()
+    assert puct_child(t, 0, 0, reduction) == 2  # Q = +0.9 beats the untried child's 0 - 0.25
+
+
+def test_descend_replays_the_path_and_counts_virtual_visits():
+    t = trees.allocate(1, 64)
+    state = GAME.initial_state()
+    config = MCTSConfig(leaves_per_round=2, virtual_loss=1.0)
+    params = config.params()
+    ones = np.ones(7, np.bool_)
+    uniform = np.full(7, 1 / 7, np.float32)
+    trees.expand_node(t, 0, 0, ones, uniform, False, 0.0)
+    t.visits[0, 0] = 1
+    trees.expand_node(t, 0, 4, ones, uniform, False, 0.0)  # child for column 4 (action 3), expanded
+    t.visits[0, 4] = 1
+    t.prior[0, 1:8] = [0, 0, 0, 1, 0, 0, 0]  # make the walk go through it
+    t.prior[0, 8:15] = [0, 0, 0, 0, 0, 0, 1]
+    walked = state.copy()
+    leaf = descend_puct(GAME.kernel_id, t, 0, walked, params, 1.0)
+    assert t.action[0, leaf] == 6 and t.parent[0, leaf] == 4
+    assert (walked == GAME.state_from_moves("47")).all()
+    assert t.visits[0, [0, 4, leaf]].tolist() == [2, 2, 1]
+    # Virtual loss: each node below the root looks one loss worse to its parent until backup.
+    assert t.value_sum[0, [4, leaf]].tolist() == [1.0, 1.0]
+
+
+def test_gumbel_walk_stays_in_the_tree_and_counts_visits():
+    t = trees.allocate(1, 64)
+    ones = np.ones(7, np.bool_)
+    trees.expand_node(t, 0, 0, ones, np.full(7, 1 / 7, np.float32), False, 0.0)
+    t.visits[0, 0] = 1
+    params = MCTSConfig(gumbel=True).params()
+    noise = np.zeros((1, 7))
+    noise[0, 5] = 3.0  # the Gumbel draw favours action 5 for the first visit
+    table = np.zeros((8, 4), np.int32)
+    state = GAME.initial_state()
+    leaf = descend_gumbel(GAME.kernel_id, t, 0, state, params, 0.0, noise, np.zeros((1, 7), np.int32), table,
+                          np.array([7], np.int32), np.zeros(7))
+    assert t.action[0, leaf] == 5 and t.visits[0, leaf] == 1
+    assert (state == GAME.state_from_moves("6")).all()
