@@ -48,6 +48,19 @@ class EvalConfig:
 
 
 @dataclass
+class SFTConfig:
+    """Imitation learning on expert games (``selfplay sft``)."""
+    validation_share: float = 0.05   # games held out to measure move-prediction accuracy
+    validate_every: int = 200        # steps
+    max_games: int = 0               # use at most this many games; 0 = all
+
+    def validate(self):
+        require(0 < self.validation_share < 1, "validation_share must be in (0, 1)")
+        require(self.validate_every >= 1, "validate_every must be positive")
+        require(self.max_games >= 0, "max_games must be 0 (all) or positive")
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     device: str = "auto"
@@ -55,12 +68,14 @@ class RunConfig:
     max_hours: float = 0.0           # stop (checkpointed) after this much wall time; 0 = no limit
     checkpoint_every: int = 200      # steps; also how often workers get new weights
     torch_threads: int = 0           # 0 = torch's default
+    init_from: str = ""              # start from the weights of this run or checkpoint (e.g. an SFT run)
     game: GameConfig = field(default_factory=GameConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
 
     def validate(self):
         require(self.total_steps >= 1, "total_steps must be positive")

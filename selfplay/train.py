@@ -122,11 +122,26 @@ class Trainer:
             self.buffer.load_state_dict(payload["replay"])
             self.chunk_sequence = int(payload["chunk_sequence"])
             self.log(f"resumed from {path.name} at step {self.step}")
+        elif self.config.init_from:
+            self._load_initial_weights(self.config.init_from)
         self.chunk_sequence = max([self.chunk_sequence] + [_sequence(p) + 1 for p in list_chunks(self.run.replay)
                                                            if _worker(p) == LEARNER_WORKER_ID])
         added = self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}"))
         if added:
             self.log(f"replay: {self.buffer.size} positions in the window ({self.buffer.games} games so far)")
+
+    def _load_initial_weights(self, source: str) -> None:
+        """A new run starting from another run's network (RL from the SFT network)."""
+        from selfplay.net_player import load_network
+        game, model, payload = load_network(source, self.device)
+        if (game.name, game.num_actions, game.obs_shape) != (self.game.name, self.game.num_actions,
+                                                             self.game.obs_shape):
+            raise UserError(f"init_from {source}: its network plays {game.name}, not this run's {self.game.name}")
+        if model.config != self.config.network:
+            raise UserError(f"init_from {source}: its network {model.config} differs from this run's "
+                            f"{self.config.network}; set the same network section")
+        self.model.load_state_dict(model.state_dict())
+        self.log(f"initial weights from {source} (its step {payload.get('step')})")
 
     def save(self) -> None:
         payload = {
@@ -156,30 +171,19 @@ class Trainer:
             self.progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), TextColumn("{task.fields[figures]}"), transient=False)
             self.progress_task = self.progress.add_task("train", total=c.total_steps, completed=self.step,
-                                                        figures="waiting for self-play data")
+                                                        figures="waiting for data")
             self.progress.start()
         stop = _StopFlag()
-        workers = []
-        if c.selfplay.workers > 0:
-            if not list_checkpoints(self.run.checkpoints):
-                self.save()  # workers need weights to start from
-            from selfplay.workers import start_workers
-            workers = start_workers(self.run.root, c.selfplay.workers)
         try:
+            self._start_data()
             while self.step < c.total_steps and not stop.requested and not self._out_of_time():
-                if self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}")) and workers:
-                    self._log_worker_progress()
-                if not self._may_train():
-                    if workers:
-                        _check_workers(workers)
-                        time.sleep(0.2)
-                    else:
-                        self._play_in_process()
+                batch = self._next_batch()
+                if batch is None:
                     continue
-                batch = self.buffer.sample(c.optim.batch_size, self.rng)
                 self.metrics = train_step(self.model, self.optimizer, batch, c.optim, self.device)
                 self.step += 1
                 self.samples_trained += c.optim.batch_size
+                self._after_step()
                 self._report()
                 if self.step % c.checkpoint_every == 0 or self.step == c.total_steps:
                     self.save()
@@ -188,14 +192,43 @@ class Trainer:
             if self.step not in [s for s, _ in list_checkpoints(self.run.checkpoints)]:
                 self.save()
         finally:
-            if workers:
-                from selfplay.workers import stop_workers
-                stop_workers(self.run.root, workers)
+            self._stop_data()
             stop.restore()
             self.writer.close()
             if self.progress is not None:
                 self.progress.stop()
         self.log(f"stopped at step {self.step} of {c.total_steps}")
+
+    # ---- where the training data comes from: self-play (overridden by imitation) ------------------
+    def _start_data(self) -> None:
+        self.workers = []
+        if self.config.selfplay.workers > 0:
+            if not list_checkpoints(self.run.checkpoints):
+                self.save()  # workers need weights to start from
+            from selfplay.workers import start_workers
+            self.workers = start_workers(self.run.root, self.config.selfplay.workers)
+
+    def _stop_data(self) -> None:
+        if self.workers:
+            from selfplay.workers import stop_workers
+            stop_workers(self.run.root, self.workers)
+
+    def _next_batch(self):
+        """A minibatch from the replay window, or None after waiting for (or playing) self-play
+        games when training is ahead of the replay ratio."""
+        if self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}")) and self.workers:
+            self._log_worker_progress()
+        if self._may_train():
+            return self.buffer.sample(self.config.optim.batch_size, self.rng)
+        if self.workers:
+            _check_workers(self.workers)
+            time.sleep(0.2)
+        else:
+            self._play_in_process()
+        return None
+
+    def _after_step(self) -> None:
+        """Hook for subclasses (imitation validates here)."""
 
     def _may_train(self) -> bool:
         ratio = self.config.optim.replay_ratio

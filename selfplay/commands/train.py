@@ -15,6 +15,7 @@ def add_parser(sub):
     p.add_argument("--name", help="run name: the run lives in runs/NAME (default: the config's name)")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+    p.add_argument("--init", metavar="RUN_DIR", help="start from the newest network of RUN_DIR (an SFT run)")
     p.set_defaults(func=run)
 
 
@@ -29,6 +30,10 @@ def run(args):
     from selfplay.train import run_training
 
     config_path, overrides = split_items(args.items)
+    if args.init:
+        if args.resume:
+            raise UserError("--init starts a new run; a resumed run keeps its own weights")
+        overrides.append(f"init_from={args.init}")
     if args.resume:
         if config_path:
             raise UserError("--resume reads the run's own config.yaml; give only key=value overrides")
