@@ -3,11 +3,13 @@ Connect Four, the share of outcome-keeping moves on solver-scored benchmark posi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from games import Game
+from games import Game, make_game
 from selfplay.match import play_game
-from selfplay.mcts import MCTSConfig, MCTSPlayer
+from selfplay.mcts import MCTS, MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet
 from selfplay.players import Player, make_player
 
@@ -28,8 +30,8 @@ def match_score(game: Game, player: Player, opponent: Player, games: int) -> flo
 
 
 def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed: int) -> dict[str, float]:
-    """Scores keyed ``score_vs/<opponent spec>`` and, when configured, ``c4/outcome_share`` and
-    ``c4/best_share`` (EvalConfig in selfplay.runconfig says which)."""
+    """Scores keyed ``score_vs/<opponent spec>`` and, when configured and the positions file
+    exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.runconfig)."""
     rng = np.random.default_rng(seed)
     results: dict[str, float] = {}
     player = network_player(game, model, device, config.simulations, int(rng.integers(2**31)))
@@ -37,9 +39,36 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
         for spec in filter(None, (s.strip() for s in config.opponents.split(";"))):
             opponent = make_player(spec, game)
             results[f"score_vs/{spec}"] = match_score(game, player, opponent, config.games)
-    if config.c4_positions and game.name == "connect4":
-        from selfplay.c4_eval import evaluate_player
-        report = evaluate_player(player, config.c4_positions, limit=config.c4_limit)
-        results["c4/outcome_share"] = report.outcome_share
-        results["c4/best_share"] = report.best_share
+    if config.c4_positions and game.name == "connect4" and Path(config.c4_positions).is_file():
+        results.update(connect4_benchmark(model, device, config.c4_positions, config.c4_limit,
+                                          config.simulations, int(rng.integers(2**31))))
     return results
+
+
+def network_moves(game: Game, model: PolicyValueNet, device, states, simulations: int, seed: int,
+                  batch_size: int = 256) -> np.ndarray:
+    """The move the network + MCTS plays in each of many positions, searched as one batch of trees
+    (one forward per round for all of them, instead of a search per position)."""
+    actions = np.empty(len(states), dtype=np.int64)
+    evaluator = NetworkEvaluator(model, device)
+    for start in range(0, len(states), batch_size):
+        chunk = states[start:start + batch_size]
+        mcts = MCTS(game, evaluator, MCTSConfig(num_simulations=simulations, seed=seed + start), len(chunk))
+        mcts.set_roots(chunk)
+        actions[start:start + len(chunk)] = mcts.search().select_actions(0.0, mcts.rng)
+    return actions
+
+
+def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit: int, simulations: int,
+                       seed: int) -> dict[str, float]:
+    """Shares of outcome-keeping and best-score moves on solver-scored positions (eval-c4's measures)."""
+    from selfplay.c4_eval import move_scores, read_positions
+    game = make_game("connect4")
+    positions = read_positions(positions_path, limit)
+    scores = move_scores(positions)
+    states = [game.state_from_moves(m) for m in positions.moves]
+    actions = network_moves(game, model, device, states, simulations, seed)
+    chosen = scores[np.arange(len(actions)), actions].astype(int)
+    top = scores.max(axis=1).astype(int)
+    return {"c4/outcome_share": float(np.mean(np.sign(chosen) == np.sign(top))),
+            "c4/best_share": float(np.mean(chosen == top))}
