@@ -121,6 +121,7 @@ class Trainer:
             random.setstate(_tuple_state(payload["python_rng"]))
             self.buffer.load_state_dict(payload["replay"])
             self.chunk_sequence = int(payload["chunk_sequence"])
+            self.started = time.monotonic() - float(payload.get("elapsed_seconds", 0.0))  # training time goes on
             self.log(f"resumed from {path.name} at step {self.step}")
         elif self.config.init_from:
             self._load_initial_weights(self.config.init_from)
@@ -149,7 +150,7 @@ class Trainer:
             "samples_trained": self.samples_trained, "config": asdict(self.config),
             "numpy_rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "python_rng": _list_state(random.getstate()), "replay": self.buffer.state_dict(),
-            "chunk_sequence": self.chunk_sequence,
+            "chunk_sequence": self.chunk_sequence, "elapsed_seconds": time.monotonic() - self.started,
         }
         save_checkpoint(checkpoint_path(self.run.checkpoints, self.step), payload)
         for _, old in list_checkpoints(self.run.checkpoints)[:-5]:  # keep the newest five

@@ -51,6 +51,7 @@ def test_sigkill_then_resume_loses_no_finished_game(tmp_path):
     killed_at = max(s for s, _ in list_checkpoints(run_dir / "checkpoints"))
     assert killed_at < 80
     chunks_before = {p.name: read_chunk(p).games for p in list_chunks(run_dir / "replay")}
+    elapsed_before = load_checkpoint(run_dir / "checkpoints" / f"step-{killed_at:08d}.pt")["elapsed_seconds"]
 
     trainer = run_training(run_dir, None, [], resume=True, log=lambda m: None)
     assert trainer.step == 80
@@ -58,6 +59,7 @@ def test_sigkill_then_resume_loses_no_finished_game(tmp_path):
     assert chunks_before.items() <= chunks_after.items()  # every finished game is still there
     _, payload = load_latest_good(run_dir / "checkpoints")
     assert payload["step"] == 80
+    assert payload["elapsed_seconds"] > elapsed_before  # training time continues across the restart
     assert payload["replay"]["games"] == sum(chunks_after.values())  # counted once each
     assert sorted(payload["replay"]["ingested"]) == sorted(chunks_after)
 
