@@ -1,7 +1,8 @@
 """A human at a terminal as a Player: reads moves, explains why bad input is refused.
 
-Commands that are not moves (undo, quit) are raised as exceptions for the game loop, which
-owns the move history; the player itself never touches the game state.
+Commands that are not moves (undo, hint, quit) are raised as exceptions for the game loop,
+which owns the move history and the other players; the player itself never touches the game
+state.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ class UndoRequest(Exception):
     """The human asked to take back their last move."""
 
 
-HELP = "moves: {example}; commands: undo, quit, help"
+class HintRequest(Exception):
+    """The human asked for the engine's evaluation of the position (``hint`` or ``eval``)."""
+
+
+HELP = "moves: {example}; commands: hint (the engine's evaluation), undo, quit, help"
 
 
 class HumanPlayer(Player):
@@ -41,6 +46,8 @@ class HumanPlayer(Player):
                 raise QuitRequest
             if command == "undo":
                 raise UndoRequest
+            if command in ("hint", "eval"):
+                raise HintRequest
             if command in ("help", "?", ""):
                 self.write(HELP.format(example=_example_moves(game)))
                 continue

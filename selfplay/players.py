@@ -55,6 +55,8 @@ PLAYER_FACTORIES = {
     "solver": "selfplay.solver_player:make_solver",
     "net": "selfplay.net_player:make_net_player",
     "mcts": "selfplay.mcts.player:make_mcts",
+    "expert": "selfplay.experts.player:make_expert",
+    "gtp": "selfplay.gtp:make_gtp_player",
 }
 
 
@@ -87,8 +89,10 @@ def read_options(kind: str, options: dict[str, str], **defaults) -> dict:
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     """``"mcts:sims=800,c=1.5"`` -> ``("mcts", {"sims": "800", "c": "1.5"})``.
 
-    A value may itself contain ``=`` or ``,`` when the option is the last one and the kind
-    takes a free-form argument (``gtp:"gnugo --mode gtp"`` is ``("gtp", {"": "gnugo ..."})``).
+    A kind may take a free-form first argument without ``key=``, stored under ``""``:
+    ``net:runs/c4,sims=200`` or ``gtp:gnugo --mode gtp``. Quoted (``"..."`` or ``'...'``) it
+    may contain ``,`` and ``=`` and is taken verbatim, quotes removed:
+    ``gtp:"katago gtp -override-config a=1,b=2",timeout=60``.
     """
     spec = spec.strip()
     if not spec:
@@ -96,6 +100,16 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
     options: dict[str, str] = {}
+    rest = rest.strip()
+    if rest[:1] in ("'", '"'):
+        end = rest.find(rest[0], 1)
+        if end < 0:
+            raise PlayerSpecError(f"player spec {spec!r}: the quote {rest[0]} is never closed")
+        options[""] = rest[1:end]
+        rest = rest[end + 1:].strip()
+        if rest and not rest.startswith(","):
+            raise PlayerSpecError(f"player spec {spec!r}: expected ',' after the quoted argument, got {rest!r}")
+        rest = rest[1:]
     if rest:
         for item in rest.split(","):
             key, eq, value = item.partition("=")

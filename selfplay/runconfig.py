@@ -10,6 +10,7 @@ from games import Game, make_game
 from selfplay.configio import require
 from selfplay.learner import OptimConfig
 from selfplay.network import NetworkConfig
+from selfplay.rating import RatingConfig
 from selfplay.replay import ReplayConfig
 from selfplay.selfplay import SelfPlayConfig
 
@@ -35,6 +36,7 @@ class GameConfig:
 @dataclass
 class EvalConfig:
     every_steps: int = 1000          # evaluate each checkpoint this many steps apart; 0 = never
+    rate: bool = True                # rate it against the reference pool of the rating section
     simulations: int = 200           # the network player's search
     games: int = 20                  # per opponent, colours alternating
     opponents: str = "random;mcts:sims=200"   # player specs separated by semicolons
@@ -76,6 +78,7 @@ class RunConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
+    rating: RatingConfig = field(default_factory=RatingConfig)
 
     def validate(self):
         require(self.total_steps >= 1, "total_steps must be positive")

@@ -309,6 +309,8 @@ class Trainer:
         self.model.eval()
         results = evaluate_checkpoint(self.game, self.model, self.device, self.config.eval,
                                       seed=int(self.rng.integers(2**31)))
+        if self.config.eval.rate:
+            results.update(self._rate())
         row = {"step": self.step, "minutes": round((time.monotonic() - self.started) / 60, 2),
                "games": self.buffer.games, **results}
         for name, value in results.items():
@@ -321,6 +323,17 @@ class Trainer:
             writer.writerow(row)
         self.log("eval: " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         return results
+
+    def _rate(self) -> dict[str, float]:
+        """Elo of this step's checkpoint against the reference pool (ratings.csv grows)."""
+        from selfplay.rating import rate_checkpoint
+        path = checkpoint_path(self.run.checkpoints, self.step)
+        if not path.exists():
+            self.save()
+        rating = rate_checkpoint(self.run.root, path, config=self.config.rating, seed=self.config.seed + self.step)
+        for note in rating.notes:
+            self.log(f"rating: {note}", quiet=True)
+        return {"elo": round(rating.elo, 1), "elo_low": round(rating.lower, 1), "elo_high": round(rating.upper, 1)}
 
     def log(self, message: str, quiet: bool = False) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,9 +1,5 @@
 """`selfplay play` end to end with scripted input, bad input included."""
 
-import argparse
-
-import pytest
-
 from selfplay.cli import build_parser, main
 from selfplay.commands import play
 
@@ -71,3 +67,36 @@ def test_bad_player_spec_is_a_clear_error(capsys):
 def test_bad_start_moves_are_a_clear_error(capsys):
     assert main(["play", "connect4", "--x", "random", "--start", "4444444"]) == 2
     assert "not legal" in capsys.readouterr().err
+
+
+def analysis_lines(out):
+    """The moves of the first hint: (move, share) pairs, and its value line."""
+    lines = out.split("hint from ", 1)[1].splitlines()
+    value = next(line for line in lines if "value" in line)
+    moves = []
+    for line in lines[2:]:
+        if not line.strip() or line.strip().startswith("pv:"):
+            break
+        parts = line.split()
+        moves.append((parts[0], float(parts[1].rstrip("%")) / 100))
+    return value, moves
+
+
+def test_hint_from_the_engine_in_the_game():
+    code, out = run_play(["connect4", "--o", "mcts:sims=200,seed=1"], ["hint", "4", "quit"])
+    assert code == 0 and "hint from mcts(sims=200" in out
+    value, moves = analysis_lines(out)
+    assert "X to move: value" in value and "after 200 visits" in value
+    assert 1 <= len(moves) <= 5 and all(0 <= share <= 1 for _, share in moves)
+    assert [share for _, share in moves] == sorted((share for _, share in moves), reverse=True)
+    assert "O plays" in out  # the game went on after the hint
+
+
+def test_hint_without_an_engine_finds_the_winning_move():
+    # X has three in column 1: a rollout search (no engine in a human vs random game) sees the win
+    code, out = run_play(["connect4", "--o", "random", "--start", "121212"], ["eval", "quit"])
+    assert "hint from mcts(sims=2000" in out
+    value, moves = analysis_lines(out)
+    assert moves[0][0] == "1" and moves[0][1] > 0.5
+    assert float(value.split("value ")[1].split()[0]) > 0.5
+    assert "pv: 1" in out

@@ -1,15 +1,18 @@
 """``selfplay play GAME``: a game in the terminal between any two players (human, random,
-mcts:sims=N, ...), the board redrawn after every move, with undo for humans."""
+mcts:sims=N, ...), the board redrawn after every move, with undo and hints for humans."""
 
 from __future__ import annotations
 
 from games import Game, make_game
-from selfplay.human import HumanPlayer, QuitRequest, UndoRequest
-from selfplay.players import make_player
+from selfplay.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
+from selfplay.players import Player, make_player
 
 #: Komi by board size when --komi is not given: 5x5 is a Black win by the whole board with
 #: perfect play, 7x7 has the accepted fair komi 9, 9x9 the 7 of the CGOS computer-Go server.
 DEFAULT_KOMI = {5: 24.5, 7: 9.0, 9: 7.0}
+
+#: Search of the rollout MCTS that answers ``hint`` when no searching player is in the game.
+HINT_SIMULATIONS = 2000
 
 
 def add_parser(sub):
@@ -51,6 +54,7 @@ def run(args, read_line=input, write=print):
     names = [f"{game.player_name(i)} ({p.name})" for i, p in enumerate(players)]
     write(f"{game.name}: {names[0]} vs {names[1]}")
     write(game.render(states[-1]))
+    hint_engine = None
     while not game.is_terminal(states[-1]):
         state = states[-1]
         mover = players[game.to_play(state)]
@@ -62,6 +66,9 @@ def run(args, read_line=input, write=print):
         except UndoRequest:
             states = _undo(states, players, game, write)
             continue
+        except HintRequest:
+            hint_engine = _hint(game, state, players, hint_engine, write)
+            continue
         for p in {id(p): p for p in players}.values():
             p.observe(game, state, action)
         states.append(game.step(state, action))
@@ -70,6 +77,24 @@ def run(args, read_line=input, write=print):
         write(game.render(states[-1]))
     write(f"result: {game.result_string(states[-1])}")
     return 0
+
+
+def _hint(game, state, players, fallback, write) -> Player | None:
+    """Show an engine's evaluation of ``state``: a searching player of the game (MCTS or net,
+    whose kept tree makes its next move faster) searches from it, or else a rollout MCTS kept
+    between hints, which is returned."""
+    from selfplay.mcts import MCTSPlayer
+    engines = [p for p in players if isinstance(p, MCTSPlayer)]
+    if engines:
+        engine = engines[0]
+    else:
+        fallback = fallback or make_player(f"mcts:sims={HINT_SIMULATIONS}", game)
+        engine = fallback
+    engine.select_move(game, state)
+    write(f"hint from {engine.name}:")
+    for line in engine.analysis().lines():
+        write(line)
+    return fallback
 
 
 def _undo(states, players, game, write):
@@ -87,4 +112,3 @@ def _undo(states, players, game, write):
         p.reset(game)
     write(game.render(states[-1]))
     return states
-

@@ -1,0 +1,64 @@
+"""``selfplay expert-games connect4|go``: files of expert games for SFT, resumable, in parallel
+(see selfplay/experts/games.py for the output layout)."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from selfplay.commands.play import DEFAULT_KOMI
+from selfplay.experts.connect4_expert import DEFAULT_DEPTH
+from selfplay.experts.games import Settings, generate
+from selfplay.experts.player import GNUGO_DEFAULT_LEVEL, gnugo_command
+
+DEFAULT_RANDOM_PLIES = {"connect4": 4, "go": 2}
+
+
+def add_parser(sub):
+    p = sub.add_parser("expert-games", help="generate expert games for SFT (Connect Four expert, GNU Go)",
+                       description="Play expert games until OUT holds --games distinct ones: the alpha-beta "
+                                   "expert against itself (Connect Four, one games.txt) or GNU Go against "
+                                   "itself (Go, one SGF file per game). Rerun to continue after a stop.")
+    p.add_argument("game", choices=["connect4", "go"])
+    p.add_argument("--games", type=int, required=True, help="how many distinct games OUT should hold")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--random-plies", type=int, default=None,
+                   help="uniformly random opening moves of every game (default: connect4 4, go 2)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
+    p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help="connect4: the expert's search depth")
+    p.add_argument("--size", type=int, default=7, help="go: board size")
+    p.add_argument("--komi", type=float, default=None, help="go: komi (default: by board size, as in selfplay play)")
+    p.add_argument("--level", type=int, default=GNUGO_DEFAULT_LEVEL, help="go: GNU Go's level (0-10)")
+    p.add_argument("--engine", default=None, metavar="COMMAND",
+                   help="go: another GTP engine's command line instead of GNU Go")
+    p.set_defaults(func=run)
+
+
+def settings_from_args(args) -> Settings:
+    plies = DEFAULT_RANDOM_PLIES[args.game] if args.random_plies is None else args.random_plies
+    if args.game == "connect4":
+        return Settings("connect4", plies, depth=args.depth)
+    from games.go import GoGame
+    komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
+    GoGame(args.size, komi)  # check the size and komi before starting anything
+    engine = args.engine or gnugo_command(args.level)
+    from selfplay.gtp import resolve_command
+    resolve_command(engine)  # a missing engine is an error now, not in every worker
+    return Settings("go", plies, size=args.size, komi=float(komi), engine=engine)
+
+
+def run(args):
+    settings = settings_from_args(args)
+    columns = [TextColumn(f"{args.game} expert games"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("games", total=args.games)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        added = generate(settings, args.out, args.games, workers=args.workers, seed=args.seed, progress=progress)
+    print(f"{args.out}: {added} games added, {args.games} in all")
+    return 0

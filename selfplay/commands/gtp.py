@@ -1,0 +1,42 @@
+"""``selfplay gtp --player SPEC --size 9 [--komi K]``: our agent as a GTP engine on stdin/stdout,
+for Sabaki, GoGui, twogtp or any GTP controller (see selfplay/gtp_engine.py)."""
+
+from __future__ import annotations
+
+import sys
+
+from games import GameError
+from selfplay.commands.play import DEFAULT_KOMI
+from selfplay.errors import UserError
+from selfplay.gtp_engine import GTPEngine
+from selfplay.players import make_player
+
+DEFAULT_PLAYER = "mcts:sims=1000"
+
+
+def add_parser(sub):
+    p = sub.add_parser("gtp", help="run a player as a GTP engine (Sabaki, GoGui, twogtp)",
+                       description="Speak GTP 2 on standard input and output. Point a GUI at "
+                                   "'selfplay gtp --player SPEC'. Nothing but GTP is written to standard output.")
+    p.add_argument("--player", default=DEFAULT_PLAYER, metavar="SPEC",
+                   help=f"the player that generates moves (default {DEFAULT_PLAYER}: rollout MCTS); "
+                        "e.g. net:runs/go9,sims=400, expert:level=10")
+    p.add_argument("--size", type=int, default=9, help="board size until the controller sends boardsize")
+    p.add_argument("--komi", type=float, default=None, help="komi until the controller sends komi "
+                                                            "(default: by board size, as in selfplay play)")
+    p.add_argument("--name", default="selfplay", help="the engine's name, as answered to 'name'")
+    p.set_defaults(func=run)
+
+
+def run(args, stdin=None, stdout=None):
+    komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
+
+    def build(game):
+        return make_player(args.player, game)
+
+    try:
+        engine = GTPEngine(build, size=args.size, komi=komi, name=args.name)
+    except GameError as e:
+        raise UserError(str(e)) from None
+    engine.run(stdin or sys.stdin, stdout or sys.stdout)
+    return 0

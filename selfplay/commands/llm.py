@@ -1,0 +1,93 @@
+"""``selfplay llm sft|grpo|curve CONFIG [key.sub=value ...]``: the LLM mode.
+
+    selfplay llm sft configs/llm_addition.yaml            imitate the teacher -> runs/llm_addition/sft
+    selfplay llm grpo configs/llm_addition.yaml           GRPO from that run's SFT checkpoint
+    selfplay llm grpo configs/llm_addition.yaml --init runs/other/sft/step-00002000.pt
+    selfplay llm curve configs/llm_addition.yaml          both, then runs/llm_addition/curve.png
+    selfplay llm curve --resume runs/llm_addition         continue wherever it stopped
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from selfplay.errors import UserError
+
+
+def add_parser(sub):
+    p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
+    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|curve")
+    for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
+                           ("grpo", "GRPO from an SFT checkpoint"),
+                           ("curve", "SFT then GRPO, and the accuracy curve against the teacher")):
+        q = llm.add_parser(name, help=helptext)
+        q.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE",
+                       help="a config file (configs/llm_addition.yaml) and overrides such as grpo.beta=0.04")
+        q.add_argument("--name", help="run name: the run lives in runs/NAME (default: the config's name)")
+        q.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
+        q.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+        if name == "grpo":
+            q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
+                           help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
+        q.set_defaults(func=run)
+
+
+def split_items(items: list[str]) -> tuple[str | None, list[str]]:
+    configs = [i for i in items if "=" not in i]
+    if len(configs) > 1:
+        raise UserError(f"one config file at most, got {', '.join(configs)}")
+    return (configs[0] if configs else None), [i for i in items if "=" in i]
+
+
+def resolve_init(init: str | None, run_dir: Path, resume: bool) -> Path:
+    """A checkpoint file, or the newest SFT checkpoint of a run directory; a resumed GRPO run
+    keeps the one it started from."""
+    from selfplay.checkpoint import list_checkpoints, load_latest_good
+    if init is None and resume:
+        found = load_latest_good(run_dir / "grpo")
+        if found is not None and "init" in found[1]:
+            return Path(found[1]["init"])
+    path = Path(init) if init else run_dir
+    if path.is_file():
+        return path
+    for folder in (path / "sft", path):
+        found = list_checkpoints(folder)
+        if found:
+            return found[-1][1]
+    raise UserError(f"no SFT checkpoint in {path}; run `selfplay llm sft` first or pass --init CHECKPOINT")
+
+
+def run(args):
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.run import Setting, prepare_run
+
+    config_path, overrides = split_items(args.items)
+    if args.resume:
+        if config_path:
+            raise UserError("--resume reads the run's own config.yaml; give only key=value overrides")
+        run_dir = Path(args.resume)
+    else:
+        if config_path is None:
+            raise UserError("name a config file (for example configs/llm_addition.yaml) or --resume RUN_DIR")
+        run_dir = Path(args.runs) / (args.name or Path(config_path).stem)
+    show = sys.stdout.isatty()
+    print(f"run directory: {run_dir}")
+    if args.llm_command == "curve":
+        from selfplay.llm.curve import run_curve
+        summary = run_curve(run_dir, config_path, overrides, bool(args.resume), show_progress=show)
+        print(format_table("held-out results", [{"figure": k, "value": v} for k, v in summary.items()]))
+        print(f"curve: {run_dir / 'curve.png'}")
+        return 0
+    phase = args.llm_command
+    init = resolve_init(args.init, run_dir, bool(args.resume)) if phase == "grpo" else None
+    config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=phase)
+    setting = Setting.build(config)
+    if phase == "sft":
+        from selfplay.llm.sft import SFTTrainer
+        checkpoint = SFTTrainer(setting, run_dir, show_progress=show).train()
+    else:
+        from selfplay.llm.grpo import GRPOTrainer
+        checkpoint = GRPOTrainer(setting, run_dir, init, show_progress=show).train()
+    print(f"done: {checkpoint}")
+    return 0

@@ -1,0 +1,359 @@
+"""Our agent as a GTP 2 engine (for Sabaki, GoGui, twogtp, ...): lines in, responses out.
+
+Follows the GTP 2 specification (Farnebäck, draft 2): on input, control characters other than
+tab and newline are dropped, tabs become spaces, everything after ``#`` is a comment, and
+empty lines are ignored; a command is ``[id] name [arguments]``; a response is ``=[id] result``
+or ``?[id] message`` followed by an empty line. Vertices are read in either case and written
+in upper case ("D4"), with ``pass``; colours are ``b``/``black``/``w``/``white``. A malformed
+or illegal command gets ``? reason`` and the engine keeps going; only ``quit`` and the end of
+input stop it.
+
+The controller may play either colour at any time (setting up a position, or a GUI's edit
+mode) and may continue after two passes: the engine then gives that colour the move and, for
+a game already over by passes, reopens it. Undo, komi and board size changes replay or reset
+the position; the player is rebuilt for a new board size (a network fits one size) and reset
+otherwise.
+
+Time: ``time_settings`` and ``time_left`` (Canadian byo-yomi, as in the spec) give each
+``genmove`` a budget of seconds; for a search player the engine turns it into a number of
+simulations from the speed measured on earlier moves (never above the player's own setting).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable, TextIO
+
+import numpy as np
+
+from games import GameError
+from games.go import MAX_MOVES, PASSES, TO_PLAY, GoGame
+from selfplay.errors import UserError
+from selfplay.players import Player
+
+COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "komi",
+            "clear_board", "play", "genmove", "undo", "final_score", "showboard", "time_settings", "time_left",
+            "quit"]
+#: The move cap of an engine game: a GUI game must not stop at the cap self-play uses.
+MAX_MOVES_PER_POINT = 4
+#: Fewest moves a player is assumed to still have to play in main time.
+MIN_MOVES_LEFT = 10
+#: Share of a byo-yomi period's time per stone that a move may use (the rest is the margin).
+BYO_YOMI_SHARE = 0.8
+#: Simulations of the first timed search, which measures the search speed.
+PROBE_SIMULATIONS = 64
+MIN_SIMULATIONS = 8
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("selfplay")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class CommandError(Exception):
+    """A command cannot be carried out: answered ``? message``."""
+
+
+@dataclass
+class Clock:
+    """What the controller said about time: settings (Canadian byo-yomi) and time left."""
+    main_time: float | None = None
+    byo_yomi_time: float = 0.0
+    byo_yomi_stones: int = 0
+    time_left: dict[int, tuple[float, int]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def unlimited(self) -> bool:
+        # The spec: byo-yomi time > 0 with 0 stones means no time limit; no time at all is
+        # taken to mean the same (no controller asks for moves in zero seconds).
+        return (self.main_time is None or (self.byo_yomi_time > 0 and self.byo_yomi_stones == 0)
+                or self.main_time == self.byo_yomi_time == 0)
+
+    def budget(self, color: int, empty_points: int) -> float | None:
+        """Seconds the next move of ``color`` may take, None without a limit."""
+        if self.unlimited:
+            return None
+        per_stone = self.byo_yomi_time / self.byo_yomi_stones if self.byo_yomi_stones else 0.0
+        left, stones = self.time_left.get(color, (self.main_time, 0))
+        if stones > 0:  # in byo-yomi: share the period's time among its stones
+            return BYO_YOMI_SHARE * left / stones
+        moves_left = max(MIN_MOVES_LEFT, empty_points // 2)
+        return left / moves_left + BYO_YOMI_SHARE * per_stone
+
+
+def parse_color(text: str) -> int:
+    color = {"b": 0, "black": 0, "w": 1, "white": 1}.get(text.lower())
+    if color is None:
+        raise CommandError(f"invalid color {text!r}")
+    return color
+
+
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise CommandError(f"syntax error: {what} {text!r} is not an integer") from None
+
+
+@contextmanager
+def simulations(player: Player, count: int | None):
+    """Run the body with a search player's simulation count set to ``count`` (no effect on
+    other players, or when ``count`` is None). MCTS reads the count from its config at the
+    start of each search, so swapping the frozen config for the move is enough."""
+    mcts = getattr(player, "mcts", None)
+    config = getattr(mcts, "config", None)
+    if count is None or config is None or not hasattr(config, "num_simulations"):
+        yield
+        return
+    mcts.config = dataclasses.replace(config, num_simulations=int(count))
+    try:
+        yield
+    finally:
+        mcts.config = config
+
+
+class GTPEngine:
+    """The engine's state (board size, komi, moves, clock) and the player that generates moves.
+
+    ``make_player(game)`` builds the player for a game; it is called again when the board size
+    changes, so a player bound to one size can refuse the others (a UserError or GameError
+    answers ``boardsize`` with ``? unacceptable size``)."""
+
+    def __init__(self, make_player: Callable[[GoGame], Player], size: int = 9, komi: float = 7.5,
+                 name: str = "selfplay", version: str | None = None):
+        self.make_player = make_player
+        self.name = name
+        self.version = version or package_version()
+        self.komi = float(komi)
+        self.game = self._make_game(size, self.komi)
+        self.player = make_player(self.game)
+        self.player.reset(self.game)
+        self.moves: list[tuple[int, int]] = []  # (colour, action) as played
+        self.states = [self.game.initial_state()]
+        self.clock = Clock()
+        self.simulation_rate: float | None = None  # simulations per second, measured
+        self.finished = False
+        self._handlers = {name: getattr(self, f"cmd_{name}") for name in COMMANDS}
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run(self, stdin: TextIO, stdout: TextIO) -> None:
+        """Answer commands from ``stdin`` until ``quit`` or the end of input."""
+        for line in stdin:
+            response = self.handle(line)
+            if response is not None:
+                stdout.write(response)
+                stdout.flush()
+            if self.finished:
+                break
+
+    def handle(self, line: str) -> str | None:
+        """The response to one line of input (None for an empty or comment line)."""
+        text = "".join(ch for ch in line if ch in "\t\n" or ord(ch) >= 32 and ord(ch) != 127)
+        text = text.replace("\t", " ").split("#", 1)[0].strip()
+        if not text:
+            return None
+        parts = text.split()
+        ident = ""
+        if parts[0].isdigit():
+            ident, parts = parts[0], parts[1:]
+            if not parts:
+                return f"?{ident} syntax error: a command id with no command\n\n"
+        name, args = parts[0], parts[1:]
+        handler = self._handlers.get(name)
+        if handler is None:
+            return f"?{ident} unknown command\n\n"
+        try:
+            result = handler(args)
+        except CommandError as e:
+            return f"?{ident} {_one_line(str(e))}\n\n"
+        except (UserError, GameError) as e:
+            return f"?{ident} {_one_line(str(e))}\n\n"
+        except Exception as e:  # a bug must not take a GUI's engine down with it
+            return f"?{ident} internal error: {type(e).__name__}: {_one_line(str(e))}\n\n"
+        # An empty line ends a response, so none may appear inside one (showboard's result
+        # starts on the line after the '=', which the first, empty line keeps).
+        lines = (result or "").split("\n")
+        body = "\n".join([lines[0].strip()] + [line.rstrip() for line in lines[1:] if line.strip()])
+        return f"={ident} {body}\n\n"
+
+    # ---- positions -------------------------------------------------------------------------
+    @staticmethod
+    def _make_game(size: int, komi: float) -> GoGame:
+        return GoGame(size, komi, max_moves=MAX_MOVES_PER_POINT * size * size)
+
+    @property
+    def state(self) -> np.ndarray:
+        return self.states[-1]
+
+    def _state_for(self, color: int) -> np.ndarray:
+        """The current position with ``color`` to move (reopened if it ended by passes)."""
+        state = self.state
+        if self.game.to_play(state) == color and state[PASSES] < 2:
+            return state
+        state = state.copy()
+        state[TO_PLAY] = color
+        state[PASSES] = min(state[PASSES], 1)
+        return state
+
+    def _push(self, color: int, action: int) -> None:
+        before = self._state_for(color)
+        after = self.game.step(before, action)
+        self.player.observe(self.game, before, action)
+        self.moves.append((color, action))
+        self.states.append(after)
+
+    def _replay(self, moves: list[tuple[int, int]]) -> None:
+        self.moves, self.states = [], [self.game.initial_state()]
+        self.player.reset(self.game)
+        for color, action in moves:
+            self._push(color, action)
+
+    # ---- commands --------------------------------------------------------------------------
+    def _args(self, args: list[str], count: int, usage: str) -> list[str]:
+        if len(args) != count:
+            raise CommandError(f"syntax error: usage: {usage}")
+        return args
+
+    def cmd_protocol_version(self, args):
+        return "2"
+
+    def cmd_name(self, args):
+        return self.name
+
+    def cmd_version(self, args):
+        return self.version
+
+    def cmd_known_command(self, args):
+        (name,) = self._args(args, 1, "known_command COMMAND")
+        return "true" if name in self._handlers else "false"
+
+    def cmd_list_commands(self, args):
+        return "\n".join(COMMANDS)
+
+    def cmd_quit(self, args):
+        self.finished = True
+        return ""
+
+    def cmd_boardsize(self, args):
+        (text,) = self._args(args, 1, "boardsize SIZE")
+        size = _integer(text, "board size")
+        try:
+            game = self._make_game(size, self.komi)
+            player = self.make_player(game) if size != self.game.size else self.player
+        except (GameError, UserError) as e:
+            raise CommandError(f"unacceptable size ({_one_line(str(e))})") from None
+        self.game, self.player = game, player
+        self.simulation_rate = None
+        self._replay([])
+        return ""
+
+    def cmd_clear_board(self, args):
+        self._args(args, 0, "clear_board")
+        self._replay([])
+        return ""
+
+    def cmd_komi(self, args):
+        (text,) = self._args(args, 1, "komi KOMI")
+        try:
+            komi = float(text)
+        except ValueError:
+            raise CommandError(f"syntax error: komi {text!r} is not a number") from None
+        if komi != self.komi:
+            self.game = self._make_game(self.game.size, komi)  # raises for a komi our rules cannot use
+            self.komi = komi
+            self._replay(list(self.moves))
+        return ""
+
+    def _vertex(self, text: str) -> int:
+        try:
+            return self.game.parse_move(text)
+        except GameError as e:
+            raise CommandError(f"invalid vertex ({_one_line(str(e))})") from None
+
+    def cmd_play(self, args):
+        color_text, vertex = self._args(args, 2, "play COLOR VERTEX")
+        color = parse_color(color_text)
+        action = self._vertex(vertex)
+        state = self._state_for(color)
+        if self.game.is_terminal(state):
+            raise CommandError(f"illegal move: the game reached its cap of {int(state[MAX_MOVES])} moves")
+        if not self.game.legal_mask(state)[action]:
+            raise CommandError("illegal move")
+        self._push(color, action)
+        return ""
+
+    def cmd_genmove(self, args):
+        (color_text,) = self._args(args, 1, "genmove COLOR")
+        color = parse_color(color_text)
+        state = self._state_for(color)
+        if self.game.is_terminal(state):
+            return "pass"
+        budget = self.clock.budget(color, int((self.game.board(state) == 0).sum()))
+        count = self._simulations_for(budget)
+        start = time.perf_counter()
+        with simulations(self.player, count):
+            action = int(self.player.select_move(self.game, state.copy()))
+        elapsed = time.perf_counter() - start
+        if count is not None and elapsed > 0:
+            rate = count / elapsed
+            self.simulation_rate = rate if self.simulation_rate is None else 0.5 * (self.simulation_rate + rate)
+        if not self.game.legal_mask(state)[action]:
+            raise CommandError(f"internal error: the player chose the illegal move {self.game.format_move(action)}")
+        self._push(color, action)
+        return self.game.format_move(action).upper() if action != self.game.pass_action else "pass"
+
+    def _simulations_for(self, budget: float | None) -> int | None:
+        """Simulations that fit ``budget`` seconds for a search player (None: its own count)."""
+        config = getattr(getattr(self.player, "mcts", None), "config", None)
+        if budget is None or config is None:
+            return None
+        own = config.num_simulations
+        if self.simulation_rate is None:
+            return min(own, PROBE_SIMULATIONS)
+        return int(max(MIN_SIMULATIONS, min(own, self.simulation_rate * budget)))
+
+    def cmd_undo(self, args):
+        self._args(args, 0, "undo")
+        if not self.moves:
+            raise CommandError("cannot undo")
+        self._replay(self.moves[:-1])
+        return ""
+
+    def cmd_final_score(self, args):
+        self._args(args, 0, "final_score")
+        score = self.game.score(self.state)
+        return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
+
+    def cmd_showboard(self, args):
+        self._args(args, 0, "showboard")
+        return "\n" + self.game.render(self.state)
+
+    def cmd_time_settings(self, args):
+        main, byo, stones = self._args(args, 3, "time_settings MAIN_TIME BYO_YOMI_TIME BYO_YOMI_STONES")
+        main, byo = _integer(main, "main time"), _integer(byo, "byo-yomi time")
+        stones = _integer(stones, "byo-yomi stones")
+        if min(main, byo, stones) < 0:
+            raise CommandError("syntax error: times and stones must not be negative")
+        self.clock = Clock(float(main), float(byo), stones)
+        return ""
+
+    def cmd_time_left(self, args):
+        color_text, left, stones = self._args(args, 3, "time_left COLOR TIME STONES")
+        color = parse_color(color_text)
+        left, stones = _integer(left, "time"), _integer(stones, "stones")
+        if left < 0 or stones < 0:
+            raise CommandError("syntax error: time and stones must not be negative")
+        if self.clock.main_time is None:  # time left without settings: treat it as absolute time
+            self.clock = Clock(float(left), 0.0, 0)
+        self.clock.time_left[color] = (float(left), stones)
+        return ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

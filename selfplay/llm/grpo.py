@@ -1,0 +1,316 @@
+"""GRPO (``selfplay llm grpo``), as in DeepSeekMath (Shao et al. 2024), with the Dr. GRPO and
+DAPO variants.
+
+For each of ``prompts_per_step`` training prompts the current policy samples a group of G
+responses; the verifier scores them. Samples of one prompt sit next to each other (rows
+i*G .. i*G + G - 1 belong to prompt i), and each one's advantage compares it with its own
+group only:
+
+    A_i = (r_i - mean(r_group)) / (std(r_group) + 1e-4)     (loss_type grpo or dapo)
+    A_i =  r_i - mean(r_group)                              (dr_grpo: no std)
+
+Every response token t gets that advantage. With ratio_t = pi(o_t | q, o_<t) / pi_old(...)
+(pi_old: the policy that sampled, fixed for the batch) and the k3 estimator of
+KL(pi || pi_ref), kl_t = pi_ref/pi - log(pi_ref/pi) - 1 >= 0, the per-token loss is
+
+    l_t = -min(ratio_t A, clip(ratio_t, 1 - epsilon, 1 + epsilon_high) A) + beta kl_t
+
+averaged per response then over responses (grpo), over all tokens of the batch (dapo), or
+summed and divided by a constant, responses x the longest response (dr_grpo: no length
+normalisation). The batch is reused for ``num_iterations`` passes of ``minibatches`` updates.
+A group whose rewards are all equal has zero advantage, so no signal: the share of such
+groups is logged, and ``dynamic_sampling`` (DAPO) replaces them by fresh prompts. With
+beta = 0 no reference model is kept at all.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from selfplay.checkpoint import checkpoint_path, load_checkpoint
+from selfplay.configio import ConfigError
+from selfplay.llm.config import GRPOConfig
+from selfplay.llm.evaluation import evaluate
+from selfplay.llm.model import TokenPolicyValueModel, model_from_payload
+from selfplay.llm.run import Phase, Setting, base_payload, check_vocab
+from selfplay.llm.sampling import generate, right_pad
+from selfplay.llm.tasks import Problem
+
+STD_EPSILON = 1e-4
+
+
+def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Advantages [N] and each group's reward std [N / G], for rewards [N] laid out group by
+    group. The std is the sample (Bessel-corrected) one, as in TRL."""
+    groups = rewards.view(-1, group_size)
+    std = groups.std(dim=1, keepdim=True)
+    advantages = groups - groups.mean(dim=1, keepdim=True)
+    if scale:
+        advantages = advantages / (std + STD_EPSILON)
+    return advantages.reshape(-1), std.squeeze(1)
+
+
+def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """Per-token k3 estimate of KL(pi || pi_ref) from log-probs of tokens sampled from pi:
+    exp(d) - d - 1 with d = ref_logp - logp; non-negative, zero where the two agree."""
+    d = ref_logp - logp
+    return torch.exp(d) - d - 1
+
+
+def token_logprobs(model: TokenPolicyValueModel, tokens: torch.Tensor, mask: torch.Tensor, temperature: float):
+    """Log-prob of every next token under softmax(logits / temperature) [N, L - 1], and the
+    policy's entropy at those positions, for right-padded ``tokens`` [N, L]."""
+    logits, _ = model(tokens[:, :-1])
+    logp_all = F.log_softmax(logits.float() / temperature, dim=-1)
+    logp = logp_all.gather(-1, tokens[:, 1:, None]).squeeze(-1)
+    entropy = -(logp_all.exp() * logp_all).sum(-1)
+    return logp * mask, entropy
+
+
+def grpo_loss(logp, old_logp, ref_logp, advantages, mask, config: GRPOConfig, max_response_tokens: int):
+    """The GRPO loss over the response tokens ``mask`` [N, L], and its metrics."""
+    mask = mask.float()
+    epsilon_high = config.epsilon_high or config.epsilon
+    ratio = torch.exp(logp - old_logp)
+    a = advantages[:, None]
+    unclipped = ratio * a
+    clipped = torch.clamp(ratio, 1 - config.epsilon, 1 + epsilon_high) * a
+    per_token = -torch.min(unclipped, clipped)
+    kl = k3_kl(logp, ref_logp) if ref_logp is not None else None
+    if kl is not None and config.beta > 0:
+        per_token = per_token + config.beta * kl
+    per_token = per_token * mask
+    if config.loss_type == "grpo":
+        loss = (per_token.sum(1) / mask.sum(1).clamp_min(1)).mean()
+    elif config.loss_type == "dapo":
+        loss = per_token.sum() / mask.sum().clamp_min(1)
+    else:  # dr_grpo
+        loss = per_token.sum() / (mask.shape[0] * max_response_tokens)
+    with torch.no_grad():
+        tokens = mask.sum().clamp_min(1)
+        low = ((ratio < 1 - config.epsilon) & (a < 0)).float() * mask
+        high = ((ratio > 1 + epsilon_high) & (a > 0)).float() * mask
+        log_ratio = (logp - old_logp) * mask
+        metrics = {
+            "clip_ratio/low_mean": (low.sum() / tokens).item(),
+            "clip_ratio/high_mean": (high.sum() / tokens).item(),
+            "clip_ratio/region_mean": ((low + high).sum() / tokens).item(),
+            "losses/approx_kl": (((ratio - 1) - log_ratio) * mask).sum().item() / tokens.item(),
+            "losses/policy_loss": loss.item(),
+        }
+        if kl is not None:
+            metrics["kl"] = ((kl * mask).sum() / tokens).item()
+    return loss, metrics
+
+
+@dataclass
+class Rollouts:
+    """One step's samples, group by group: rows i*G .. i*G + G - 1 answer problems[i]."""
+    problems: list[Problem]
+    tokens: torch.Tensor        # [N, L] prompt + response, right-padded
+    mask: torch.Tensor          # [N, L - 1] positions whose next token is in the response
+    rewards: torch.Tensor       # [N]
+    lengths: torch.Tensor       # [N] response tokens, EOS included
+    texts: list[str]
+    zero_std_share: float       # of the groups first sampled this step
+    rounds: int
+
+
+class GRPOTrainer:
+    def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path, log=print, show_progress=False):
+        self.setting = setting
+        self.config = setting.config.grpo
+        self.init = Path(init)
+        payload = load_checkpoint(self.init, setting.device)
+        check_vocab(payload, setting.tokenizer, self.init)
+        self.model = model_from_payload(payload, setting.device)
+        longest = setting.task.max_prompt_tokens() + setting.task.max_response_tokens()
+        if self.model.config.context < longest:
+            raise ConfigError(f"{self.init}: its model's context ({self.model.config.context}) is shorter than "
+                              f"this task needs ({longest} tokens)")
+        self.init_step = int(payload["step"])
+        self.ref_model = None
+        if self.config.beta > 0:
+            self.ref_model = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
+                                           weight_decay=self.config.weight_decay, betas=(0.9, 0.99))
+        self.phase = Phase("grpo", run_dir, self.config.steps, log, show_progress)
+        self.rng = np.random.default_rng([setting.config.seed, 5])
+        self.generator = torch.Generator(device=setting.device).manual_seed(setting.config.seed)
+        torch.manual_seed(setting.config.seed)
+        self.step = 0
+
+    @property
+    def updates_per_step(self) -> int:
+        return self.config.num_iterations * self.config.minibatches
+
+    def curve_step(self) -> int:
+        """Optimiser steps since the model was created (SFT's, then GRPO's): the curve's x."""
+        return self.init_step + self.step * self.updates_per_step
+
+    # ---- state ------------------------------------------------------------------------------
+    def restore(self) -> None:
+        found = self.phase.latest(self.setting.device)
+        if found is not None:
+            path, payload = found
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.step = int(payload["step"])
+            self.rng.bit_generator.state = payload["numpy_rng"]
+            self.generator.set_state(payload["sampler_rng"])
+            torch.set_rng_state(payload["torch_rng"])
+            self.phase.log(f"resumed from {path.name} at step {self.step}")
+
+    def save(self) -> Path:
+        payload = base_payload(self.setting, self.model, self.optimizer, self.step, self.rng)
+        return self.phase.save(self.step, {**payload, "phase": "grpo", "init": str(self.init),
+                                           "init_step": self.init_step, "sampler_rng": self.generator.get_state()})
+
+    # ---- sampling ---------------------------------------------------------------------------
+    def sample_groups(self, problems: list[Problem]):
+        """G responses per problem, group by group: prompt ids, response ids, texts, rewards."""
+        s, g = self.setting, self.config.group_size
+        prompts = [s.tokenizer.prompt_ids(s.task.prompt(p)) for p in problems for _ in range(g)]
+        responses = generate(self.model, prompts, s.task.max_response_tokens(), s.tokenizer.pad_id,
+                             s.tokenizer.eos_id, temperature=self.config.temperature, generator=self.generator)
+        texts = [s.tokenizer.response_text(r.tolist()) for r in responses]
+        rewards = torch.tensor([s.task.reward(problems[i // g], t) for i, t in enumerate(texts)])
+        return prompts, responses, texts, rewards
+
+    def collect(self) -> Rollouts:
+        c, s, g = self.config, self.setting, self.config.group_size
+        kept: list[tuple] = []  # (problem, prompts, responses, texts, rewards) per group
+        zero_std_share, rounds, wanted = 0.0, 0, c.prompts_per_step
+        while len(kept) < c.prompts_per_step and rounds <= c.max_resample_rounds:
+            problems = s.task.sample_many(wanted, self.rng)
+            prompts, responses, texts, rewards = self.sample_groups(problems)
+            std = rewards.view(-1, g).std(dim=1)
+            if rounds == 0:
+                zero_std_share = float((std == 0).float().mean())
+            for i, problem in enumerate(problems):
+                if c.dynamic_sampling and std[i] == 0:
+                    continue
+                rows = slice(i * g, (i + 1) * g)
+                kept.append((problem, prompts[rows], responses[rows], texts[rows], rewards[rows]))
+            rounds += 1
+            if not c.dynamic_sampling:
+                break
+            wanted = c.prompts_per_step - len(kept)
+        kept = kept[:c.prompts_per_step]
+        return self._pack(kept, zero_std_share, rounds)
+
+    def _pack(self, kept, zero_std_share: float, rounds: int) -> Rollouts:
+        pad, eos = self.setting.tokenizer.pad_id, self.setting.tokenizer.eos_id
+        rows, starts, lengths, texts, rewards = [], [], [], [], []
+        for _, prompts, responses, group_texts, group_rewards in kept:
+            for prompt, response in zip(prompts, responses):
+                response = response.tolist()
+                length = response.index(eos) + 1 if eos in response else len(response)
+                rows.append(prompt + response[:length])
+                starts.append(len(prompt))
+                lengths.append(length)
+            texts += group_texts
+            rewards.append(group_rewards)
+        tokens, mask = right_pad(rows, starts, pad)
+        device = self.setting.device
+        return Rollouts([k[0] for k in kept], tokens.to(device), mask.to(device),
+                        torch.cat(rewards).to(device) if rewards else torch.zeros(0, device=device),
+                        torch.tensor(lengths, dtype=torch.float32), texts, zero_std_share, rounds)
+
+    # ---- one step ---------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        c = self.config
+        batch = self.collect()
+        metrics = {"frac_reward_zero_std": batch.zero_std_share, "sampling_rounds": float(batch.rounds)}
+        if len(batch.problems) == 0:  # dynamic sampling found no informative group
+            return {**metrics, "reward": float("nan"), "skipped": 1.0}
+        advantages, std = group_advantages(batch.rewards, c.group_size, scale=c.loss_type != "dr_grpo")
+        with torch.no_grad():
+            old_logp = None
+            if self.updates_per_step > 1:
+                old_logp, _ = token_logprobs(self.model, batch.tokens, batch.mask, c.temperature)
+            ref_logp = None
+            if self.ref_model is not None:
+                ref_logp, _ = token_logprobs(self.ref_model, batch.tokens, batch.mask, c.temperature)
+        self.model.train()
+        n = len(batch.rewards)
+        max_len = self.setting.task.max_response_tokens()
+        sums: dict[str, float] = {}
+        for _ in range(c.num_iterations):
+            order = torch.from_numpy(self.rng.permutation(n)).to(batch.tokens.device)
+            for rows in torch.tensor_split(order, c.minibatches):
+                logp, entropy = token_logprobs(self.model, batch.tokens[rows], batch.mask[rows], c.temperature)
+                old = old_logp[rows] if old_logp is not None else logp.detach()
+                ref = ref_logp[rows] if ref_logp is not None else None
+                loss, step_metrics = grpo_loss(logp, old, ref, advantages[rows], batch.mask[rows], c, max_len)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                step_metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip).item()
+                self.optimizer.step()
+                m = batch.mask[rows].float()
+                step_metrics["entropy"] = ((entropy.detach() * m).sum() / m.sum().clamp_min(1)).item()
+                for key, value in step_metrics.items():
+                    sums[key] = sums.get(key, 0.0) + value / self.updates_per_step
+        metrics.update(sums)
+        metrics.update({
+            "reward": batch.rewards.mean().item(), "reward_std": std.mean().item(),
+            "rewards/accuracy": batch.rewards.mean().item(),
+            "completions/mean_length": batch.lengths.mean().item(),
+            "completions/min_length": batch.lengths.min().item(),
+            "completions/max_length": batch.lengths.max().item(),
+            "completions/clipped_ratio": float(np.mean([not t.endswith("<eos>") for t in batch.texts])),
+        })
+        self.last_batch = batch
+        return metrics
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, float]:
+        s, e = self.setting, self.setting.config.eval
+        results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
+                           e.sampled_problems, seed=s.config.seed)
+        self.phase.record_eval(self.step, self.curve_step(), results, self.teacher_accuracy)
+        return results
+
+    def log_completions(self, batch: Rollouts, count: int = 4) -> None:
+        s, g = self.setting, self.config.group_size
+        lines = []
+        for row in range(0, min(len(batch.texts), count * g), g):
+            problem = batch.problems[row // g]
+            lines.append(f"{s.task.prompt(problem)} -> {batch.texts[row]}  (reward {batch.rewards[row].item():.0f}, "
+                         f"answer {s.task.answer(problem)})")
+        self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
+        for line in lines:
+            self.phase.log("sample: " + line, quiet=True)
+
+    def train(self) -> Path:
+        c = self.config
+        self.restore()
+        self.teacher_accuracy = self.setting.teacher_accuracy()
+        if self.step == 0:
+            self.phase.log(f"GRPO from {self.init} (SFT step {self.init_step}); reference model: "
+                           f"{'kept (beta ' + str(c.beta) + ')' if self.ref_model is not None else 'none (beta 0)'}")
+            self.evaluate()
+        try:
+            while self.step < c.steps:
+                metrics = self.train_step()
+                self.step += 1
+                tagged = {k if k.startswith("losses/") else f"train/{k}": v for k, v in metrics.items()}
+                self.phase.report(self.step, tagged,
+                                  f"reward {metrics['reward']:.3f}  zero-std {metrics['frac_reward_zero_std']:.2f}  "
+                                  f"kl {metrics.get('kl', metrics.get('losses/approx_kl', 0.0)):.4f}  "
+                                  f"len {metrics.get('completions/mean_length', 0.0):.1f}")
+                if c.log_completions_every and self.step % c.log_completions_every == 0 and "skipped" not in metrics:
+                    self.log_completions(self.last_batch)
+                if self.step % c.eval_every == 0 or self.step == c.steps:
+                    self.evaluate()
+                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                    self.save()
+        finally:
+            self.phase.close()
+        return checkpoint_path(self.phase.directory, self.step)

@@ -1,0 +1,133 @@
+"""SFT (``selfplay llm sft``): imitate the teacher.
+
+The loss is next-token cross-entropy on the response tokens of the teacher's demonstrations
+(the prompt is given, not learned), plus ``value_weight`` times the squared error of the value
+head against the demonstration's verified reward at the same positions: AlphaGo's imitation
+step (policy on the expert's move, value on the outcome). The dataset is drawn once from
+training problems only; held-out greedy accuracy, pass@k and maj@k are logged as it trains.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from selfplay.checkpoint import checkpoint_path
+from selfplay.llm.config import SFTConfig
+from selfplay.llm.evaluation import evaluate
+from selfplay.llm.run import Phase, Setting, base_payload
+from selfplay.llm.sampling import right_pad
+
+
+def demonstrations(setting: Setting, n: int, rng: np.random.Generator):
+    """The teacher's dataset: right-padded token ids [n, L], the mask of positions whose next
+    token is part of the response [n, L - 1], and each demonstration's reward [n]."""
+    tok, task = setting.tokenizer, setting.task
+    rows, starts, rewards = [], [], []
+    for problem in task.sample_many(n, rng):
+        text, slip = setting.teacher.demonstrate(problem, rng)
+        prompt = tok.prompt_ids(task.prompt(problem))
+        rows.append(prompt + tok.response_ids(text))
+        starts.append(len(prompt))
+        rewards.append(task.reward(problem, text + "<eos>"))
+    tokens, mask = right_pad(rows, starts, tok.pad_id)
+    return tokens, mask, torch.tensor(rewards, dtype=torch.float32)
+
+
+def sft_loss(model, tokens: torch.Tensor, mask: torch.Tensor, rewards: torch.Tensor, value_weight: float):
+    """The loss of a batch and its metrics; ``mask`` selects the predicted (response) positions."""
+    logits, values = model(tokens[:, :-1])
+    targets = tokens[:, 1:]
+    token_loss = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    policy_loss = token_loss[mask].mean()
+    value_loss = ((values - rewards[:, None]) ** 2)[mask].mean()
+    loss = policy_loss + value_weight * value_loss
+    with torch.no_grad():
+        accuracy = (logits.argmax(-1) == targets)[mask].float().mean()
+    return loss, {"losses/policy_loss": policy_loss.item(), "losses/value_loss": value_loss.item(),
+                  "losses/loss": loss.item(), "train/token_accuracy": accuracy.item()}
+
+
+def learning_rate(step: int, config: SFTConfig) -> float:
+    """Linear warmup, then cosine decay to a tenth of the peak."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class SFTTrainer:
+    def __init__(self, setting: Setting, run_dir: str | Path, log=print, show_progress: bool = False):
+        self.setting = setting
+        self.config = setting.config.sft
+        self.phase = Phase("sft", run_dir, self.config.steps, log, show_progress)
+        torch.manual_seed(setting.config.seed)
+        self.rng = np.random.default_rng([setting.config.seed, 3])
+        self.model = setting.new_model()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
+                                           weight_decay=self.config.weight_decay, betas=(0.9, 0.99))
+        self.step = 0
+
+    def restore(self) -> None:
+        found = self.phase.latest(self.setting.device)
+        if found is not None:
+            path, payload = found
+            self.model.load_state_dict(payload["model"])
+            self.optimizer.load_state_dict(payload["optimizer"])
+            self.step = int(payload["step"])
+            self.rng.bit_generator.state = payload["numpy_rng"]
+            torch.set_rng_state(payload["torch_rng"])
+            self.phase.log(f"resumed from {path.name} at step {self.step}")
+
+    def save(self) -> Path:
+        payload = base_payload(self.setting, self.model, self.optimizer, self.step, self.rng)
+        return self.phase.save(self.step, {**payload, "phase": "sft"})
+
+    def evaluate(self) -> dict[str, float]:
+        s, e = self.setting, self.setting.config.eval
+        results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
+                           e.sampled_problems, seed=s.config.seed)
+        self.phase.record_eval(self.step, self.step, results, self.teacher_accuracy)
+        return results
+
+    def train(self) -> Path:
+        c, s = self.config, self.setting
+        self.restore()
+        self.teacher_accuracy = s.teacher_accuracy()
+        data_rng = np.random.default_rng([s.config.seed, 4])  # the same dataset on a resume
+        tokens, mask, rewards = demonstrations(s, c.num_demonstrations, data_rng)
+        demo_accuracy = rewards.mean().item()
+        if self.step == 0:
+            self.phase.log(f"{c.num_demonstrations} demonstrations (teacher right on {demo_accuracy:.1%}); "
+                           f"teacher accuracy on held-out problems {self.teacher_accuracy:.1%}; "
+                           f"model {self.model.num_parameters():,} parameters")
+            self.phase.writer.add_scalar("eval/teacher_accuracy", self.teacher_accuracy, 0)
+            self.evaluate()
+        tokens, mask, rewards = tokens.to(s.device), mask.to(s.device), rewards.to(s.device)
+        self.model.train()
+        try:
+            while self.step < c.steps:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = learning_rate(self.step, c)
+                index = torch.from_numpy(self.rng.integers(0, len(tokens), c.batch_size)).to(s.device)
+                loss, metrics = sft_loss(self.model, tokens[index], mask[index], rewards[index], c.value_weight)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                metrics["train/grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip).item()
+                self.optimizer.step()
+                self.step += 1
+                metrics["train/learning_rate"] = self.optimizer.param_groups[0]["lr"]
+                self.phase.report(self.step, metrics, f"loss {metrics['losses/policy_loss']:.3f}  "
+                                  f"token acc {metrics['train/token_accuracy']:.3f}")
+                if self.step % c.eval_every == 0 or self.step == c.steps:
+                    self.evaluate()
+                    self.model.train()
+                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
+                    self.save()
+        finally:
+            self.phase.close()
+        return checkpoint_path(self.phase.directory, self.step)

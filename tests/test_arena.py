@@ -1,0 +1,228 @@
+"""The arena: schedules, score intervals, the results CSV under kills and tears, saved games
+replayed by the rules, and `selfplay arena` end to end."""
+
+import csv
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from games import make_game
+from selfplay.arena import (ArenaError, Contestant, GameResult, ResultsWriter, Tally, read_results, run_arena,
+                            schedule, wilson_interval)
+from selfplay.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---- schedules and intervals ---------------------------------------------------------------------
+def test_round_robin_and_gauntlet_pairings_with_alternating_colours():
+    games = schedule(3, 4)
+    pairs = Counter(frozenset((g.first, g.second)) for g in games)
+    assert pairs == {frozenset((0, 1)): 4, frozenset((0, 2)): 4, frozenset((1, 2)): 4}
+    for pair in pairs:
+        starts = [g.first for g in games if {g.first, g.second} == pair]
+        assert starts == [min(pair), max(pair)] * 2  # colours alternate within the pair
+    gauntlet = schedule(4, 2, gauntlet=True)
+    assert len(gauntlet) == 6 and all(0 in (g.first, g.second) for g in gauntlet)
+    assert [g.index for g in gauntlet] == list(range(6))
+
+
+def test_schedule_plays_only_the_missing_games_continuing_the_colours():
+    games = schedule(2, 5, played={(0, 1): 3})
+    assert [(g.first, g.second) for g in games] == [(1, 0), (0, 1)]  # games 4 and 5 of the pair
+
+
+def test_wilson_interval_against_known_values():
+    # Textbook values (Newcombe 1998, 95%): 5/10 -> 0.2366-0.7634; 0/10 -> 0-0.2775.
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+    t = Tally(wins=3, draws=2, losses=1)
+    assert t.points == 4 and t.rate == pytest.approx(4 / 6)
+    assert t.interval() == wilson_interval(4, 6)
+
+
+# ---- the results file ----------------------------------------------------------------------------
+def row(first="random", second="mcts:sims=20", result=1.0):
+    return GameResult("2024-01-01T00:00:00Z", "connect4", first, second, result, 9, "")
+
+
+def test_results_round_trip_and_a_torn_last_row(tmp_path):
+    path = tmp_path / "r.csv"
+    with ResultsWriter(path) as w:
+        w.append(row(result=1.0))
+        w.append(row("net:runs/a b/checkpoints/step-00000010.pt,sims=5", "random", 0.5))  # a comma, a space
+    with open(path, "a") as f:
+        f.write("2024-01-01T00:00:01Z,connect4,random,mcts:sim")  # a writer killed mid-row
+    rows = read_results(path)
+    assert [r.result for r in rows] == [1.0, 0.5]
+    assert rows[1].first == "net:runs/a b/checkpoints/step-00000010.pt,sims=5"
+    with ResultsWriter(path) as w:  # the next writer cuts the torn row off before appending
+        w.append(row(result=0.0))
+    assert [r.result for r in read_results(path)] == [1.0, 0.5, 0.0]
+    assert path.read_text().count("\n") == 4
+
+
+def test_results_file_errors_name_the_problem(tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text("step,minutes\n1,2\n")
+    with pytest.raises(ArenaError, match="not a results file"):
+        ResultsWriter(other)
+    with pytest.raises(ArenaError, match="not a results file"):
+        read_results(other)
+    bad = tmp_path / "bad.csv"
+    with ResultsWriter(bad) as w:
+        w.append(row())
+    with open(bad, "a") as f:
+        f.write("t,connect4,a,b,2,9,\n")
+    with pytest.raises(ArenaError, match="line 3: result '2'"):
+        read_results(bad)
+
+
+# ---- end to end ----------------------------------------------------------------------------------
+def replay(game, moves):
+    state = game.initial_state()
+    for m in moves:
+        state = game.step(state, game.parse_move(m))
+    return state
+
+
+def test_arena_random_vs_mcts_connect4(tmp_path, capsys):
+    results, saved = tmp_path / "results.csv", tmp_path / "games"
+    code = main(["arena", "random", "mcts:sims=20", "--games", "4", "--seed", "7",
+                 "--results", str(results), "--save-games", str(saved)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "95% CI" in out
+    with open(results, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    assert [r["first"] for r in rows] == ["random", "mcts:sims=20"] * 2  # colours alternate
+    game = make_game("connect4")
+    for r in rows:
+        assert r["game"] == "connect4"
+        moves = Path(r["record"]).read_text().strip()
+        assert len(moves) == int(r["moves"])
+        final = replay(game, list(moves))  # the rules agree the game is over with this result
+        assert game.is_terminal(final)
+        assert float(r["result"]) == (game.returns(final)[0] + 1) / 2
+    assert len(list(saved.iterdir())) == 4
+    # the summary's score and interval are those of the rows
+    score = sum(float(r["result"]) if r["first"] == "random" else 1 - float(r["result"]) for r in rows)
+    lo, hi = wilson_interval(score, 4)
+    assert f"{lo:.1%}-{hi:.1%}" in out
+
+
+def test_round_robin_and_gauntlet_end_to_end(tmp_path, capsys):
+    results = tmp_path / "rr.csv"
+    players = ["random", "random:seed=5", "mcts:sims=5"]
+    assert main(["arena", *players, "--game", "tictactoe", "--games", "2", "--results", str(results)]) == 0
+    rows = read_results(results)
+    pairs = [("random", "random:seed=5"), ("random", "mcts:sims=5"), ("random:seed=5", "mcts:sims=5")]
+    assert Counter(frozenset((r.first, r.second)) for r in rows) == {frozenset(p): 2 for p in pairs}
+    assert "Elo from these games (anchor random = 0)" in capsys.readouterr().out
+    gauntlet = tmp_path / "g.csv"
+    assert main(["arena", *players, "--game", "tictactoe", "--games", "3", "--gauntlet",
+                 "--results", str(gauntlet)]) == 0
+    rows = read_results(gauntlet)
+    assert len(rows) == 6 and all("random" in (r.first, r.second) for r in rows)
+
+
+def sgf_moves(text):
+    return re.findall(r";[BW]\[([a-z]*)\]", text)
+
+
+def test_parallel_go_games_saved_as_sgf_and_deterministic(tmp_path):
+    outcomes = []
+    for attempt in range(2):
+        results, saved = tmp_path / f"go{attempt}.csv", tmp_path / f"sgf{attempt}"
+        assert main(["arena", "random", "mcts:sims=8", "--game", "go", "--size", "5", "--komi", "0.5",
+                     "--games", "4", "--parallel", "2", "--seed", "3", "--results", str(results),
+                     "--save-games", str(saved)]) == 0
+        rows = read_results(results)
+        assert len(rows) == 4 and {r.game for r in rows} == {"go-5x5-komi0.5"}
+        game = make_game("go", size=5, komi=0.5)
+        games = []
+        for r in rows:
+            text = Path(r.record).read_text()
+            assert text.startswith("(;FF[4]GM[1]") and "SZ[5]" in text and "KM[0.5]" in text
+            assert f"PB[{r.first}]" in text and f"PW[{r.second}]" in text
+            state = game.initial_state()
+            moves = sgf_moves(text)
+            for m in moves:
+                state = game.step(state, game.sgf_to_action(m))
+            assert game.is_terminal(state) and len(moves) == r.moves
+            assert f"RE[{game.result_string(state)}]" in text
+            assert r.result == (game.returns(state)[0] + 1) / 2
+            games.append((r.first, r.second, r.result, tuple(moves)))
+        outcomes.append(sorted(games))
+    assert outcomes[0] == outcomes[1]  # same seed, same workers: the same games
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_games_in_flight_keep_each_search_on_its_own_game(batch):
+    """Lock-step play: with 4 games at once, finishing and restarting in any order, the batched
+    search must still answer each game with its own move, so a search far above random still
+    wins every game."""
+    game = make_game("connect4")
+    contestants = [Contestant.of("mcts:sims=200"), Contestant.of("random")]
+    rows = run_arena(game, contestants, schedule(2, 12), batch=batch, seed=4)
+    assert len(rows) == 12
+    assert sum(r.result if r.first == "mcts:sims=200" else 1 - r.result for r in rows) == 12
+    assert len({r.moves for r in rows}) > 1  # different games, not one game replayed
+
+
+def test_a_killed_arena_leaves_a_readable_csv(tmp_path):
+    results = tmp_path / "killed.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "selfplay.cli", "arena", "random", "random:seed=1",
+                             "--games", "100000", "--results", str(results)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if results.exists() and results.read_text().count("\n") > 20:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    rows = read_results(results)
+    assert len(rows) >= 20
+    assert all(r.first in ("random", "random:seed=1") and r.result in (0, 0.5, 1) for r in rows)
+    assert main(["elo", str(results)]) == 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["random", "grandmaster"], "unknown player 'grandmaster'"),
+    (["random", "mcts:sims=many"], "sims='many' is not a valid int"),
+    (["random", "mcts:speed=3"], "unknown option 'speed'"),
+    (["random", "mcts:sims=20", "--games", "0"], "--games must be at least 1"),
+    (["random", "mcts:sims=20", "--parallel", "0"], "--parallel must be at least 1"),
+    (["random"], "at least two players"),
+    (["random", "random"], "named twice"),
+    (["random", "solver", "--game", "tictactoe"], "connect4 only"),
+])
+def test_bad_arguments_give_one_clear_line(argv, message, capsys):
+    assert main(["arena", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_human_in_the_arena_plays_without_undo(tmp_path):
+    from selfplay.cli import build_parser
+    from selfplay.commands import arena
+    args = build_parser().parse_args(["arena", "human", "random", "--game", "tictactoe", "--games", "1",
+                                      "--results", str(tmp_path / "h.csv"), "--parallel", "4"])
+    # every cell once, in order: the refused ones are the random player's, so the game ends
+    feed = iter(["undo", "a1", "b1", "c1", "a2", "b2", "c2", "a3", "b3", "c3"])
+    out = []
+    assert arena.run(args, read_line=lambda prompt: next(feed), write=out.append) == 0
+    assert "undo and hint are not available" in "\n".join(out)
+    assert len(read_results(tmp_path / "h.csv")) == 1

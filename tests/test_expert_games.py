@@ -1,0 +1,144 @@
+"""``selfplay expert-games``: small end-to-end runs, a run killed and rerun (it continues to the
+target with no duplicate and no partial record), settings checks; Go through the fake engine
+and, behind the external marker, GNU Go."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from games import make_game
+from selfplay.cli import main
+from selfplay.sgf import read_sgf_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE = f"{sys.executable} {Path(__file__).parent / 'fake_gtp_engine.py'}"
+C4 = make_game("connect4")
+RESULTS = {0: "1-0", 1: "0-1", None: "1/2-1/2"}
+
+
+def check_connect4_file(path: Path) -> list[str]:
+    """Every line a finished game with its true result; no duplicate; returns the move strings."""
+    data = path.read_text()
+    assert data.endswith("\n")
+    moves = []
+    for line in data.splitlines():
+        text, result = line.split()
+        state = C4.state_from_moves(text)
+        assert C4.is_terminal(state), line
+        assert result == RESULTS[C4.winner(state)], line
+        moves.append(text)
+    assert len(set(moves)) == len(moves)
+    return moves
+
+
+def test_connect4_games_and_a_rerun_that_continues(tmp_path, capsys):
+    out = tmp_path / "c4"
+    assert main(["expert-games", "connect4", "--games", "60", "--out", str(out), "--seed", "1"]) == 0
+    first = check_connect4_file(out / "games.txt")
+    assert len(first) == 60
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["game"] == "connect4" and meta["random_plies"] == 4 and meta["depth"] >= 1
+    assert main(["expert-games", "connect4", "--games", "90", "--out", str(out), "--workers", "2"]) == 0
+    both = check_connect4_file(out / "games.txt")
+    assert len(both) == 90 and both[:60] == first
+    assert "30 games added, 90 in all" in capsys.readouterr().out
+    assert main(["expert-games", "connect4", "--games", "50", "--out", str(out)]) == 0  # already there
+    assert len(check_connect4_file(out / "games.txt")) == 90
+
+
+def test_games_follow_the_expert_after_the_random_opening(tmp_path):
+    from selfplay.experts.connect4_expert import ConnectFourExpert
+    out = tmp_path / "c4"
+    assert main(["expert-games", "connect4", "--games", "20", "--out", str(out), "--depth", "3",
+                 "--random-plies", "2", "--seed", "3"]) == 0
+    expert = ConnectFourExpert(depth=3)
+    for text in check_connect4_file(out / "games.txt"):
+        state = C4.initial_state()
+        for i, ch in enumerate(text):
+            if i >= 2:
+                assert int(ch) - 1 in expert.best_moves(C4, state), (text, i)
+            state = C4.step(state, int(ch) - 1)
+
+
+def test_killed_run_resumes_to_the_target_without_duplicates_or_torn_records(tmp_path):
+    out = tmp_path / "c4"
+    games = out / "games.txt"
+    command = [sys.executable, "-m", "selfplay.cli", "expert-games", "connect4", "--games", "1000000",
+               "--out", str(out), "--seed", "5"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not (games.exists() and games.stat().st_size > 5000):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no games written in time"
+            time.sleep(0.2)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    with open(games, "ab") as f:  # as if the kill had cut a write short
+        f.write(b"44455566")
+    whole = games.read_text().count("\n")
+    target = whole + 40
+    assert main(["expert-games", "connect4", "--games", str(target), "--out", str(out), "--seed", "5"]) == 0
+    assert len(check_connect4_file(games)) == target
+
+
+def test_settings_must_match_the_existing_games(tmp_path, capsys):
+    out = tmp_path / "c4"
+    assert main(["expert-games", "connect4", "--games", "5", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["expert-games", "connect4", "--games", "10", "--out", str(out), "--depth", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings: depth=" in err and err.count("\n") == 1
+    assert main(["expert-games", "connect4", "--games", "0", "--out", str(out)]) == 2
+    assert "--games must be at least 1" in capsys.readouterr().err
+
+
+def test_go_games_through_a_gtp_engine(tmp_path):
+    out = tmp_path / "go5"
+    args = ["expert-games", "go", "--size", "5", "--komi", "0.5", "--out", str(out), "--engine", FAKE,
+            "--random-plies", "3", "--seed", "1"]
+    assert main(args + ["--games", "6"]) == 0
+    records, skipped = read_sgf_dir(out)
+    assert len(records) == 6 and skipped == 0
+    assert main(args + ["--games", "9", "--workers", "2"]) == 0
+    records, skipped = read_sgf_dir(out)
+    assert len(records) == 9 and skipped == 0
+    assert len({tuple(r.moves) for r in records}) == 9
+    game = make_game("go", size=5, komi=0.5)
+    for r in records:
+        # three random stones, then the fake engine passes for both sides
+        assert len(r.moves) == 5 and r.moves[3:] == [game.pass_action] * 2
+        assert r.black == r.white == "Fake Engine 0.1"
+        assert r.result == game.result_string(r.replay(game)[-1]).replace("Draw", "0")
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_missing_engine_is_a_one_line_error(tmp_path, capsys):
+    assert main(["expert-games", "go", "--games", "2", "--out", str(tmp_path / "x"),
+                 "--engine", "no-such-engine --mode gtp"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-engine not found" in err and err.count("\n") == 1
+
+
+@pytest.mark.external
+@pytest.mark.skipif(not os.access("/usr/games/gnugo", os.X_OK), reason="GNU Go is not installed")
+def test_gnugo_games(tmp_path):
+    out = tmp_path / "go5"
+    assert main(["expert-games", "go", "--size", "5", "--games", "2", "--out", str(out), "--level", "1",
+                 "--seed", "1"]) == 0
+    records, skipped = read_sgf_dir(out)
+    assert len(records) == 2 and skipped == 0
+    for r in records:
+        assert r.black.startswith("GNU Go")
+        game = make_game("go", size=5, komi=r.komi)
+        final = r.replay(game)[-1]
+        assert game.is_terminal(final) and r.result == game.result_string(final).replace("Draw", "0")

@@ -1,0 +1,187 @@
+"""``selfplay gtp``: a scripted session of every command through a subprocess's real stdin and
+stdout, bad commands included; the time budget; and (external) a game against GNU Go."""
+
+import io
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from games.go import GoGame
+from selfplay.cli import build_parser, main
+from selfplay.gtp import GTPClient
+from selfplay.gtp_engine import COMMANDS, GTPEngine
+from selfplay.players import Player
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE = [sys.executable, "-m", "selfplay.cli", "gtp"]
+VERTEX = re.compile(r"^([A-HJ-T]([1-9]|1[0-9])|pass)$")
+GNUGO = "/usr/games/gnugo"
+
+
+def session(lines, *args, timeout=240):
+    """Run the engine on ``lines``; return its exit status and its responses, split."""
+    text = "".join(lines)
+    done = subprocess.run(ENGINE + list(args), input=text.encode(), capture_output=True, cwd=ROOT, timeout=timeout)
+    out = done.stdout.decode()
+    assert out.endswith("\n\n") or not out, out[-200:]
+    return done.returncode, [r for r in out.split("\n\n") if r], done.stderr.decode()
+
+
+def test_scripted_session_of_every_command():
+    script = [
+        ("protocol_version\n", "= 2"),
+        ("1 name\n", "=1 selfplay"),
+        ("# a comment line\n", None),
+        ("\n", None),
+        ("   \t \n", None),
+        ("2 version\n", "=2 "),
+        ("known_command genmove\n", "= true"),
+        ("known_command frobnicate\n", "= false"),
+        ("list_commands\n", "= " + "\n".join(COMMANDS)),
+        ("boardsize 25\n", "? unacceptable size"),
+        ("boardsize nine\n", "? syntax error"),
+        ("boardsize\n", "? syntax error"),
+        ("3 boardsize 5\n", "=3 "),
+        ("komi abc\n", "? syntax error"),
+        ("komi 0.5\r\n", "= "),  # a CR is dropped like any control character
+        ("clear_board\n", "= "),
+        ("play black c3\n", "= "),
+        ("10 play W C3\n", "?10 illegal move"),
+        ("play b z1\n", "? invalid vertex"),
+        ("play x c2\n", "? invalid color"),
+        ("play b\n", "? syntax error"),
+        ("genmove\n", "? syntax error"),
+        ("11 genmove w\n", "=11 "),
+        ("showboard\n", "= \n"),
+        ("undo\n", "= "),
+        ("undo\n", "= "),
+        ("undo\n", "? cannot undo"),
+        ("play b a1 # with a comment\n", "= "),
+        ("final_score\n", "= B+24.5"),
+        ("time_settings 60 10 5\n", "= "),
+        ("time_settings a b c\n", "? syntax error"),
+        ("time_left b 30 0\n", "= "),
+        ("time_left b\n", "? syntax error"),
+        ("\tgenmove\twhite\n", "= "),  # tabs are spaces
+        ("frobnicate now\n", "? unknown command"),
+        ("12 quit\n", "=12 "),
+        ("name\n", None),  # after quit: never read
+    ]
+    code, responses, err = session([line for line, _ in script], "--player", "mcts:sims=30,seed=1", "--size", "9")
+    expected = [r for _, r in script if r is not None]
+    assert code == 0, err
+    assert len(responses) == len(expected), responses
+    for got, want in zip(responses, expected):
+        assert got.startswith(want), (got, want)
+    asked = [line for line, want in script if want is not None]
+    genmoves = [responses[i] for i, line in enumerate(asked) if "genmove" in line and line.split()[-1] != "genmove"]
+    assert len(genmoves) == 2
+    for reply in genmoves:
+        assert VERTEX.match(reply.split(" ", 1)[1]), reply
+    board = responses[expected.index("= \n")]
+    assert "A B C D E" in board and board.count("\n") >= 7 and "\n\n" not in board
+    assert not any("Traceback" in r for r in responses) and "Traceback" not in err
+
+
+def test_end_of_input_ends_the_engine():
+    args = build_parser().parse_args(["gtp", "--player", "random", "--size", "5"])
+    out = io.StringIO()
+    assert args.func(args, stdin=io.StringIO("name\n1 boardsize 7\n"), stdout=out) == 0
+    assert out.getvalue() == "= selfplay\n\n=1 \n\n"
+
+
+def test_bad_player_spec_is_a_one_line_error(capsys):
+    assert main(["gtp", "--player", "nosuchplayer"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown player 'nosuchplayer'" in err
+
+
+# ---- the engine in-process ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Config:
+    num_simulations: int
+
+
+@dataclass
+class Search:
+    config: Config
+
+
+@dataclass
+class CountingPlayer(Player):
+    """Stands for a search player: records the simulation count each move was asked for."""
+    own: int = 1000
+    asked: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.mcts = Search(Config(self.own))
+
+    def select_move(self, game, state):
+        self.asked.append(self.mcts.config.num_simulations)
+        return int(game.legal_actions(state)[0])
+
+
+def test_time_budget_scales_the_simulations():
+    player = CountingPlayer(own=1000)
+    engine = GTPEngine(lambda game: player, size=5, komi=0.5)
+    assert engine.handle("genmove b").startswith("= ")
+    assert player.asked == [1000]  # no time settings: the player's own count
+    assert engine.handle("time_settings 60 0 0") == "= \n\n"
+    engine.handle("genmove w")
+    assert player.asked[-1] == 64  # the first timed move measures the speed
+    engine.simulation_rate = 1000.0
+    engine.handle("time_left b 2 0")
+    engine.handle("genmove b")  # 2 s for max(10, 23 empty points // 2) moves: 0.1818 s
+    assert player.asked[-1] == int(1000 * 2 / 11)
+    engine.simulation_rate = 1000.0
+    engine.handle("time_left w 10 5")
+    engine.handle("genmove w")  # byo-yomi: 0.8 * 10 s / 5 stones = 1.6 s, capped by its own 1000
+    assert player.asked[-1] == 1000
+    assert player.mcts.config.num_simulations == 1000  # restored after every move
+    engine.handle("time_settings 0 1 0")  # the spec's "no time limit"
+    engine.handle("genmove b")
+    assert player.asked[-1] == 1000
+
+
+def test_either_colour_may_move_and_play_continues_after_two_passes():
+    engine = GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5)
+    for line in ("play b c3", "play b d3", "play w pass", "play b pass", "play w c4"):
+        assert engine.handle(line) == "= \n\n", line
+    board = engine.game.board(engine.state)
+    assert board[2, 2] == board[2, 3] == 1 and board[3, 2] == 2
+    # Every empty point is in one region touching both colours: 2 stones - 1 stone - komi 0.5.
+    assert engine.handle("final_score") == "= B+0.5\n\n"
+    assert engine.handle("komi 6.5") == "= \n\n"  # the moves are replayed under the new komi
+    assert engine.handle("final_score") == "= W+5.5\n\n"
+    assert engine.handle("komi 0.3").startswith("? go: komi must be a multiple of 0.5")
+    assert engine.handle("undo") == "= \n\n" and engine.game.board(engine.state)[3, 2] == 0
+
+
+@pytest.mark.external
+@pytest.mark.skipif(not os.access(GNUGO, os.X_OK), reason="GNU Go is not installed (apt-get install gnugo)")
+def test_a_game_against_gnugo():
+    """Our engine (a subprocess speaking GTP) against GNU Go, relayed move by move; both must
+    accept every move of the other until two passes, and agree on the board."""
+    game = GoGame(7, komi=9.0, max_moves=400)
+    with GTPClient(ENGINE + ["--player", "mcts:sims=200,seed=1", "--size", "7"], timeout=120, cwd=ROOT) as ours, \
+            GTPClient(f"{GNUGO} --mode gtp --level 1 --chinese-rules", timeout=60) as gnugo:
+        for engine in (ours, gnugo):
+            engine.boardsize(7)
+            engine.komi(9)
+            engine.clear_board()
+        state, engines = game.initial_state(), (ours, gnugo)
+        while not game.is_terminal(state):
+            colour = game.to_play(state)
+            move = engines[colour].genmove(colour)
+            assert move != "resign"
+            engines[1 - colour].play(colour, move)
+            state = game.step(state, game.parse_move(move))
+        ours_score = ours.final_score()
+    assert game.move_number(state) > 4 and state[5] >= 2  # ended by two passes, not by the cap
+    score = game.score(state)
+    assert ours_score == ("0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}")
