@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -m external   # GNU Go games; skipped where gnugo is missing
 
 bench: $(STAMP)
 	$(VENV)/bin/selfplay bench games
