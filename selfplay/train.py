@@ -19,6 +19,7 @@ which are trained again.
 from __future__ import annotations
 
 import csv
+import io
 import random
 import signal
 import time
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from selfplay.atomic import atomic_write_text
 from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
 from selfplay.configio import ConfigError, dump_config, load_config
 from selfplay.errors import UserError
@@ -315,12 +317,7 @@ class Trainer:
                "games": self.buffer.games, **results}
         for name, value in results.items():
             self.writer.add_scalar(f"eval/{name}", value, self.step)
-        new_file = not self.run.eval_csv.exists()
-        with open(self.run.eval_csv, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(self.run.eval_csv, row)
         self.log("eval: " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
         return results
 
@@ -341,6 +338,22 @@ class Trainer:
             f.write(f"{stamp} {message}\n")
         if not quiet:
             self.log_fn(message)
+
+
+def append_csv_row(path: Path, row: dict) -> None:
+    """Add a row to a small CSV, rewriting it atomically with the union of the columns, so rows
+    written before a new column existed (an older run, another config) stay aligned."""
+    rows = []
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    rows.append({k: str(v) for k, v in row.items()})
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 class _StopFlag:

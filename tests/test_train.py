@@ -133,3 +133,11 @@ def test_go_smoke_run(tmp_path):
     trainer = run_training(tmp_path / "go", SMOKE, overrides, log=lambda m: None)
     assert trainer.step == 10 and trainer.buffer.games >= 8
     assert trainer.buffer.planes.shape[1:] == trainer.game.obs_shape
+
+
+def test_eval_csv_keeps_columns_aligned_when_new_ones_appear(tmp_path):
+    from selfplay.train import append_csv_row
+    path = tmp_path / "eval.csv"
+    append_csv_row(path, {"step": 1, "score": 0.5})
+    append_csv_row(path, {"step": 2, "score": 0.7, "elo": 120.0})
+    assert path.read_text().splitlines() == ["step,score,elo", "1,0.5,", "2,0.7,120.0"]
