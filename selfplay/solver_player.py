@@ -7,6 +7,10 @@ Modes (spec option ``mode``):
 - ``outcome``: random among the moves that keep the game-theoretic outcome (any winning move
   when winning, any drawing move when drawing, any move when lost). It only needs the sign of
   each move's score, a cheaper search, and it plays more varied games.
+
+Each move costs one solver search per legal column. The opening book (games/data) answers the
+first plies at once; past it, a search takes seconds at most, and the transposition table is
+kept from move to move.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ def test_defaults_yaml_and_overrides(tmp_path):
     path.write_text("name: x\ninner:\n  rate: 1\n")
     cfg = load_config(Outer, path, ["inner.steps=5", "flag=true", "limit=3", "inner.mode=slow"])
     assert cfg == Outer(name="x", flag=True, limit=3, inner=Inner(rate=1.0, steps=5, mode="slow"))
+    assert load_config(Outer, path, ["inner.rate=1e-4"]).inner.rate == 1e-4  # YAML 1.1 reads it as a string
     assert isinstance(cfg.inner.rate, float)
     assert load_config(Outer) == Outer()
 

@@ -49,7 +49,7 @@ class GRPOConfig:
     epsilon: float = 0.2             # clip range below 1 (and above, unless epsilon_high is set)
     epsilon_high: float = 0.0        # DAPO's clip-higher: the range above 1 (0 = same as epsilon)
     beta: float = 0.0                # KL(policy || reference) weight, k3 estimator; 0 keeps no reference
-    temperature: float = 1.0
+    temperature: float = 1.0         # sampling and the ratio both use softmax(logits / T); no top-k here
     dynamic_sampling: bool = False   # DAPO: replace zero-std groups by fresh prompts
     max_resample_rounds: int = 4     # ... at most this many extra sampling rounds per step
     eval_every: int = 20

@@ -97,6 +97,9 @@ class SFTTrainer:
     def train(self) -> Path:
         c, s = self.config, self.setting
         self.restore()
+        if self.step >= c.steps:  # finished before (a resumed curve run)
+            self.phase.close()
+            return checkpoint_path(self.phase.directory, self.step)
         self.teacher_accuracy = s.teacher_accuracy()
         data_rng = np.random.default_rng([s.config.seed, 4])  # the same dataset on a resume
         tokens, mask, rewards = demonstrations(s, c.num_demonstrations, data_rng)
