@@ -47,9 +47,12 @@ class Game(ABC):
     @abstractmethod
     def initial_state(self) -> np.ndarray: ...
 
-    @abstractmethod
+    # The rules themselves: the game's kernels, reached through the switch of games/kernels.py.
     def legal_mask(self, state: np.ndarray) -> np.ndarray:
         """Boolean mask of shape (num_actions,); all False in a terminal state."""
+        out = np.zeros(self.num_actions, dtype=np.bool_)
+        _kernels().legal_mask(self.kernel_id, state, out)
+        return out
 
     def legal_actions(self, state: np.ndarray) -> np.ndarray:
         return np.flatnonzero(self.legal_mask(state))
@@ -64,21 +67,18 @@ class Game(ABC):
         if not self.legal_mask(state)[action]:
             raise IllegalMoveError(f"{self.name}: {self.format_move(action)} is not legal here")
         child = state.copy()
-        self._step_inplace(child, action)
+        _kernels().step(self.kernel_id, child, action)
         return child
 
-    @abstractmethod
-    def _step_inplace(self, state: np.ndarray, action: int) -> None: ...
+    def is_terminal(self, state: np.ndarray) -> bool:
+        return bool(_kernels().is_terminal(self.kernel_id, state))
 
-    @abstractmethod
-    def is_terminal(self, state: np.ndarray) -> bool: ...
-
-    @abstractmethod
     def terminal_value(self, state: np.ndarray) -> float:
         """Outcome for the player to move in a terminal state: +1 win, 0 draw, -1 loss."""
+        return float(_kernels().terminal_value(self.kernel_id, state))
 
-    @abstractmethod
-    def to_play(self, state: np.ndarray) -> int: ...
+    def to_play(self, state: np.ndarray) -> int:
+        return int(_kernels().to_play(self.kernel_id, state))
 
     def returns(self, state: np.ndarray) -> tuple[float, float]:
         """Outcome of a terminal state for players 0 and 1."""
@@ -90,9 +90,11 @@ class Game(ABC):
         """Human-readable result of a terminal state ("X wins", "B+3.5", "draw")."""
 
     # ---- network input and data augmentation ------------------------------------------------
-    @abstractmethod
     def encode(self, state: np.ndarray) -> np.ndarray:
         """Float32 planes of shape obs_shape, from the point of view of the player to move."""
+        out = np.zeros(self.obs_shape, dtype=np.float32)
+        _kernels().encode(self.kernel_id, state, out)
+        return out
 
     def symmetry(self, k: int, planes: np.ndarray, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply symmetry ``k`` (0 = identity) to encoded planes (..., H, W) and a policy over actions."""
@@ -113,3 +115,9 @@ class Game(ABC):
 
     def player_name(self, player: int) -> str:
         return ("first", "second")[player]
+
+
+def _kernels():
+    """games.kernels, imported on first use: it imports every game module, which import this one."""
+    from games import kernels
+    return kernels

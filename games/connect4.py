@@ -155,23 +155,6 @@ class ConnectFour(Game):
     def initial_state(self):
         return initial_state()
 
-    def legal_mask(self, state):
-        out = np.zeros(NUM_ACTIONS, dtype=np.bool_)
-        legal_mask(state, out)
-        return out
-
-    def _step_inplace(self, state, action):
-        step(state, action)
-
-    def is_terminal(self, state):
-        return bool(is_terminal(state))
-
-    def terminal_value(self, state):
-        return float(terminal_value(state))
-
-    def to_play(self, state):
-        return int(to_play(state))
-
     def winner(self, state):
         """0 or 1 for the player who connected four, None for a draw or an unfinished game."""
         return 1 - self.to_play(state) if state[WON] else None
@@ -184,11 +167,6 @@ class ConnectFour(Game):
 
     def player_name(self, player):
         return "XO"[player]
-
-    def encode(self, state):
-        out = np.zeros(self.obs_shape, dtype=np.float32)
-        encode(state, out)
-        return out
 
     def symmetry(self, k, planes, policy):
         if k == 0:

@@ -638,23 +638,6 @@ class GoGame(Game):
         board_colors(state, out)
         return out
 
-    def legal_mask(self, state):
-        out = np.zeros(self.num_actions, dtype=np.bool_)
-        legal_mask(state, out)
-        return out
-
-    def _step_inplace(self, state, action):
-        step(state, action)
-
-    def is_terminal(self, state):
-        return bool(is_terminal(state))
-
-    def terminal_value(self, state):
-        return float(terminal_value(state))
-
-    def to_play(self, state):
-        return int(to_play(state))
-
     def score(self, state) -> float:
         """Black's area minus White's minus komi (the game's result when it is over)."""
         return float(score2(state)) / 2
@@ -678,11 +661,6 @@ class GoGame(Game):
         return f"{'B' if s > 0 else 'W'}+{abs(s):g}"
 
     # ---- network input and data augmentation ------------------------------------------------
-    def encode(self, state):
-        out = np.zeros(self.obs_shape, dtype=np.float32)
-        encode(state, out)
-        return out
-
     def symmetry(self, k, planes, policy):
         """Symmetry k of the square (k & 3 quarter turns after a transpose when k >= 4) applied
         to planes (..., size, size) and a policy (..., size * size + 1); pass stays pass."""

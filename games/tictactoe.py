@@ -102,23 +102,6 @@ class TicTacToe(Game):
     def initial_state(self):
         return initial_state()
 
-    def legal_mask(self, state):
-        out = np.zeros(NUM_ACTIONS, dtype=np.bool_)
-        legal_mask(state, out)
-        return out
-
-    def _step_inplace(self, state, action):
-        step(state, action)
-
-    def is_terminal(self, state):
-        return bool(is_terminal(state))
-
-    def terminal_value(self, state):
-        return float(terminal_value(state))
-
-    def to_play(self, state):
-        return int(to_play(state))
-
     def player_name(self, player):
         return "XO"[player]
 
@@ -128,11 +111,6 @@ class TicTacToe(Game):
         if terminal_value(state) == 0:
             return "draw"
         return f"{self.player_name(1 - self.to_play(state))} wins"
-
-    def encode(self, state):
-        out = np.zeros(self.obs_shape, dtype=np.float32)
-        encode(state, out)
-        return out
 
     def render(self, state):
         rows = ["  1 2 3"]
