@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from selfplay.commands.train import split_items
 from selfplay.errors import UserError
 
 
@@ -31,13 +32,6 @@ def add_parser(sub):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
         q.set_defaults(func=run)
-
-
-def split_items(items: list[str]) -> tuple[str | None, list[str]]:
-    configs = [i for i in items if "=" not in i]
-    if len(configs) > 1:
-        raise UserError(f"one config file at most, got {', '.join(configs)}")
-    return (configs[0] if configs else None), [i for i in items if "=" in i]
 
 
 def resolve_init(init: str | None, run_dir: Path, resume: bool) -> Path:
