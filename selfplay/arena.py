@@ -486,14 +486,15 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
               results_path: str | Path | None = None,
               save_dir: str | Path | None = None, on_result: Callable[[GameResult], None] | None = None,
               context: dict | None = None, wrap_human: Callable[[Player], Player] | None = None,
-              check: bool = True) -> list[GameResult]:
+              check: bool = True, backend: str = "local", ray_address: str = "auto") -> list[GameResult]:
     """Play the scheduled games and return their results in the order they finished.
 
     Each finished game is saved (``save_dir``), appended to ``results_path`` and passed to
     ``on_result`` before the next is reported, so an interrupted arena keeps every finished
     game. Each of ``parallel`` processes plays up to ``batch`` games at once (see _play_share).
     A human among the contestants forces one process and one game at a time (``context`` then
-    carries its read_line/write functions and ``wrap_human`` may adapt it).
+    carries its read_line/write functions and ``wrap_human`` may adapt it). ``backend="ray"``
+    plays slices of ``batch`` games on ``parallel`` Ray actors instead (selfplay/ray_backend.py).
     """
     if parallel < 1:
         raise ArenaError(f"--parallel must be at least 1, got {parallel}")
@@ -502,6 +503,8 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
     if check:
         check_contestants(contestants, game)
     human = any(parse_spec(c.spec)[0] == "human" for c in contestants)
+    if backend == "ray" and human:
+        raise ArenaError("a human plays at this terminal: --backend ray is for matches between programs")
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
     parallel = 1 if human else min(parallel, max(len(games), 1))
     label = game_label(game)
@@ -524,7 +527,10 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
 
     games_by_index = {g.index: g for g in games}
     try:
-        if parallel == 1:
+        if backend == "ray":
+            from selfplay.ray_backend import RayConfig, play_arena_on_ray
+            play_arena_on_ray(game, contestants, games, seed, parallel, batch, record, RayConfig(address=ray_address))
+        elif parallel == 1:
             def wrap(p):
                 return wrap_human(p) if wrap_human and p.name == "human" else p
             _play_share(game, contestants, games, seed, 0, record, 1 if human else batch, context, wrap)

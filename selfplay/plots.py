@@ -12,7 +12,9 @@ may be moved). Its step is the checkpoint payload's ``step`` (its file name's wh
 gone); its training time in minutes is the payload's ``elapsed_seconds`` (stored by the trainer) / 60,
 else interpolated by step from the run's eval.csv (``step,minutes`` rows, and step 0 at minute
 0; the minutes restart at 0 when a run resumes, so each restart continues from the last time
-seen before it).
+seen before it). A run started from another run's network (RL from SFT, ``init_from``) counts
+the steps and time behind that network too (the checkpoint's ``initial``), so its curve
+continues where the other one's ended.
 """
 
 from __future__ import annotations
@@ -109,11 +111,12 @@ def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray,
         if "elapsed_seconds" in payload:  # the trainer's cumulative training time
             minutes = float(payload["elapsed_seconds"]) / 60
     except CheckpointError:
-        pass
+        payload = {}
     steps, times = eval_times
     if math.isnan(minutes) and len(steps) and steps[0] <= step <= steps[-1]:
         minutes = float(np.interp(step, steps, times))
-    return step, minutes
+    initial = payload.get("initial") or {}  # a run started from another's network continues its curve
+    return step + int(initial.get("step", 0)), minutes + float(initial.get("elapsed_seconds", 0.0)) / 60
 
 
 def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str = "expert") -> EloCurves:

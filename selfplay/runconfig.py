@@ -1,5 +1,5 @@
 """The configuration of a whole run (``configs/*.yaml``): game, network, self-play, replay,
-optimiser, evaluation and budget, each a typed section checked on load."""
+optimiser, evaluation, budget and where self-play runs, each a typed section checked on load."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from games import Game, make_game
 from selfplay.configio import require
 from selfplay.learner import OptimConfig
 from selfplay.network import NetworkConfig
+from selfplay.ray_backend import RayConfig
 from selfplay.rating import RatingConfig
 from selfplay.replay import ReplayConfig
 from selfplay.selfplay import SelfPlayConfig
@@ -71,6 +72,7 @@ class RunConfig:
     checkpoint_every: int = 200      # steps; also how often workers get new weights
     torch_threads: int = 0           # 0 = torch's default
     init_from: str = ""              # start from the weights of this run or checkpoint (e.g. an SFT run)
+    backend: Literal["local", "ray"] = "local"  # self-play workers as local processes or Ray actors
     game: GameConfig = field(default_factory=GameConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     selfplay: SelfPlayConfig = field(default_factory=SelfPlayConfig)
@@ -79,9 +81,12 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
     rating: RatingConfig = field(default_factory=RatingConfig)
+    ray: RayConfig = field(default_factory=RayConfig)   # backend: ray only (docs/ray.md)
 
     def validate(self):
         require(self.total_steps >= 1, "total_steps must be positive")
         require(self.max_hours >= 0, "max_hours must be 0 (no limit) or positive")
         require(self.checkpoint_every >= 1, "checkpoint_every must be positive")
         require(self.torch_threads >= 0, "torch_threads must be 0 (default) or positive")
+        require(self.backend == "local" or self.selfplay.workers >= 1,
+                "backend: ray needs selfplay.workers >= 1 (the number of self-play actors)")

@@ -8,7 +8,9 @@ Self-play writes finished games as replay chunks (atomically); the learner inges
 trains while ``samples trained <= replay_ratio * positions generated``, so it never runs far
 ahead of fresh data. With ``selfplay.workers = 0`` self-play runs in this process between
 training steps; with N > 0, N worker processes play with the newest checkpoint they find
-(weights reach them by version through checkpoints/) while this process only trains.
+(weights reach them by version through checkpoints/) while this process only trains. With
+``backend: ray`` the N workers are Ray actors anywhere in a cluster (selfplay/ray_backend.py);
+this process writes their chunks and hands them each checkpoint's weights.
 
 A resumed run loads the newest checkpoint that reads (model, optimizer, step, RNG states, the
 buffer's counters) and re-ingests the chunks on disk, those written after that checkpoint
@@ -99,8 +101,10 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.buffer = ReplayBuffer(self.game, config.replay, self.run.replay)
         self.chunk_sequence = 0
+        self.initial: dict = {}  # the training behind init_from's network (for curves over total training)
         self.selfplay: SelfPlay | None = None
         self.selfplay_stats = SelfPlayStats()
+        self.pool = None  # the Ray actors' pool with backend: ray
         self.started = time.monotonic()
         self.last_log = 0.0
         self._progress_mark = (self.started, 0, 0)
@@ -123,6 +127,7 @@ class Trainer:
             random.setstate(_tuple_state(payload["python_rng"]))
             self.buffer.load_state_dict(payload["replay"])
             self.chunk_sequence = int(payload["chunk_sequence"])
+            self.initial = dict(payload.get("initial", {}))
             self.started = time.monotonic() - float(payload.get("elapsed_seconds", 0.0))  # training time goes on
             self.log(f"resumed from {path.name} at step {self.step}")
         elif self.config.init_from:
@@ -144,6 +149,11 @@ class Trainer:
             raise UserError(f"init_from {source}: its network {model.config} differs from this run's "
                             f"{self.config.network}; set the same network section")
         self.model.load_state_dict(model.state_dict())
+        before = payload.get("initial", {})  # the source may itself have started from another run
+        self.initial = {"source": str(source),
+                        "step": int(payload.get("step", 0)) + int(before.get("step", 0)),
+                        "elapsed_seconds": float(payload.get("elapsed_seconds", 0.0))
+                        + float(before.get("elapsed_seconds", 0.0))}
         self.log(f"initial weights from {source} (its step {payload.get('step')})")
 
     def save(self) -> None:
@@ -153,8 +163,11 @@ class Trainer:
             "numpy_rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
             "python_rng": _list_state(random.getstate()), "replay": self.buffer.state_dict(),
             "chunk_sequence": self.chunk_sequence, "elapsed_seconds": time.monotonic() - self.started,
+            "initial": self.initial,
         }
         save_checkpoint(checkpoint_path(self.run.checkpoints, self.step), payload)
+        if self.pool is not None:
+            self.pool.publish(self.step, self.model)
         for _, old in list_checkpoints(self.run.checkpoints)[:-5]:  # keep the newest five
             if not self._evaluated_checkpoint(old):
                 old.unlink(missing_ok=True)
@@ -194,6 +207,8 @@ class Trainer:
                     self.evaluate()
             if self.step not in [s for s, _ in list_checkpoints(self.run.checkpoints)]:
                 self.save()
+            if not stop.requested and self._unevaluated_end():
+                self.evaluate()  # the run's last network is on the curve, whatever stopped it
         finally:
             self._stop_data()
             stop.restore()
@@ -205,13 +220,21 @@ class Trainer:
     # ---- where the training data comes from: self-play (overridden by imitation) ------------------
     def _start_data(self) -> None:
         self.workers = []
-        if self.config.selfplay.workers > 0:
+        if self.config.backend == "ray":
+            from selfplay.ray_backend import RaySelfPlayPool
+            self.pool = RaySelfPlayPool(self.config, self.run.replay, self.buffer.ingested | self.buffer.counted,
+                                        log=self.log)
+            self.pool.start(self.step, self.model)
+        elif self.config.selfplay.workers > 0:
             if not list_checkpoints(self.run.checkpoints):
                 self.save()  # workers need weights to start from
             from selfplay.workers import start_workers
             self.workers = start_workers(self.run.root, self.config.selfplay.workers)
 
     def _stop_data(self) -> None:
+        if self.pool is not None:
+            self.pool.stop()
+            self.pool = None
         if self.workers:
             from selfplay.workers import stop_workers
             stop_workers(self.run.root, self.workers)
@@ -219,11 +242,15 @@ class Trainer:
     def _next_batch(self):
         """A minibatch from the replay window, or None after waiting for (or playing) self-play
         games when training is ahead of the replay ratio."""
-        if self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}")) and self.workers:
+        if self.pool is not None:
+            self.pool.collect()
+        if self.buffer.ingest_new(on_bad=lambda p, e: self.log(f"skipping: {e}")) and (self.workers or self.pool):
             self._log_worker_progress()
         if self._may_train():
             return self.buffer.sample(self.config.optim.batch_size, self.rng)
-        if self.workers:
+        if self.pool is not None:
+            self.pool.collect(wait_seconds=0.2)  # ingested on the next call
+        elif self.workers:
             _check_workers(self.workers)
             time.sleep(0.2)
         else:
@@ -232,6 +259,13 @@ class Trainer:
 
     def _after_step(self) -> None:
         """Hook for subclasses (imitation validates here)."""
+
+    def _unevaluated_end(self) -> bool:
+        every = self.config.eval.every_steps
+        if not every or self.step == 0 or self.step % every == 0:
+            return False
+        rows = self.run.eval_csv.read_text().splitlines()[1:] if self.run.eval_csv.exists() else []
+        return str(self.step) not in {row.split(",", 1)[0] for row in rows}
 
     def _may_train(self) -> bool:
         ratio = self.config.optim.replay_ratio

@@ -29,6 +29,10 @@ def add_parser(sub):
                    help="worker processes playing games at once (1 when a human plays)")
     p.add_argument("--batch", type=int, default=16, metavar="B",
                    help="games each process plays at once, searching players searching them together")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="ray: play on --parallel Ray actors, in slices of --batch games (docs/ray.md)")
+    p.add_argument("--ray-address", default="auto", metavar="ADDRESS",
+                   help="with --backend ray: auto, ray://host:port, host:port or local (default: auto)")
     p.add_argument("--results", metavar="CSV", help="append one row per game to this CSV (see selfplay elo)")
     p.add_argument("--save-games", metavar="DIR", help="save every game here (Go as SGF, others as move strings)")
     p.add_argument("--seed", type=int, default=None, help="seed of every player that takes one")
@@ -42,6 +46,9 @@ def run(args, read_line=input, write=print):
         raise ArenaError(f"--parallel must be at least 1, got {args.parallel}")
     if args.batch < 1:
         raise ArenaError(f"--batch must be at least 1, got {args.batch}")
+    if args.backend == "ray":
+        from selfplay.ray_backend import RayConfig
+        RayConfig(address=args.ray_address).validate()
     game = game_from_args(args)
     contestants = [Contestant.of(spec) for spec in args.players]
     check_contestants(contestants, game)
@@ -71,7 +78,7 @@ def run(args, read_line=input, write=print):
         run_arena(game, contestants, games, parallel=args.parallel, batch=args.batch, seed=args.seed,
                   results_path=args.results, save_dir=args.save_games, on_result=on_result,
                   context={"read_line": read_line, "write": write}, wrap_human=lambda p: _ArenaHuman(p, write),
-                  check=False)
+                  check=False, backend=args.backend, ray_address=args.ray_address)
     except QuitRequest:
         write("arena stopped: the games finished so far are kept")
     finally:

@@ -12,6 +12,7 @@ BENCHMARKS = {
     "selfplay": "selfplay.benchmarks.selfplay:run",
     "solver": "selfplay.benchmarks.solver:run",
     "mcts": "selfplay.benchmarks.mcts:run",
+    "ray": "selfplay.benchmarks.scaleout:run",
 }
 
 

@@ -1,0 +1,202 @@
+"""The AlphaGo curve in one command: expert games -> imitation (SFT) -> self-play RL from the
+SFT network -> every checkpoint rated on one Elo scale -> the figure.
+
+The output directory holds one stage each, and every stage resumes where a killed run left it:
+
+    expert-games/   the expert against itself (selfplay.experts.games)
+    sft/            the imitation run (selfplay.imitation); its checkpoints are rated as it goes
+    rl/             the RL run, init_from sft/ (selfplay.train); rated against the same pool
+                    plus the final SFT checkpoint, so both curves share one scale
+    elo.png/.svg    the figure (selfplay.plots); the RL curve continues the SFT curve's steps
+                    and time, the expert is the dotted line
+    summary.json    the measured numbers behind the verdict printed at the end
+
+Both runs rate their checkpoints with the same search (``rating.simulations``) against the
+same players, the expert that made the games among them. What the figure should show: SFT
+flattening at or below the expert's line (imitation cannot beat its teacher by much), RL
+rising above it. The summary says whether it did, with the numbers, not assuming it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from selfplay.atomic import atomic_write_text
+from selfplay.errors import UserError
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass(frozen=True)
+class Preset:
+    base: str                      # the run config both runs start from (in configs/)
+    expert_games: int              # games the expert plays for SFT
+    expert_depth: int              # Connect Four expert's search depth
+    sft: tuple[str, ...]           # overrides of the SFT run
+    rl: tuple[str, ...]            # overrides of the RL run
+    benchmark_positions: int = 0   # Connect Four: benchmark positions scored at the end (0 = none)
+    note: str = ""
+
+
+# Both runs: no match-based evaluation (the ratings are the curve), ratings every few hundred
+# steps against random, two rollout-MCTS levels and the expert (added per game below).
+_RATED = ("eval.games=0", "eval.c4_positions=", "rating.previous=1")
+
+PRESETS: dict[str, dict[str, Preset]] = {
+    "connect4": {
+        "quick": Preset(
+            base="curve_connect4.yaml", expert_games=3000, expert_depth=2,
+            sft=(*_RATED, "total_steps=900", "checkpoint_every=150", "eval.every_steps=150"),
+            rl=(*_RATED, "total_steps=100000", "max_hours=0.19", "checkpoint_every=100", "eval.every_steps=200"),
+            benchmark_positions=200,
+            note="about 15 minutes on 2 CPU cores"),
+        "full": Preset(
+            base="curve_connect4.yaml", expert_games=20000, expert_depth=2,
+            sft=(*_RATED, "total_steps=4000", "checkpoint_every=500", "eval.every_steps=500", "rating.games=20"),
+            rl=(*_RATED, "total_steps=100000", "max_hours=3.0", "checkpoint_every=250", "eval.every_steps=500",
+                "rating.games=20"),
+            benchmark_positions=1000,
+            note="about 3.5 hours on 2 CPU cores"),
+    },
+}
+
+
+@dataclass
+class CurveSummary:
+    """The numbers of the verdict (summary.json)."""
+    expert: str
+    expert_elo: float
+    sft_elo: list[float] = field(default_factory=list)     # per rated SFT checkpoint, in order
+    rl_elo: list[float] = field(default_factory=list)      # per rated RL checkpoint, in order
+    sft_move_accuracy: float = math.nan                    # on held-out expert games
+    benchmark: dict[str, float] = field(default_factory=dict)  # Connect Four outcome/best shares
+    figure: list[str] = field(default_factory=list)
+
+    @property
+    def sft_at_or_below_expert(self) -> bool:
+        return bool(self.sft_elo) and max(self.sft_elo[-2:]) <= self.expert_elo + 1e-9
+
+    @property
+    def rl_above_expert(self) -> bool:
+        return bool(self.rl_elo) and self.rl_elo[-1] > self.expert_elo
+
+    def verdict(self) -> list[str]:
+        sft_end = ", ".join(f"{e:.0f}" for e in self.sft_elo[-2:])
+        rl_end = f"{self.rl_elo[-1]:.0f}" if self.rl_elo else "none rated"
+        return [
+            f"expert ({self.expert}): Elo {self.expert_elo:.0f}",
+            f"SFT, last two rated checkpoints: Elo {sft_end}; "
+            + ("at or below the expert's line" if self.sft_at_or_below_expert else "ABOVE the expert's line"),
+            f"RL, last rated checkpoint: Elo {rl_end}; "
+            + ("above the expert's line" if self.rl_above_expert else "NOT above the expert's line"),
+        ]
+
+
+def preset_for(game: str, preset: str) -> Preset:
+    if game not in PRESETS:
+        raise UserError(f"no curve presets for {game!r}; known: {', '.join(PRESETS)}")
+    if preset not in PRESETS[game]:
+        raise UserError(f"no {preset!r} preset for {game}; known: {', '.join(PRESETS[game])}")
+    return PRESETS[game][preset]
+
+
+def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
+    """``KEY=VALUE`` applies to both runs, ``sft:KEY=VALUE`` / ``rl:KEY=VALUE`` to one."""
+    sft, rl = [], []
+    for item in items:
+        stage, _, rest = item.partition(":") if item.split("=", 1)[0].count(":") == 1 else ("", "", item)
+        if "=" not in rest:
+            raise UserError(f"override {item!r}: expected KEY=VALUE, sft:KEY=VALUE or rl:KEY=VALUE")
+        if stage not in ("", "sft", "rl"):
+            raise UserError(f"override {item!r}: the stage prefix must be sft: or rl:")
+        if stage in ("", "sft"):
+            sft.append(rest)
+        if stage in ("", "rl"):
+            rl.append(rest)
+    return sft, rl
+
+
+def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None = None,
+                    expert_games: int | None = None, overrides: list[str] = (), log=print) -> CurveSummary:
+    from selfplay.experts.games import Settings, generate
+    from selfplay.imitation import run_imitation
+    from selfplay.rating import checkpoint_name
+    from selfplay.train import run_training
+
+    p = preset_for(game, preset)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = str(config or CONFIGS / p.base)
+    sft_extra, rl_extra = split_overrides(list(overrides))
+    expert = f"expert:depth={p.expert_depth}"
+
+    games_dir = out / "expert-games"
+    count = expert_games or p.expert_games
+    log(f"[1/4] {count} expert games ({expert}) in {games_dir}")
+    generate(Settings(game, random_plies=4, depth=p.expert_depth), games_dir, count, seed=0)
+
+    sft_dir = out / "sft"
+    log(f"[2/4] imitation (SFT) in {sft_dir}")
+    sft_overrides = [*p.sft, f"rating.expert={expert}", *sft_extra]
+    sft = run_imitation(sft_dir, games_dir, base, sft_overrides, resume=_started(sft_dir), log=_indent(log))
+    accuracy = sft.validate()["val/move_accuracy"]
+
+    rl_dir = out / "rl"
+    log(f"[3/4] self-play RL from the SFT network in {rl_dir}")
+    final_sft = checkpoint_name(sft_dir, f"step-{sft.step:08d}.pt", sft.config.rating.simulations)
+    rl_overrides = [*p.rl, f"init_from={sft_dir}", f"rating.expert={expert}",
+                    f"rating.pool={sft.config.rating.pool};{final_sft}", *rl_extra]
+    rl = run_training(rl_dir, base, rl_overrides, resume=_started(rl_dir), log=_indent(log))
+
+    log(f"[4/4] the figure")
+    summary = summarise(out, [sft_dir, rl_dir], expert, accuracy)
+    if p.benchmark_positions and game == "connect4":
+        summary.benchmark = _benchmark(sft, rl, p.benchmark_positions, log)
+    atomic_write_text(out / "summary.json", json.dumps(summary.__dict__, indent=2) + "\n")
+    for line in summary.verdict():
+        log(line)
+    return summary
+
+
+def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> CurveSummary:
+    from selfplay.plots import load_curves, plot_elo, terminal_chart
+
+    data = load_curves(runs, expert=expert)
+    experts = [r for r in data.experts if r.player == expert]
+    if not experts:
+        raise UserError(f"the ratings hold no games of {expert}: nothing to compare the curves with")
+    x = "hours" if data.has_times() else "steps"
+    figure = plot_elo(data, out, x=x)
+    print(terminal_chart(data, x=x))
+    sft, rl = data.curves
+    return CurveSummary(expert=expert, expert_elo=experts[0].elo, sft_elo=[pt.elo for pt in sft.points],
+                        rl_elo=[pt.elo for pt in rl.points], sft_move_accuracy=accuracy,
+                        figure=[str(f) for f in figure])
+
+
+def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
+    """Outcome-keeping and best-move shares of the final SFT and RL networks (with the rating
+    search) on the middle-medium benchmark positions, where the data is present."""
+    from selfplay.evaluation import connect4_benchmark
+    path = CONFIGS.parent.parent / "shared" / "data" / "connect4" / "Test_L2_R2"
+    if not path.is_file():
+        log(f"no benchmark positions at {path}: optimal-move shares skipped")
+        return {}
+    results = {}
+    for name, trainer in (("sft", sft), ("rl", rl)):
+        shares = connect4_benchmark(trainer.model, trainer.device, str(path), limit,
+                                    trainer.config.rating.simulations, seed=0)
+        results.update({f"{name}/{k.split('/')[1]}": v for k, v in shares.items()})
+    log("optimal-move shares: " + "  ".join(f"{k} {v:.3f}" for k, v in results.items()))
+    return results
+
+
+def _started(run_dir: Path) -> bool:
+    return (run_dir / "config.yaml").is_file()
+
+
+def _indent(log):
+    return lambda message: log(f"    {message}")

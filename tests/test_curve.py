@@ -1,0 +1,81 @@
+"""`selfplay curve` end to end in a reduced form: expert games, SFT, RL from the SFT network,
+ratings on one scale, the figure with both curves; and a rerun that resumes instead of redoing."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from selfplay.checkpoint import load_checkpoint
+from selfplay.cli import main
+from selfplay.curve import CurveSummary, preset_for, split_overrides
+from selfplay.errors import UserError
+from selfplay.plots import load_curves
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = str(ROOT / "configs" / "smoke.yaml")
+REDUCED = ["--config", SMOKE, "--expert-games", "40", "selfplay.workers=0", "rating.games=2",
+           "rating.simulations=4", "sft:total_steps=20", "sft:checkpoint_every=10", "sft:eval.every_steps=10",
+           "rl:total_steps=20", "rl:max_hours=0", "rl:checkpoint_every=10", "rl:eval.every_steps=10"]
+
+
+@pytest.fixture(scope="module")
+def curve_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("curve") / "c4"
+    assert main(["curve", "--game", "connect4", "--preset", "quick", "--out", str(out), *REDUCED]) == 0
+    return out
+
+
+def test_reduced_curve_draws_both_runs_against_the_expert(curve_dir):
+    png = curve_dir / "elo.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (curve_dir / "elo.svg").is_file()
+    assert len((curve_dir / "expert-games" / "games.txt").read_text().splitlines()) == 40
+    summary = json.loads((curve_dir / "summary.json").read_text())
+    assert summary["expert"] == "expert:depth=2"
+    assert len(summary["sft_elo"]) == 2 and len(summary["rl_elo"]) == 2
+    assert 0 <= summary["sft_move_accuracy"] <= 1
+    data = load_curves([curve_dir / "sft", curve_dir / "rl"], expert="expert:depth=2")
+    sft, rl = data.curves
+    assert [p.step for p in sft.points] == [10, 20]
+    assert [p.step for p in rl.points] == [30, 40]  # RL continues the SFT curve: 20 steps in
+    assert rl.points[0].minutes > sft.points[-1].minutes
+
+
+def test_rl_starts_from_the_sft_network_and_plays_it(curve_dir):
+    payload = load_checkpoint(curve_dir / "rl" / "checkpoints" / "step-00000010.pt")
+    assert payload["config"]["init_from"] == str(curve_dir / "sft")
+    assert payload["initial"]["step"] == 20
+    ratings = (curve_dir / "rl" / "ratings.csv").read_text()
+    assert f"net:{curve_dir / 'sft' / 'checkpoints' / 'step-00000020.pt'},sims=4" in ratings
+
+
+def test_rerun_resumes_without_redoing_finished_stages(curve_dir, capsys):
+    ratings = {run: (curve_dir / run / "ratings.csv").read_text() for run in ("sft", "rl")}
+    assert main(["curve", "--game", "connect4", "--preset", "quick", "--out", str(curve_dir), *REDUCED]) == 0
+    assert {run: (curve_dir / run / "ratings.csv").read_text() for run in ("sft", "rl")} == ratings
+    assert "summary.json" in capsys.readouterr().out
+
+
+def test_overrides_go_to_one_stage_or_both():
+    assert split_overrides(["a=1", "sft:b=2", "rl:c.d=3"]) == (["a=1", "b=2"], ["a=1", "c.d=3"])
+    with pytest.raises(UserError, match="stage prefix"):
+        split_overrides(["eval:x=1"])
+    with pytest.raises(UserError, match="KEY=VALUE"):
+        split_overrides(["sft:oops"])
+
+
+def test_unknown_game_or_preset_is_a_clear_error(capsys):
+    with pytest.raises(UserError, match="no 'huge' preset"):
+        preset_for("connect4", "huge")
+    assert main(["curve", "--preset", "huge", "--out", "/nonexistent/x"]) == 2
+    assert "no 'huge' preset" in capsys.readouterr().err
+
+
+def test_verdict_reads_the_numbers():
+    summary = CurveSummary(expert="expert:depth=2", expert_elo=700, sft_elo=[400, 650, 690], rl_elo=[600, 750])
+    assert summary.sft_at_or_below_expert and summary.rl_above_expert
+    summary.rl_elo = [600, 690]
+    assert not summary.rl_above_expert
+    summary.sft_elo = [400, 720]
+    assert not summary.sft_at_or_below_expert
+    assert "ABOVE" in summary.verdict()[1] and "NOT above" in summary.verdict()[2]
