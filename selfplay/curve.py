@@ -172,8 +172,9 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
     figure = plot_elo(data, out, x=x)
     print(terminal_chart(data, x=x))
     sft, rl = data.curves
+    rl_points = [pt for pt in rl.points if pt not in sft.points]  # the RL line starts at SFT's last point
     return CurveSummary(expert=expert, expert_elo=experts[0].elo, sft_elo=[pt.elo for pt in sft.points],
-                        rl_elo=[pt.elo for pt in rl.points], sft_move_accuracy=accuracy,
+                        rl_elo=[pt.elo for pt in rl_points], sft_move_accuracy=accuracy,
                         figure=[str(f) for f in figure])
 
 

@@ -150,12 +150,31 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
             curve.points.append(CurvePoint(name, step, minutes, r.elo, r.lower, r.upper))
         curve.points.sort(key=lambda p: p.step)
         curves.append(curve)
+    _join_initial_points(curves)
     if not any(c.points for c in curves):
         raise PlotError("no rated checkpoint (net:RUN/checkpoints/step-N.pt players) in these ratings files")
     fixed = [r for r in fit.ratings if checkpoint_of(r.player) is None]
     experts = [r for r in fixed if r.player == expert or r.player.split(":", 1)[0] == expert]
     references = [r for r in fixed if r not in experts]
     return EloCurves(curves, experts, references, fit)
+
+
+def _join_initial_points(curves: list[RunCurve]) -> None:
+    """A run started from another plotted run's network (``init_from``) begins at that run's
+    last point, so the figure shows one line going on from imitation into RL."""
+    import yaml
+    by_dir = {c.run_dir.resolve(): c for c in curves}
+    for curve in curves:
+        try:
+            source = (yaml.safe_load((curve.run_dir / "config.yaml").read_text()) or {}).get("init_from")
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        if not source or not curve.points:
+            continue
+        source = Path(source).resolve()
+        origin = by_dir.get(source) or by_dir.get(source.parent.parent)  # a run, or one of its checkpoints
+        if origin is not None and origin is not curve and origin.points:
+            curve.points.insert(0, origin.points[-1])
 
 
 # ---- figures -------------------------------------------------------------------------------------

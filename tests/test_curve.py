@@ -37,8 +37,9 @@ def test_reduced_curve_draws_both_runs_against_the_expert(curve_dir):
     data = load_curves([curve_dir / "sft", curve_dir / "rl"], expert="expert:depth=2")
     sft, rl = data.curves
     assert [p.step for p in sft.points] == [10, 20]
-    assert [p.step for p in rl.points] == [30, 40]  # RL continues the SFT curve: 20 steps in
-    assert rl.points[0].minutes > sft.points[-1].minutes
+    assert [p.step for p in rl.points] == [20, 30, 40]  # RL continues the SFT curve from its last point
+    assert rl.points[0] == sft.points[-1]
+    assert rl.points[1].minutes > sft.points[-1].minutes
 
 
 def test_rl_starts_from_the_sft_network_and_plays_it(curve_dir):
