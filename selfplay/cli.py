@@ -22,7 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    trailing = getattr(args, "trailing_items", None)  # the command's CONFIG / KEY=VALUE list
+    if extra and (trailing is None or any(e.startswith("-") for e in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # items after options (`sft CONFIG --games DIR key=value`) belong to that list
+        setattr(args, trailing, getattr(args, trailing) + extra)
     try:
         return int(args.func(args) or 0)
     except (UserError, GameError) as e:

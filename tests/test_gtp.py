@@ -94,10 +94,10 @@ def test_crlf_line_ends_and_stray_empty_lines_are_accepted():
 
 
 def test_timeout_kills_the_engine():
-    engine = fake("--hang-on", "genmove", timeout=0.5)
-    engine.boardsize(5)
+    engine = fake("--hang-on", "genmove")
+    engine.boardsize(5)  # the default timeout: a loaded machine may take seconds to start the engine
     with pytest.raises(EngineTimeoutError, match="did not answer 'genmove b' within 0.5 s"):
-        engine.genmove("b")
+        engine.genmove("b", timeout=0.5)
     assert engine.closed and reaped(engine.pid)
     with pytest.raises(GTPError, match="did not answer"):
         engine.clear_board()

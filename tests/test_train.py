@@ -141,3 +141,11 @@ def test_eval_csv_keeps_columns_aligned_when_new_ones_appear(tmp_path):
     append_csv_row(path, {"step": 1, "score": 0.5})
     append_csv_row(path, {"step": 2, "score": 0.7, "elo": 120.0})
     assert path.read_text().splitlines() == ["step,score,elo", "1,0.5,", "2,0.7,120.0"]
+
+
+def test_overrides_after_options_reach_the_config(tmp_path, capsys):
+    """`selfplay train CONFIG --name N key=value`: the override after the options is not lost."""
+    assert main(["train", SMOKE, "--runs", str(tmp_path), "--name", "r", "total_steps=oops"]) == 2
+    assert "total_steps" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", SMOKE, "--runs", str(tmp_path), "--bogus"])

@@ -21,7 +21,7 @@ def add_parser(sub):
     p.add_argument("--out", help="output directory (default: runs/curve-GAME-PRESET)")
     p.add_argument("--config", help="the run config both runs start from (default: the preset's)")
     p.add_argument("--expert-games", type=int, help="how many expert games (default: the preset's)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, trailing_items="overrides")
 
 
 def run(args, write=print):

@@ -16,7 +16,7 @@ def add_parser(sub):
     p.add_argument("--name", help="run name: the run lives in runs/NAME (default: <config>-sft)")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the SFT run in RUN_DIR")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, trailing_items="items")
 
 
 def run(args):

@@ -16,7 +16,7 @@ def add_parser(sub):
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     p.add_argument("--init", metavar="RUN_DIR", help="start from the newest network of RUN_DIR (an SFT run)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, trailing_items="items")
 
 
 def split_items(items: list[str]) -> tuple[str | None, list[str]]:
