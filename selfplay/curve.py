@@ -151,7 +151,7 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
                     f"rating.pool={sft.config.rating.pool};{final_sft}", *rl_extra]
     rl = run_training(rl_dir, base, rl_overrides, resume=_started(rl_dir), log=_indent(log))
 
-    log(f"[4/4] the figure")
+    log("[4/4] the figure")
     summary = summarise(out, [sft_dir, rl_dir], expert, accuracy)
     if p.benchmark_positions and game == "connect4":
         summary.benchmark = _benchmark(sft, rl, p.benchmark_positions, log)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from selfplay.commands.train import split_items
+from selfplay.commands.train import run_dir_of, split_items
 from selfplay.errors import UserError
 
 
@@ -57,14 +57,7 @@ def run(args):
     from selfplay.llm.run import Setting, prepare_run
 
     config_path, overrides = split_items(args.items)
-    if args.resume:
-        if config_path:
-            raise UserError("--resume reads the run's own config.yaml; give only key=value overrides")
-        run_dir = Path(args.resume)
-    else:
-        if config_path is None:
-            raise UserError("name a config file (for example configs/llm_addition.yaml) or --resume RUN_DIR")
-        run_dir = Path(args.runs) / (args.name or Path(config_path).stem)
+    run_dir = run_dir_of(args, config_path, "configs/llm_addition.yaml")
     show = sys.stdout.isatty()
     print(f"run directory: {run_dir}")
     if args.llm_command == "curve":

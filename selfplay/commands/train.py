@@ -26,6 +26,17 @@ def split_items(items: list[str]) -> tuple[str | None, list[str]]:
     return (configs[0] if configs else None), [i for i in items if "=" in i]
 
 
+def run_dir_of(args, config_path: str | None, example: str) -> Path:
+    """The run directory: --resume's (which reads its own config), or runs/NAME for a new run."""
+    if args.resume:
+        if config_path:
+            raise UserError("--resume reads the run's own config.yaml; give only key=value overrides")
+        return Path(args.resume)
+    if config_path is None:
+        raise UserError(f"name a config file (for example {example}) or --resume RUN_DIR")
+    return Path(args.runs) / (args.name or Path(config_path).stem)
+
+
 def run(args):
     from selfplay.train import run_training
 
@@ -34,14 +45,7 @@ def run(args):
         if args.resume:
             raise UserError("--init starts a new run; a resumed run keeps its own weights")
         overrides.append(f"init_from={args.init}")
-    if args.resume:
-        if config_path:
-            raise UserError("--resume reads the run's own config.yaml; give only key=value overrides")
-        run_dir = Path(args.resume)
-    else:
-        if config_path is None:
-            raise UserError("name a config file (for example configs/connect4.yaml) or --resume RUN_DIR")
-        run_dir = Path(args.runs) / (args.name or Path(config_path).stem)
+    run_dir = run_dir_of(args, config_path, "configs/connect4.yaml")
     print(f"run directory: {run_dir}")
     trainer = run_training(run_dir, config_path, overrides, resume=bool(args.resume),
                            show_progress=sys.stdout.isatty())

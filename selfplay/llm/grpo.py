@@ -38,7 +38,7 @@ from selfplay.configio import ConfigError
 from selfplay.llm.config import GRPOConfig
 from selfplay.llm.evaluation import evaluate
 from selfplay.llm.model import TokenPolicyValueModel, model_from_payload
-from selfplay.llm.run import Phase, Setting, base_payload, check_vocab
+from selfplay.llm.run import Phase, Setting, base_payload, check_vocab, restore_base
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
 
@@ -159,12 +159,8 @@ class GRPOTrainer:
         found = self.phase.latest(self.setting.device)
         if found is not None:
             path, payload = found
-            self.model.load_state_dict(payload["model"])
-            self.optimizer.load_state_dict(payload["optimizer"])
-            self.step = int(payload["step"])
-            self.rng.bit_generator.state = payload["numpy_rng"]
+            self.step = restore_base(payload, self.model, self.optimizer, self.rng)
             self.generator.set_state(payload["sampler_rng"])
-            torch.set_rng_state(payload["torch_rng"])
             self.phase.log(f"resumed from {path.name} at step {self.step}")
 
     def save(self) -> Path:

@@ -184,6 +184,15 @@ def base_payload(setting: Setting, model: TokenPolicyValueModel, optimizer, step
             "torch_rng": torch.get_rng_state()}
 
 
+def restore_base(payload: dict, model: TokenPolicyValueModel, optimizer, rng: np.random.Generator) -> int:
+    """The inverse of ``base_payload``: load the weights, optimiser and RNG states; returns the step."""
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    rng.bit_generator.state = payload["numpy_rng"]
+    torch.set_rng_state(payload["torch_rng"])
+    return int(payload["step"])
+
+
 def check_vocab(payload: dict, tokenizer: CharTokenizer, where) -> None:
     if payload.get("vocab") != tokenizer.vocab:
         raise ConfigError(f"{where} was trained with another vocabulary: not an llm checkpoint of this version")

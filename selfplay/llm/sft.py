@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from selfplay.checkpoint import checkpoint_path
 from selfplay.llm.config import SFTConfig
 from selfplay.llm.evaluation import evaluate
-from selfplay.llm.run import Phase, Setting, base_payload
+from selfplay.llm.run import Phase, Setting, base_payload, restore_base
 from selfplay.llm.sampling import right_pad
 
 
@@ -76,11 +76,7 @@ class SFTTrainer:
         found = self.phase.latest(self.setting.device)
         if found is not None:
             path, payload = found
-            self.model.load_state_dict(payload["model"])
-            self.optimizer.load_state_dict(payload["optimizer"])
-            self.step = int(payload["step"])
-            self.rng.bit_generator.state = payload["numpy_rng"]
-            torch.set_rng_state(payload["torch_rng"])
+            self.step = restore_base(payload, self.model, self.optimizer, self.rng)
             self.phase.log(f"resumed from {path.name} at step {self.step}")
 
     def save(self) -> Path:
