@@ -183,8 +183,6 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from selfplay.atomic import atomic_path
-
     fig = Figure(figsize=(8, 5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -208,10 +206,15 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    out_dir = Path(out_dir)
+    return save_figure(fig, out_dir, name)
+
+
+def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:
+    """``NAME.png`` and ``NAME.svg`` in ``out_dir``, each written atomically."""
+    from selfplay.atomic import atomic_path
     written = []
     for fmt in ("png", "svg"):
-        path = out_dir / f"{name}.{fmt}"
+        path = Path(out_dir) / f"{name}.{fmt}"
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
         written.append(path)

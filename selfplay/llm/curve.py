@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfplay.atomic import atomic_path
 from selfplay.llm.grpo import GRPOTrainer
 from selfplay.llm.run import LLMRunDir, Setting, prepare_run, read_eval
 from selfplay.llm.sft import SFTTrainer
+from selfplay.plots import save_figure
 
 
 def run_curve(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (), resume: bool = False,
@@ -86,11 +86,4 @@ def plot_curve(run_dir: str | Path, out_dir: str | Path | None = None) -> list[P
     for axis in (top, bottom):
         axis.grid(alpha=0.3)
     fig.tight_layout()
-    out_dir = Path(out_dir) if out_dir is not None else run.root
-    written = []
-    for fmt in ("png", "svg"):
-        path = out_dir / f"curve.{fmt}"
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt)
-        written.append(path)
-    return written
+    return save_figure(fig, out_dir if out_dir is not None else run.root, "curve")
