@@ -24,8 +24,14 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
+
+if TYPE_CHECKING:
+    from selfplay.experts.games import Settings
+    from selfplay.runconfig import GameConfig
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -34,10 +40,11 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 class Preset:
     base: str                      # the run config both runs start from (in configs/)
     expert_games: int              # games the expert plays for SFT
-    expert_depth: int              # Connect Four expert's search depth
+    expert_level: int              # Connect Four: the expert's search depth; Go: GNU Go's level
     sft: tuple[str, ...]           # overrides of the SFT run
     rl: tuple[str, ...]            # overrides of the RL run
     benchmark_positions: int = 0   # Connect Four: benchmark positions scored at the end (0 = none)
+    expert_workers: int = 1        # processes making the expert games (Go: one GNU Go each)
     note: str = ""
 
 
@@ -48,18 +55,33 @@ _RATED = ("eval.games=0", "eval.c4_positions=", "rating.previous=1")
 PRESETS: dict[str, dict[str, Preset]] = {
     "connect4": {
         "quick": Preset(
-            base="curve_connect4.yaml", expert_games=3000, expert_depth=2,
+            base="curve_connect4.yaml", expert_games=3000, expert_level=2,
             sft=(*_RATED, "total_steps=900", "checkpoint_every=150", "eval.every_steps=150"),
             rl=(*_RATED, "total_steps=100000", "max_hours=0.19", "checkpoint_every=100", "eval.every_steps=200"),
             benchmark_positions=200,
             note="about 15 minutes on 2 CPU cores"),
         "full": Preset(
-            base="curve_connect4.yaml", expert_games=20000, expert_depth=2,
+            base="curve_connect4.yaml", expert_games=20000, expert_level=2,
             sft=(*_RATED, "total_steps=4000", "checkpoint_every=500", "eval.every_steps=500", "rating.games=20"),
-            rl=(*_RATED, "total_steps=100000", "max_hours=3.0", "checkpoint_every=250", "eval.every_steps=500",
+            rl=(*_RATED, "total_steps=100000", "max_hours=1.75", "checkpoint_every=250", "eval.every_steps=500",
                 "rating.games=20"),
             benchmark_positions=1000,
-            note="about 3.5 hours on 2 CPU cores"),
+            note="about 2.3 hours on 2 CPU cores"),
+    },
+    # 7x7 (configs/curve_go7.yaml; 9x9 with game.size=9 game.komi=7, on a GPU). GNU Go at level 10
+    # is both the teacher and the line to cross; one 7x7 game of it against itself costs ~3 s of CPU.
+    "go": {
+        "quick": Preset(
+            base="curve_go7.yaml", expert_games=300, expert_level=10, expert_workers=2,
+            sft=(*_RATED, "total_steps=1000", "checkpoint_every=250", "eval.every_steps=250"),
+            rl=(*_RATED, "total_steps=100000", "max_hours=0.5", "checkpoint_every=250", "eval.every_steps=500"),
+            note="about 1.5 hours on 2 CPU cores; shows the pipeline, too short for RL to pass GNU Go"),
+        "full": Preset(
+            base="curve_go7.yaml", expert_games=5000, expert_level=10, expert_workers=2,
+            sft=(*_RATED, "total_steps=6000", "checkpoint_every=1000", "eval.every_steps=1000", "rating.games=20"),
+            rl=(*_RATED, "total_steps=1000000", "max_hours=24", "checkpoint_every=1000", "eval.every_steps=2000",
+                "rating.games=20"),
+            note="a day and more on 2 CPU cores (GNU Go's games alone ~2 hours); meant for a GPU machine"),
     },
 }
 
@@ -121,22 +143,26 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
 
 def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None = None,
                     expert_games: int | None = None, overrides: list[str] = (), log=print) -> CurveSummary:
-    from selfplay.experts.games import Settings, generate
+    from selfplay.configio import load_config
+    from selfplay.experts.games import generate
     from selfplay.imitation import run_imitation
     from selfplay.rating import checkpoint_name
+    from selfplay.runconfig import RunConfig
     from selfplay.train import run_training
 
     p = preset_for(game, preset)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     base = str(config or CONFIGS / p.base)
     sft_extra, rl_extra = split_overrides(list(overrides))
-    expert = f"expert:depth={p.expert_depth}"
+    expert, settings = expert_of(load_config(RunConfig, base, sft_extra).game, p.expert_level)
+    if settings.game != game:
+        raise UserError(f"--game {game} with a config of {settings.game} ({base})")
+    out.mkdir(parents=True, exist_ok=True)
 
     games_dir = out / "expert-games"
     count = expert_games or p.expert_games
     log(f"[1/4] {count} expert games ({expert}) in {games_dir}")
-    generate(Settings(game, random_plies=4, depth=p.expert_depth), games_dir, count, seed=0)
+    generate(settings, games_dir, count, workers=p.expert_workers, seed=0)
 
     sft_dir = out / "sft"
     log(f"[2/4] imitation (SFT) in {sft_dir}")
@@ -159,6 +185,24 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
     for line in summary.verdict():
         log(line)
     return summary
+
+
+def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
+    """The expert's player spec (rated with every checkpoint) and the settings of the games it
+    plays for SFT: the Connect Four alpha-beta expert at depth ``level``, or GNU Go at level
+    ``level`` on the config's board, under our rules."""
+    from selfplay.experts.games import DEFAULT_RANDOM_PLIES, Settings
+    from selfplay.experts.player import gnugo_command
+    from selfplay.gtp import resolve_command
+
+    plies = DEFAULT_RANDOM_PLIES.get(game.name, 0)
+    if game.name == "connect4":
+        return f"expert:depth={level}", Settings("connect4", plies, depth=level)
+    if game.name == "go":
+        engine = gnugo_command(level)
+        resolve_command(engine)  # no GNU Go: say so before anything starts
+        return f"expert:level={level}", Settings("go", plies, size=game.size, komi=float(game.komi), engine=engine)
+    raise UserError(f"no expert plays {game.name}: the curve needs connect4 or go")
 
 
 def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> CurveSummary:

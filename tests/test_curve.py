@@ -1,5 +1,6 @@
 """`selfplay curve` end to end in a reduced form: expert games, SFT, RL from the SFT network,
-ratings on one scale, the figure with both curves; and a rerun that resumes instead of redoing."""
+ratings on one scale, the figure with both curves; and a rerun that resumes instead of redoing.
+Go's form (GNU Go teaching and rated) runs behind the external marker."""
 
 import json
 from pathlib import Path
@@ -8,9 +9,10 @@ import pytest
 
 from selfplay.checkpoint import load_checkpoint
 from selfplay.cli import main
-from selfplay.curve import CurveSummary, preset_for, split_overrides
+from selfplay.curve import CurveSummary, expert_of, preset_for, split_overrides
 from selfplay.errors import UserError
 from selfplay.plots import load_curves
+from selfplay.runconfig import GameConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -80,3 +82,45 @@ def test_verdict_reads_the_numbers():
     summary.sft_elo = [400, 720]
     assert not summary.sft_at_or_below_expert
     assert "ABOVE" in summary.verdict()[1] and "NOT above" in summary.verdict()[2]
+
+
+def test_the_expert_follows_the_configs_game():
+    spec, settings = expert_of(GameConfig(name="connect4"), 3)
+    assert spec == "expert:depth=3" and (settings.game, settings.depth, settings.random_plies) == ("connect4", 3, 4)
+    with pytest.raises(UserError, match="no expert plays tictactoe"):
+        expert_of(GameConfig(name="tictactoe"), 3)
+
+
+def test_go_without_gnugo_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("selfplay.gtp.KNOWN_LOCATIONS", {})
+    with pytest.raises(UserError, match="gnugo"):
+        expert_of(GameConfig(name="go", size=7, komi=9.0), 10)
+
+
+def test_a_config_of_another_game_is_refused(tmp_path, capsys):
+    assert main(["curve", "--game", "go", "--config", SMOKE, "--out", str(tmp_path / "c")]) == 2
+    assert "--game go with a config of connect4" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+
+
+GO_REDUCED = ["--expert-games", "4", "network.channels=8", "network.blocks=1", "network.value_hidden=8",
+              "selfplay.workers=0", "selfplay.parallel_games=4", "selfplay.simulations=4",
+              "selfplay.cheap_simulations=2", "replay.min_positions=32", "optim.batch_size=16",
+              "rating.games=2", "rating.simulations=4", "rating.pool=random", "sft:total_steps=10",
+              "sft:checkpoint_every=5", "sft:eval.every_steps=5", "rl:total_steps=10", "rl:max_hours=0",
+              "rl:checkpoint_every=5", "rl:eval.every_steps=5"]
+
+
+@pytest.mark.external
+def test_reduced_go_curve_learns_from_and_is_rated_against_gnugo(tmp_path):
+    out = tmp_path / "go"
+    assert main(["curve", "--game", "go", "--preset", "quick", "--out", str(out), *GO_REDUCED]) == 0
+    sgfs = sorted((out / "expert-games").glob("*.sgf"))
+    assert len(sgfs) == 4 and b"SZ[7]" in sgfs[0].read_bytes() and b"KM[9" in sgfs[0].read_bytes()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["expert"] == "expert:level=10"
+    assert len(summary["sft_elo"]) == 2 and len(summary["rl_elo"]) == 2
+    assert (out / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ratings = (out / "rl" / "ratings.csv").read_text()
+    assert "expert:level=10" in ratings

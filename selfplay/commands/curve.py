@@ -1,4 +1,4 @@
-"""``selfplay curve --game connect4 [--preset quick|full]``: expert games -> SFT -> RL from the
+"""``selfplay curve --game connect4|go [--preset quick|full]``: expert games -> SFT -> RL from the
 SFT network -> ratings -> the Elo figure, resumable (selfplay/curve.py)."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ def add_parser(sub):
                    help="config overrides for both runs, or for one with a sft: / rl: prefix")
     p.add_argument("--game", choices=sorted(PRESETS), default="connect4")
     p.add_argument("--preset", default="quick",
-                   help="; ".join(f"{name}: {p.note}" for name, p in PRESETS["connect4"].items()))
+                   help="; ".join(f"{game} {name}: {p.note}" for game, presets in PRESETS.items()
+                                  for name, p in presets.items()))
     p.add_argument("--out", help="output directory (default: runs/curve-GAME-PRESET)")
     p.add_argument("--config", help="the run config both runs start from (default: the preset's)")
     p.add_argument("--expert-games", type=int, help="how many expert games (default: the preset's)")

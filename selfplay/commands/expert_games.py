@@ -9,10 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from selfplay.commands.play import DEFAULT_KOMI
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
-from selfplay.experts.games import Settings, generate
+from selfplay.experts.games import DEFAULT_RANDOM_PLIES, Settings, generate
 from selfplay.experts.player import GNUGO_DEFAULT_LEVEL, gnugo_command
-
-DEFAULT_RANDOM_PLIES = {"connect4": 4, "go": 2}
 
 
 def add_parser(sub):

@@ -43,6 +43,8 @@ from selfplay.sgf import GoRecord, to_sgf
 GAMES_FILE = "games.txt"
 META_FILE = "meta.json"
 C4_RESULTS = {0: "1-0", 1: "0-1", None: "1/2-1/2"}
+#: Uniformly random opening moves of every game, unless told otherwise.
+DEFAULT_RANDOM_PLIES = {"connect4": 4, "go": 2}
 
 
 class ExpertGamesError(UserError):
