@@ -23,7 +23,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from selfplay.atomic import atomic_write_text
@@ -75,13 +74,13 @@ PRESETS: dict[str, dict[str, Preset]] = {
             base="curve_go7.yaml", expert_games=300, expert_level=10, expert_workers=2,
             sft=(*_RATED, "total_steps=1000", "checkpoint_every=250", "eval.every_steps=250"),
             rl=(*_RATED, "total_steps=100000", "max_hours=0.5", "checkpoint_every=250", "eval.every_steps=500"),
-            note="about 1.5 hours on 2 CPU cores; shows the pipeline, too short for RL to pass GNU Go"),
+            note="about an hour on 2 CPU cores (estimated); shows the pipeline, too short for RL to pass GNU Go"),
         "full": Preset(
             base="curve_go7.yaml", expert_games=5000, expert_level=10, expert_workers=2,
             sft=(*_RATED, "total_steps=6000", "checkpoint_every=1000", "eval.every_steps=1000", "rating.games=20"),
             rl=(*_RATED, "total_steps=1000000", "max_hours=24", "checkpoint_every=1000", "eval.every_steps=2000",
                 "rating.games=20"),
-            note="a day and more on 2 CPU cores (GNU Go's games alone ~2 hours); meant for a GPU machine"),
+            note="a day and more on 2 CPU cores (estimated; GNU Go's games alone ~2 hours); meant for a GPU"),
     },
 }
 
