@@ -61,8 +61,10 @@ class Contestant:
 @dataclass(frozen=True)
 class ScheduledGame:
     index: int
-    first: int   # contestant indices; ``first`` moves first
+    first: int   # contestant indices; ``first`` moves first (owns the first mover's colour)
     second: int
+    round: int = 0                   # the pair's n-th game; rounds 2k and 2k+1 swap colours
+    opening: tuple[int, ...] = ()    # moves played before the players take over (with_openings)
 
 
 @dataclass
@@ -100,8 +102,42 @@ def schedule(count: int, games_per_pair: int, gauntlet: bool = False,
     for n in range(games_per_pair):
         for a, b in pairings(count, gauntlet):
             if n >= played.get((a, b), 0):
-                games.append(ScheduledGame(len(games), *((a, b) if n % 2 == 0 else (b, a))))
+                games.append(ScheduledGame(len(games), *((a, b) if n % 2 == 0 else (b, a)), round=n))
     return games
+
+
+def with_openings(game: Game, games: Sequence[ScheduledGame], plies: int, seed: int) -> list[ScheduledGame]:
+    """Start every game from ``plies`` uniformly random moves (never a pass, never a finished
+    position), the same opening for both colours of a round pair (rounds 2k, 2k+1 of a pair).
+
+    Without them two deterministic players (a network at temperature 0, the Connect Four expert)
+    play the same game again and again, and a rating counts one game as many. A random opening
+    gives one side an edge, so each opening is played with both colours."""
+    if plies < 0:
+        raise ArenaError(f"opening plies must be 0 or more, got {plies}")
+    if plies == 0:
+        return list(games)
+    out = []
+    for g in games:
+        a, b = sorted((g.first, g.second))
+        rng = np.random.default_rng(np.random.SeedSequence([seed, a, b, g.round // 2]))
+        out.append(ScheduledGame(g.index, g.first, g.second, g.round, random_opening(game, plies, rng)))
+    return out
+
+
+def random_opening(game: Game, plies: int, rng: np.random.Generator, tries: int = 100) -> tuple[int, ...]:
+    """``plies`` random moves from the initial position that leave the game going."""
+    for _ in range(tries):
+        state, moves = game.initial_state(), []
+        while len(moves) < plies and not game.is_terminal(state):
+            legal = [int(a) for a in game.legal_actions(state) if a != getattr(game, "pass_action", -1)]
+            if not legal:
+                break
+            moves.append(int(rng.choice(legal)))
+            state = game.step(state, moves[-1])
+        if len(moves) == plies and not game.is_terminal(state):
+            return tuple(moves)
+    raise ArenaError(f"no opening of {plies} random moves leaves a {game.name} game going: use fewer")
 
 
 # ---- scores --------------------------------------------------------------------------------------
@@ -394,11 +430,17 @@ def _play_share(game: Game, contestants: Sequence[Contestant], games: Sequence[S
         g = pending.pop()
         state = game.initial_state()
         for i in (g.first, g.second):
+            if i not in batched:
+                player(i, slot).reset(game)
+        for action in g.opening:  # the non-searching players see the opening moves one by one
+            for i in (g.first, g.second):
+                if i not in batched:
+                    player(i, slot).observe(game, state, action)
+            state = game.step(state, action)
+        for i in (g.first, g.second):
             if i in batched:
                 batched[i].start(slot, state)
-            else:
-                player(i, slot).reset(game)
-        flight[slot] = (g, [state, []])
+        flight[slot] = (g, [state, list(g.opening)])
 
     try:
         for slot in range(slots):
@@ -486,7 +528,8 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
               results_path: str | Path | None = None,
               save_dir: str | Path | None = None, on_result: Callable[[GameResult], None] | None = None,
               context: dict | None = None, wrap_human: Callable[[Player], Player] | None = None,
-              check: bool = True, backend: str = "local", ray_address: str = "auto") -> list[GameResult]:
+              check: bool = True, backend: str = "local", ray_address: str = "auto",
+              opening_plies: int = 0) -> list[GameResult]:
     """Play the scheduled games and return their results in the order they finished.
 
     Each finished game is saved (``save_dir``), appended to ``results_path`` and passed to
@@ -495,6 +538,7 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
     A human among the contestants forces one process and one game at a time (``context`` then
     carries its read_line/write functions and ``wrap_human`` may adapt it). ``backend="ray"``
     plays slices of ``batch`` games on ``parallel`` Ray actors instead (selfplay/ray_backend.py).
+    ``opening_plies`` random moves open every game, each opening played with both colours.
     """
     if parallel < 1:
         raise ArenaError(f"--parallel must be at least 1, got {parallel}")
@@ -506,6 +550,7 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
     if backend == "ray" and human:
         raise ArenaError("a human plays at this terminal: --backend ray is for matches between programs")
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+    games = with_openings(game, games, opening_plies, seed)
     parallel = 1 if human else min(parallel, max(len(games), 1))
     label = game_label(game)
     writer = ResultsWriter(results_path) if results_path else None

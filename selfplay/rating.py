@@ -43,12 +43,14 @@ class RatingConfig:
     parallel: int = 1                                 # worker processes
     batch: int = 16                                   # games each process plays at once
     anchor: str = "random"                            # rated 0
+    opening_plies: int = 2                            # random moves opening each colour-swapped pair
 
     def validate(self):
         require(self.games >= 1, "games must be at least 1")
         require(self.simulations >= 1, "simulations must be at least 1")
         require(self.previous >= 0, "previous must be 0 or more")
         require(self.parallel >= 1 and self.batch >= 1, "parallel and batch must be at least 1")
+        require(self.opening_plies >= 0, "opening_plies must be 0 or more")
         require(bool(self.pool_specs()) or self.previous > 0, "pool is empty and previous is 0: no opponent")
 
     def pool_specs(self) -> list[str]:
@@ -178,7 +180,7 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
     seed = int(np.random.SeedSequence([seed, step]).generate_state(1)[0] % 2**31)
     if todo:
         run_arena(game, contestants, todo, parallel=config.parallel, batch=config.batch, seed=seed,
-                  results_path=ratings, on_result=on_result, check=False)
+                  results_path=ratings, on_result=on_result, check=False, opening_plies=config.opening_plies)
     everything = read_results(ratings)
     fit = fit_elo([(r.first, r.second, r.result) for r in everything], anchor=config.anchor)
     r = fit[me.name]

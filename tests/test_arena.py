@@ -15,8 +15,9 @@ import pytest
 
 from games import make_game
 from selfplay.arena import (ArenaError, Contestant, GameResult, ResultsWriter, Tally, read_results, run_arena,
-                            schedule, wilson_interval)
+                            schedule, wilson_interval, with_openings)
 from selfplay.cli import main
+from selfplay.players import Player
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -226,3 +227,80 @@ def test_human_in_the_arena_plays_without_undo(tmp_path):
     assert arena.run(args, read_line=lambda prompt: next(feed), write=out.append) == 0
     assert "undo and hint are not available" in "\n".join(out)
     assert len(read_results(tmp_path / "h.csv")) == 1
+
+
+# ---- openings --------------------------------------------------------------------------------------
+def test_each_opening_is_played_with_both_colours():
+    game = make_game("connect4")
+    games = with_openings(game, schedule(3, 6), 3, seed=7)
+    openings: dict = {}
+    for g in games:
+        assert len(g.opening) == 3 and not game.is_terminal(_replay(game, g.opening))
+        openings.setdefault((min(g.first, g.second), max(g.first, g.second), g.round // 2), []).append(g)
+    for pair in openings.values():
+        assert len(pair) == 2 and pair[0].opening == pair[1].opening and pair[0].first == pair[1].second
+    assert len({g.opening for g in games}) > 5
+    assert with_openings(game, schedule(3, 6), 3, seed=7) == games
+    assert with_openings(game, schedule(3, 6), 3, seed=8) != games
+    assert with_openings(game, schedule(3, 6), 0, seed=7) == schedule(3, 6)
+    with pytest.raises(ArenaError, match="opening plies"):
+        with_openings(game, schedule(2, 2), -1, seed=0)
+
+
+def test_go_openings_never_pass():
+    game = make_game("go", size=5, komi=0.5)
+    for g in with_openings(game, schedule(2, 40), 4, seed=1):
+        assert game.pass_action not in g.opening
+
+
+class _FirstLegal(Player):
+    """As deterministic as a network at temperature 0: the same position, the same move."""
+    name = "first-legal"
+
+    def select_move(self, game, state):
+        return int(game.legal_actions(state)[0])
+
+
+def test_openings_make_deterministic_players_play_different_games(monkeypatch, tmp_path):
+    monkeypatch.setattr("selfplay.arena.build_player", lambda spec, game, seed, context=None: _FirstLegal())
+    game = make_game("connect4")
+    contestants = [Contestant.of("a"), Contestant.of("b")]
+
+    def distinct_games(**options):
+        rows = run_arena(game, contestants, schedule(2, 10), seed=1, check=False, save_dir=tmp_path, **options)
+        return {Path(r.record).read_text() for r in rows}
+
+    assert len(distinct_games()) == 1  # one game, played ten times
+    assert len(distinct_games(opening_plies=2)) == 5  # five openings (same players: colours swap to the same game)
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_saved_games_begin_with_the_opening_and_replay_legally(tmp_path, batch):
+    """Searching players start from the position after the opening (batched search at batch 4,
+    the player's own tree at batch 1): every saved game replays by the rules from its opening."""
+    game = make_game("connect4")
+    contestants = [Contestant.of("mcts:sims=30"), Contestant.of("random")]
+    rows = run_arena(game, contestants, schedule(2, 6), batch=batch, seed=3, save_dir=tmp_path, opening_plies=3)
+    expected = {g.index: g.opening for g in with_openings(game, schedule(2, 6), 3, seed=3)}
+    starts = sorted(Path(r.record).read_text().strip()[:3] for r in rows)
+    assert starts == sorted("".join(str(a + 1) for a in o) for o in expected.values())
+    for r in rows:
+        moves = [int(c) - 1 for c in Path(r.record).read_text().strip()]
+        assert game.is_terminal(_replay(game, moves)) and len(moves) == r.moves
+
+
+def _replay(game, moves):
+    state = game.initial_state()
+    for a in moves:
+        state = game.step(state, a)
+    return state
+
+
+def test_arena_command_takes_opening_plies(tmp_path, capsys):
+    results = tmp_path / "r.csv"
+    assert main(["arena", "random", "random:seed=1", "--games", "4", "--opening-plies", "2",
+                 "--results", str(results), "--save-games", str(tmp_path / "g"), "--seed", "5"]) == 0
+    rows = read_results(results)
+    assert len(rows) == 4 and all(r.moves >= 7 for r in rows)
+    assert main(["arena", "random", "random:seed=1", "--opening-plies", "-1"]) == 2
+    assert "--opening-plies must be 0 or more" in capsys.readouterr().err

@@ -35,7 +35,10 @@ def add_parser(sub):
                    help="with --backend ray: auto, ray://host:port, host:port or local (default: auto)")
     p.add_argument("--results", metavar="CSV", help="append one row per game to this CSV (see selfplay elo)")
     p.add_argument("--save-games", metavar="DIR", help="save every game here (Go as SGF, others as move strings)")
-    p.add_argument("--seed", type=int, default=None, help="seed of every player that takes one")
+    p.add_argument("--opening-plies", type=int, default=0, metavar="K",
+                   help="open every game with K random moves, each opening played with both colours: "
+                        "varied games between deterministic players (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="seed of every player that takes one (and of the openings)")
     p.set_defaults(func=run)
 
 
@@ -46,6 +49,8 @@ def run(args, read_line=input, write=print):
         raise ArenaError(f"--parallel must be at least 1, got {args.parallel}")
     if args.batch < 1:
         raise ArenaError(f"--batch must be at least 1, got {args.batch}")
+    if args.opening_plies < 0:
+        raise ArenaError(f"--opening-plies must be 0 or more, got {args.opening_plies}")
     if args.backend == "ray":
         from selfplay.ray_backend import RayConfig
         RayConfig(address=args.ray_address).validate()
@@ -78,6 +83,7 @@ def run(args, read_line=input, write=print):
         run_arena(game, contestants, games, parallel=args.parallel, batch=args.batch, seed=args.seed,
                   results_path=args.results, save_dir=args.save_games, on_result=on_result,
                   context={"read_line": read_line, "write": write}, wrap_human=lambda p: _ArenaHuman(p, write),
+                  opening_plies=args.opening_plies,
                   check=False, backend=args.backend, ray_address=args.ray_address)
     except QuitRequest:
         write("arena stopped: the games finished so far are kept")
