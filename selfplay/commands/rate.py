@@ -51,6 +51,9 @@ def run(args, write=print):
     if every < 0:
         raise UserError(f"--every must be 0 (the last checkpoint only) or positive, got {every}")
     todo = checkpoints_to_rate(run_dir.root, every)
+    if config.torch_threads:  # as in training: more threads than free cores make torch crawl
+        import torch
+        torch.set_num_threads(config.torch_threads)
     ratings = run_dir.root / RATINGS_FILE
     if args.restart and ratings.exists():
         aside = ratings.with_name(f"ratings-{time.strftime('%Y%m%d-%H%M%S')}.csv")
