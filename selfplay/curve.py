@@ -93,12 +93,19 @@ class CurveSummary:
     sft_elo: list[float] = field(default_factory=list)     # per rated SFT checkpoint, in order
     rl_elo: list[float] = field(default_factory=list)      # per rated RL checkpoint, in order
     sft_move_accuracy: float = math.nan                    # on held-out expert games
+    expert_interval: list[float] = field(default_factory=list)  # the expert's 95% interval
+    sft_lower: list[float] = field(default_factory=list)   # lower ends of the SFT intervals
     benchmark: dict[str, float] = field(default_factory=dict)  # Connect Four outcome/best shares
     figure: list[str] = field(default_factory=list)
 
     @property
     def sft_at_or_below_expert(self) -> bool:
         return bool(self.sft_elo) and max(self.sft_elo[-2:]) <= self.expert_elo + 1e-9
+
+    @property
+    def sft_clearly_above_expert(self) -> bool:
+        """The last SFT checkpoint's whole interval above the expert's rating."""
+        return bool(self.sft_lower) and self.sft_lower[-1] > self.expert_elo
 
     @property
     def rl_above_expert(self) -> bool:
@@ -110,7 +117,9 @@ class CurveSummary:
         return [
             f"expert ({self.expert}): Elo {self.expert_elo:.0f}",
             f"SFT, last two rated checkpoints: Elo {sft_end}; "
-            + ("at or below the expert's line" if self.sft_at_or_below_expert else "ABOVE the expert's line"),
+            + ("at or below the expert's line" if self.sft_at_or_below_expert
+               else "ABOVE the expert's line" if self.sft_clearly_above_expert
+               else "above the expert's line, within the 95% interval of the last"),
             f"RL, last rated checkpoint: Elo {rl_end}; "
             + ("above the expert's line" if self.rl_above_expert else "NOT above the expert's line"),
         ]
@@ -218,7 +227,8 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
     rl_points = [pt for pt in rl.points if pt not in sft.points]  # the RL line starts at SFT's last point
     return CurveSummary(expert=expert, expert_elo=experts[0].elo, sft_elo=[pt.elo for pt in sft.points],
                         rl_elo=[pt.elo for pt in rl_points], sft_move_accuracy=accuracy,
-                        figure=[str(f) for f in figure])
+                        expert_interval=[experts[0].lower, experts[0].upper],
+                        sft_lower=[pt.lower for pt in sft.points], figure=[str(f) for f in figure])
 
 
 def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:

@@ -79,8 +79,10 @@ def test_verdict_reads_the_numbers():
     assert summary.sft_at_or_below_expert and summary.rl_above_expert
     summary.rl_elo = [600, 690]
     assert not summary.rl_above_expert
-    summary.sft_elo = [400, 720]
-    assert not summary.sft_at_or_below_expert
+    summary.sft_elo, summary.sft_lower = [400, 720], [300, 650]
+    assert not summary.sft_at_or_below_expert and not summary.sft_clearly_above_expert
+    assert "within the 95% interval" in summary.verdict()[1]
+    summary.sft_lower = [300, 705]
     assert "ABOVE" in summary.verdict()[1] and "NOT above" in summary.verdict()[2]
 
 

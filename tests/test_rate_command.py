@@ -1,6 +1,7 @@
 """`selfplay rate RUN_DIR`: a trained run's checkpoints rated after the fact, oldest first, as
 training would have; a rerun resumes; --restart keeps the old file aside."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from selfplay.arena import read_results
 from selfplay.cli import main
 from selfplay.commands.rate import checkpoints_to_rate
+from selfplay.errors import UserError
 from selfplay.rating import checkpoint_name
 from selfplay.train import run_training
 
@@ -40,10 +42,15 @@ def test_rates_every_nth_checkpoint_and_the_last_oldest_first(run, capsys):
     assert len(read_results(run / "ratings.csv")) == 2 + 4 + 4
 
 
-def test_choice_of_checkpoints(run):
-    assert [s for s, _ in checkpoints_to_rate(run, 15)] == [30]
-    assert [s for s, _ in checkpoints_to_rate(run, 0)] == [30]
-    assert [s for s, _ in checkpoints_to_rate(run, 10)] == [10, 20, 30]
+def test_choice_of_checkpoints(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run / "checkpoints", copy / "checkpoints")
+    shutil.copy(copy / "checkpoints" / "step-00000010.pt", copy / "checkpoints" / "step-00000000.pt")
+    assert [s for s, _ in checkpoints_to_rate(copy, 15)] == [30]
+    assert [s for s, _ in checkpoints_to_rate(copy, 0)] == [30]
+    assert [s for s, _ in checkpoints_to_rate(copy, 10)] == [10, 20, 30]  # never step 0, the initial network
+    with pytest.raises(UserError, match="no checkpoints"):
+        checkpoints_to_rate(tmp_path, 10)
 
 
 def test_bad_input_is_a_clear_error(run, tmp_path, capsys):

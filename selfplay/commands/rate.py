@@ -31,7 +31,8 @@ def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path
     found = list_checkpoints(Path(run_dir) / "checkpoints")
     if not found:
         raise UserError(f"{run_dir} has no checkpoints to rate")
-    chosen = [(step, path) for step, path in found if every and step % every == 0]
+    # step 0 is the initial network (random, or the network an init_from run starts from)
+    chosen = [(step, path) for step, path in found if every and step and step % every == 0]
     if not chosen or chosen[-1] != found[-1]:
         chosen.append(found[-1])
     return chosen
