@@ -104,8 +104,8 @@ class CurveSummary:
 
     @property
     def sft_clearly_above_expert(self) -> bool:
-        """The last SFT checkpoint's whole interval above the expert's rating."""
-        return bool(self.sft_lower) and self.sft_lower[-1] > self.expert_elo
+        """The whole intervals of the last two SFT checkpoints above the expert's rating."""
+        return bool(self.sft_lower) and min(self.sft_lower[-2:]) > self.expert_elo
 
     @property
     def rl_above_expert(self) -> bool:
@@ -119,7 +119,7 @@ class CurveSummary:
             f"SFT, last two rated checkpoints: Elo {sft_end}; "
             + ("at or below the expert's line" if self.sft_at_or_below_expert
                else "ABOVE the expert's line" if self.sft_clearly_above_expert
-               else "above the expert's line, within the 95% interval of the last"),
+               else "at the expert's line, within the 95% intervals"),
             f"RL, last rated checkpoint: Elo {rl_end}; "
             + ("above the expert's line" if self.rl_above_expert else "NOT above the expert's line"),
         ]

@@ -81,8 +81,10 @@ def test_verdict_reads_the_numbers():
     assert not summary.rl_above_expert
     summary.sft_elo, summary.sft_lower = [400, 720], [300, 650]
     assert not summary.sft_at_or_below_expert and not summary.sft_clearly_above_expert
-    assert "within the 95% interval" in summary.verdict()[1]
+    assert "at the expert's line" in summary.verdict()[1]
     summary.sft_lower = [300, 705]
+    assert not summary.sft_clearly_above_expert
+    summary.sft_lower = [701, 705]
     assert "ABOVE" in summary.verdict()[1] and "NOT above" in summary.verdict()[2]
 
 
