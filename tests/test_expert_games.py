@@ -129,6 +129,18 @@ def test_a_missing_engine_is_a_one_line_error(tmp_path, capsys):
     assert "no-such-engine not found" in err and err.count("\n") == 1
 
 
+def test_an_engine_too_slow_for_the_timeout_is_a_clear_error(tmp_path, capsys):
+    out = tmp_path / "go5"
+    args = ["expert-games", "go", "--size", "5", "--komi", "0.5", "--out", str(out), "--random-plies", "3",
+            "--seed", "1"]
+    assert main(args + ["--engine", f"{FAKE} --hang-on genmove", "--games", "4", "--timeout", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "did not answer 'genmove" in err and "larger --timeout" in err and err.count("\n") == 1
+    assert not list(out.glob("*.sgf")) and not list(out.glob(".*.tmp"))
+    assert main(args + ["--engine", FAKE, "--games", "4", "--timeout", "0"]) == 2
+    assert "--timeout must be positive" in capsys.readouterr().err
+
+
 @pytest.mark.external
 @pytest.mark.skipif(not os.access("/usr/games/gnugo", os.X_OK), reason="GNU Go is not installed")
 def test_gnugo_games(tmp_path):

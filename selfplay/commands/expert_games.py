@@ -9,8 +9,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from selfplay.commands.play import DEFAULT_KOMI
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
-from selfplay.experts.games import DEFAULT_RANDOM_PLIES, Settings, generate
+from selfplay.experts.games import DEFAULT_RANDOM_PLIES, ExpertGamesError, Settings, generate
 from selfplay.experts.player import GNUGO_DEFAULT_LEVEL, gnugo_command
+from selfplay.gtp import DEFAULT_TIMEOUT, EngineTimeoutError
 
 
 def add_parser(sub):
@@ -29,6 +30,8 @@ def add_parser(sub):
     p.add_argument("--size", type=int, default=7, help="go: board size")
     p.add_argument("--komi", type=float, default=None, help="go: komi (default: by board size, as in selfplay play)")
     p.add_argument("--level", type=int, default=GNUGO_DEFAULT_LEVEL, help="go: GNU Go's level (0-10)")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"go: seconds the engine may take for one move (default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--engine", default=None, metavar="COMMAND",
                    help="go: another GTP engine's command line instead of GNU Go")
     p.set_defaults(func=run)
@@ -48,6 +51,8 @@ def settings_from_args(args) -> Settings:
 
 
 def run(args):
+    if args.timeout <= 0:
+        raise ExpertGamesError(f"--timeout must be positive, got {args.timeout:g}")
     settings = settings_from_args(args)
     columns = [TextColumn(f"{args.game} expert games"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
@@ -57,6 +62,11 @@ def run(args):
         def progress(done, total):
             bar.update(task, completed=done, total=total)
 
-        added = generate(settings, args.out, args.games, workers=args.workers, seed=args.seed, progress=progress)
+        try:
+            added = generate(settings, args.out, args.games, workers=args.workers, seed=args.seed,
+                             progress=progress, timeout=args.timeout)
+        except EngineTimeoutError as e:
+            raise ExpertGamesError(f"{e}; a busy machine slows the engine: rerun with a larger --timeout "
+                                   "(the games finished so far are kept)") from None
     print(f"{args.out}: {added} games added, {args.games} in all")
     return 0

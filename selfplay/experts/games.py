@@ -37,7 +37,7 @@ from games.go import GoGame
 from selfplay.atomic import atomic_write_bytes, atomic_write_text
 from selfplay.errors import UserError
 from selfplay.experts.connect4_expert import ConnectFourExpert
-from selfplay.gtp import CommandFailedError, GTPClient
+from selfplay.gtp import DEFAULT_TIMEOUT, CommandFailedError, GTPClient
 from selfplay.sgf import GoRecord, to_sgf
 
 GAMES_FILE = "games.txt"
@@ -89,17 +89,18 @@ def play_connect4_batch(settings: Settings, seed: int, count: int) -> list[tuple
     return out
 
 
-def play_go_batch(settings: Settings, seed: int, count: int) -> list[tuple[str, bytes]]:
+def play_go_batch(settings: Settings, seed: int, count: int, timeout: float = DEFAULT_TIMEOUT
+                  ) -> list[tuple[str, bytes]]:
     """``count`` games of the engine against itself: (key, SGF bytes) pairs. A game in which
     the engine plays a move our rules forbid (an engine with other ko or suicide rules) is
-    dropped."""
+    dropped. ``timeout``: seconds the engine may take for one command."""
     rng = np.random.default_rng(seed)
     game = GoGame(settings.size, settings.komi)
     command = settings.engine
     if os.path.basename(command.split()[0]) == "gnugo":
         command += f" --seed {int(rng.integers(1, 2 ** 31))}"
     out = []
-    with GTPClient(command) as engine:
+    with GTPClient(command, timeout=timeout) as engine:
         engine.name = f"{engine.engine_name()} {engine.version()}".strip()
         engine.boardsize(settings.size)
         engine.komi(settings.komi)
@@ -151,10 +152,10 @@ def _go_key(settings: Settings, moves: list[int]) -> str:
     return f"go{settings.size}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
 
 
-def _run_batch(settings: Settings, seed: int, count: int):
+def _run_batch(settings: Settings, seed: int, count: int, timeout: float = DEFAULT_TIMEOUT):
     if settings.game == "connect4":
         return play_connect4_batch(settings, seed, count)
-    return play_go_batch(settings, seed, count)
+    return play_go_batch(settings, seed, count, timeout)
 
 
 # ---- the output directory -------------------------------------------------------------------
@@ -236,9 +237,9 @@ class GameStore:
 # ---- the driver -----------------------------------------------------------------------------
 def generate(settings: Settings, out: str | Path, target: int, workers: int = 1, batch: int | None = None,
              seed: int | None = None, progress: Callable[[int, int], None] | None = None,
-             max_batches_without_new: int = 50) -> int:
+             max_batches_without_new: int = 50, timeout: float = DEFAULT_TIMEOUT) -> int:
     """Play games until ``out`` holds ``target`` distinct ones; returns how many were added.
-    ``progress(done, target)`` is called after every batch."""
+    ``progress(done, target)`` is called after every batch; ``timeout`` bounds each GTP command."""
     settings.check()
     if target < 1:
         raise ExpertGamesError(f"--games must be at least 1, got {target}")
@@ -265,7 +266,7 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
     if workers == 1:
         while len(store) < target:
             child = seeds.spawn(1)[0]
-            record(_run_batch(settings, int(child.generate_state(1)[0]), min(batch, target - len(store))))
+            record(_run_batch(settings, int(child.generate_state(1)[0]), min(batch, target - len(store)), timeout))
         return len(store) - start
 
     # Never more games in flight than are missing (a batch still running when the target is
@@ -279,7 +280,8 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
                 while missing > 0 and len(in_flight) < 2 * workers:
                     count = min(batch, -(-missing // workers))
                     child = seeds.spawn(1)[0]
-                    in_flight[pool.submit(_run_batch, settings, int(child.generate_state(1)[0]), count)] = count
+                    in_flight[pool.submit(_run_batch, settings, int(child.generate_state(1)[0]), count,
+                                          timeout)] = count
                     missing -= count
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
