@@ -429,16 +429,15 @@ def _play_share(game: Game, contestants: Sequence[Contestant], games: Sequence[S
     def start(slot: int) -> None:
         g = pending.pop()
         state = game.initial_state()
-        for i in (g.first, g.second):
-            if i not in batched:
-                player(i, slot).reset(game)
-        for action in g.opening:  # the non-searching players see the opening moves one by one
-            for i in (g.first, g.second):
-                if i not in batched:
-                    player(i, slot).observe(game, state, action)
+        own = [player(i, slot) for i in (g.first, g.second) if i not in batched]
+        for p in own:
+            p.reset(game)
+        for action in g.opening:  # players with their own state see the opening move by move
+            for p in own:
+                p.observe(game, state, action)
             state = game.step(state, action)
         for i in (g.first, g.second):
-            if i in batched:
+            if i in batched:  # a batched search starts from the position after the opening
                 batched[i].start(slot, state)
         flight[slot] = (g, [state, list(g.opening)])
 

@@ -199,17 +199,14 @@ def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
     """The expert's player spec (rated with every checkpoint) and the settings of the games it
     plays for SFT: the Connect Four alpha-beta expert at depth ``level``, or GNU Go at level
     ``level`` on the config's board, under our rules."""
-    from selfplay.experts.games import DEFAULT_RANDOM_PLIES, Settings
+    from selfplay.experts.games import expert_settings
     from selfplay.experts.player import gnugo_command
-    from selfplay.gtp import resolve_command
 
-    plies = DEFAULT_RANDOM_PLIES.get(game.name, 0)
     if game.name == "connect4":
-        return f"expert:depth={level}", Settings("connect4", plies, depth=level)
-    if game.name == "go":
-        engine = gnugo_command(level)
-        resolve_command(engine)  # no GNU Go: say so before anything starts
-        return f"expert:level={level}", Settings("go", plies, size=game.size, komi=float(game.komi), engine=engine)
+        return f"expert:depth={level}", expert_settings("connect4", depth=level)
+    if game.name == "go":  # no GNU Go: said before anything starts
+        return f"expert:level={level}", expert_settings("go", size=game.size, komi=game.komi,
+                                                        engine=gnugo_command(level))
     raise UserError(f"no expert plays {game.name}: the curve needs connect4 or go")
 
 

@@ -441,9 +441,9 @@ def run_training(run_dir: str | Path, config_path: str | None = None, overrides:
     return trainer
 
 
-def load_run_config(run_dir: str | Path) -> RunConfig:
+def load_run_config(run_dir: str | Path, overrides: list[str] = ()) -> RunConfig:
     path = RunDir(run_dir).config
     if not path.is_file():
-        raise ConfigError(f"{run_dir} has no config.yaml")
-    return load_config(RunConfig, path)
+        raise ConfigError(f"{run_dir} has no config.yaml: not a run directory")
+    return load_config(RunConfig, path, overrides)
 

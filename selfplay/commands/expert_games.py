@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from selfplay.commands.play import DEFAULT_KOMI
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
-from selfplay.experts.games import DEFAULT_RANDOM_PLIES, ExpertGamesError, Settings, generate
+from selfplay.experts.games import ExpertGamesError, Settings, expert_settings, generate
 from selfplay.experts.player import GNUGO_DEFAULT_LEVEL, gnugo_command
 from selfplay.gtp import DEFAULT_TIMEOUT, EngineTimeoutError
 
@@ -38,16 +38,11 @@ def add_parser(sub):
 
 
 def settings_from_args(args) -> Settings:
-    plies = DEFAULT_RANDOM_PLIES[args.game] if args.random_plies is None else args.random_plies
     if args.game == "connect4":
-        return Settings("connect4", plies, depth=args.depth)
-    from games.go import GoGame
+        return expert_settings("connect4", args.random_plies, depth=args.depth)
     komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
-    GoGame(args.size, komi)  # check the size and komi before starting anything
-    engine = args.engine or gnugo_command(args.level)
-    from selfplay.gtp import resolve_command
-    resolve_command(engine)  # a missing engine is an error now, not in every worker
-    return Settings("go", plies, size=args.size, komi=float(komi), engine=engine)
+    return expert_settings("go", args.random_plies, size=args.size, komi=komi,
+                           engine=args.engine or gnugo_command(args.level))
 
 
 def run(args):

@@ -39,15 +39,11 @@ def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path
 
 
 def run(args, write=print):
-    from selfplay.configio import load_config
     from selfplay.rating import RATINGS_FILE, rate_checkpoint
-    from selfplay.runconfig import RunConfig
-    from selfplay.train import RunDir
+    from selfplay.train import RunDir, load_run_config
 
     run_dir = RunDir(args.run_dir)
-    if not run_dir.config.is_file():
-        raise UserError(f"{args.run_dir} has no config.yaml: not a run directory")
-    config = load_config(RunConfig, run_dir.config, [f"rating.{item}" for item in args.overrides])
+    config = load_run_config(run_dir.root, [f"rating.{item}" for item in args.overrides])
     every = config.eval.every_steps if args.every is None else args.every
     if every < 0:
         raise UserError(f"--every must be 0 (the last checkpoint only) or positive, got {every}")

@@ -37,7 +37,7 @@ from games.go import GoGame
 from selfplay.atomic import atomic_write_bytes, atomic_write_text
 from selfplay.errors import UserError
 from selfplay.experts.connect4_expert import ConnectFourExpert
-from selfplay.gtp import DEFAULT_TIMEOUT, CommandFailedError, GTPClient
+from selfplay.gtp import DEFAULT_TIMEOUT, CommandFailedError, GTPClient, resolve_command
 from selfplay.sgf import GoRecord, to_sgf
 
 GAMES_FILE = "games.txt"
@@ -66,6 +66,18 @@ class Settings:
             raise ExpertGamesError(f"expert games are made for connect4 or go, not {self.game}")
         if self.random_plies < 0:
             raise ExpertGamesError(f"random opening moves must be >= 0, got {self.random_plies}")
+
+
+def expert_settings(game: str, random_plies: int | None = None, depth: int = 0, size: int = 0,
+                    komi: float = 0.0, engine: str = "") -> Settings:
+    """Settings with the default random opening moves filled in and, for Go, the board and
+    the engine checked now (a missing engine is one error here, not one in every worker)."""
+    plies = DEFAULT_RANDOM_PLIES.get(game, 0) if random_plies is None else random_plies
+    if game == "go":
+        GoGame(size, komi)
+        resolve_command(engine)
+        return Settings("go", plies, size=size, komi=float(komi), engine=engine)
+    return Settings(game, plies, depth=depth)
 
 
 # ---- one batch of games (runs in a worker process) ------------------------------------------
