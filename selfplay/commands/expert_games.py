@@ -46,8 +46,6 @@ def settings_from_args(args) -> Settings:
 
 
 def run(args):
-    if args.timeout <= 0:
-        raise ExpertGamesError(f"--timeout must be positive, got {args.timeout:g}")
     settings = settings_from_args(args)
     columns = [TextColumn(f"{args.game} expert games"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]

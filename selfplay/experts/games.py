@@ -255,6 +255,8 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
     settings.check()
     if target < 1:
         raise ExpertGamesError(f"--games must be at least 1, got {target}")
+    if timeout <= 0:
+        raise ExpertGamesError(f"--timeout must be positive, got {timeout:g}")
     if workers < 1:
         raise ExpertGamesError(f"--workers must be at least 1, got {workers}")
     store = GameStore(out, settings)
