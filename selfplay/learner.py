@@ -40,6 +40,20 @@ def make_optimizer(model: PolicyValueNet, config: OptimConfig) -> torch.optim.Op
     return torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
+def apply_optim_config(optimizer: torch.optim.Optimizer, config: OptimConfig) -> list[str]:
+    """Set the config's learning rate and weight decay on a restored optimizer, whose saved state
+    would otherwise keep the old ones: resuming with a lower rate is how a run anneals (AlphaGo
+    Zero's step schedule). Returns the changes, to log."""
+    changes = []
+    for key, new in (("lr", config.learning_rate), ("weight_decay", config.weight_decay)):
+        old = optimizer.param_groups[0][key]
+        if old != new:
+            changes.append(f"{key} {old:g} -> {new:g}")
+        for group in optimizer.param_groups:
+            group[key] = new
+    return changes
+
+
 def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
            value_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """The total loss and named metrics (CleanRL-style names) of one minibatch."""

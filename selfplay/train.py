@@ -36,7 +36,7 @@ from selfplay.atomic import atomic_write_text
 from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
 from selfplay.configio import ConfigError, dump_config, load_config
 from selfplay.errors import UserError
-from selfplay.learner import make_optimizer, train_step
+from selfplay.learner import apply_optim_config, make_optimizer, train_step
 from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
 from selfplay.replay import ReplayBuffer, list_chunks, write_chunk
 from selfplay.runconfig import RunConfig
@@ -130,6 +130,8 @@ class Trainer:
             self.initial = dict(payload.get("initial", {}))
             self.started = time.monotonic() - float(payload.get("elapsed_seconds", 0.0))  # training time goes on
             self.log(f"resumed from {path.name} at step {self.step}")
+            for change in apply_optim_config(self.optimizer, self.config.optim):
+                self.log(f"optimizer from the config: {change}")
         elif self.config.init_from:
             self._load_initial_weights(self.config.init_from)
         self.chunk_sequence = max([self.chunk_sequence] + [_sequence(p) + 1 for p in list_chunks(self.run.replay)

@@ -79,6 +79,20 @@ def test_resume_skips_a_truncated_checkpoint(tmp_path):
     assert trainer.step == 30
 
 
+def test_resume_takes_the_learning_rate_of_the_config(tmp_path):
+    """The optimizer's saved state holds the old rate; resuming with a lower one anneals the run."""
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
+    assert load_checkpoint(run_dir / "checkpoints" / "step-00000010.pt")["optimizer"]["param_groups"][0]["lr"] == 2e-3
+    messages = []
+    trainer = run_training(run_dir, None, ["total_steps=20", "optim.learning_rate=0.0005"], resume=True,
+                           log=messages.append)
+    assert trainer.step == 20
+    assert any("optimizer from the config: lr 0.002 -> 0.0005" in m for m in messages)
+    saved = load_checkpoint(run_dir / "checkpoints" / "step-00000020.pt")["optimizer"]["param_groups"]
+    assert all(group["lr"] == 5e-4 for group in saved)
+
+
 def test_identical_runs_from_one_seed(tmp_path):
     a = run_training(tmp_path / "a", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
     b = run_training(tmp_path / "b", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
