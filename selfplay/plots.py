@@ -13,8 +13,9 @@ gone); its training time in minutes is the payload's ``elapsed_seconds`` (stored
 else interpolated by step from the run's eval.csv (``step,minutes`` rows, and step 0 at minute
 0; the minutes restart at 0 when a run resumes, so each restart continues from the last time
 seen before it). A run started from another run's network (RL from SFT, ``init_from``) counts
-the steps and time behind that network too (the checkpoint's ``initial``), so its curve
-continues where the other one's ended.
+the steps and time behind that network too (the checkpoint's ``initial``, the same in all of a
+run's checkpoints, so a deleted one takes it from any other), so its curve continues where the
+other one's ended.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from selfplay.arena import read_results
-from selfplay.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from selfplay.checkpoint import CHECKPOINT_NAME, CheckpointError, list_checkpoints, load_checkpoint
 from selfplay.elo import EloFit, Rating, fit_elo
 from selfplay.errors import UserError
 from selfplay.rating import checkpoint_of
@@ -101,8 +102,20 @@ def run_minutes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array(steps, dtype=float), np.maximum.accumulate(np.array(minutes)) if minutes else np.zeros(0)
 
 
-def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray, np.ndarray]) -> tuple[int, float]:
-    """(step, training minutes) of a checkpoint of ``run_dir``, as the module docstring says."""
+def run_initial(run_dir: Path) -> dict:
+    """The training behind the network a run started from, as its newest readable checkpoint says."""
+    for _, path in reversed(list_checkpoints(run_dir / "checkpoints")):
+        try:
+            return dict(load_checkpoint(path).get("initial") or {})
+        except CheckpointError:
+            continue
+    return {}
+
+
+def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray, np.ndarray],
+                    run_start: dict | None = None) -> tuple[int, float]:
+    """(step, training minutes) of a checkpoint of ``run_dir``, as the module docstring says;
+    ``run_start`` is ``run_initial(run_dir)``, for a checkpoint that is gone."""
     step = int(CHECKPOINT_NAME.match(file_name).group(1))
     minutes = math.nan
     try:
@@ -115,7 +128,7 @@ def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray,
     steps, times = eval_times
     if math.isnan(minutes) and len(steps) and steps[0] <= step <= steps[-1]:
         minutes = float(np.interp(step, steps, times))
-    initial = payload.get("initial") or {}  # a run started from another's network continues its curve
+    initial = payload.get("initial") or run_start or {}  # a run started from another's network continues its curve
     return step + int(initial.get("step", 0)), minutes + float(initial.get("elapsed_seconds", 0.0)) / 60
 
 
@@ -140,12 +153,12 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
     curves = []
     for run in runs:
         curve = RunCurve(run.resolve().name, run)
-        times = run_minutes(run)
+        times, start = run_minutes(run), run_initial(run)
         for name in sorted(own[run]):
             found = checkpoint_of(name)
             if found is None or found[0] != curve.run:
                 continue
-            step, minutes = checkpoint_time(run, found[1], times)
+            step, minutes = checkpoint_time(run, found[1], times, start)
             r = fit[name]
             curve.points.append(CurvePoint(name, step, minutes, r.elo, r.lower, r.upper))
         curve.points.sort(key=lambda p: p.step)

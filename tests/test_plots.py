@@ -128,6 +128,20 @@ def test_a_moved_run_or_a_deleted_checkpoint_still_plots(runs):
     assert steps == [100, 200, 300, 400]
 
 
+def test_a_deleted_checkpoint_of_a_run_from_another_keeps_its_place(tmp_path):
+    """RL from SFT: every checkpoint counts SFT's 400 steps and 30 minutes; one pruned after it was
+    rated (its time then read from eval.csv) must not fall back before SFT's end."""
+    rl = make_run(tmp_path, "rl", {100: 3, 200: 6, 300: 8, 400: 9}, minutes_per_step=0.2)
+    initial = {"source": "sft", "step": 400, "elapsed_seconds": 1800.0}
+    for step in (100, 300, 400):
+        save_checkpoint(checkpoint_path(rl / "checkpoints", step),
+                        {"model": {}, "step": step, "elapsed_seconds": step * 12.0, "initial": initial})
+    (rl / "checkpoints" / "step-00000200.pt").unlink()
+    points = load_curves([rl]).curves[0].points
+    assert [p.step for p in points] == [500, 600, 700, 800]
+    assert [p.minutes for p in points] == pytest.approx([50, 70, 90, 110])
+
+
 def test_plot_errors_are_one_line(tmp_path, capsys):
     assert main(["plot-elo", str(tmp_path)]) == 2
     err = capsys.readouterr().err
