@@ -301,7 +301,8 @@ def terminal_chart(data: EloCurves, x: str = "hours", width: int = 64, height: i
         lines.append(f"{label:>{label_width}} ┤" + "".join(grid[r]))
     lines.append(" " * label_width + " └" + "─" * width)
     unit = "steps" if x == "steps" else "hours"
-    left, right = f"{x_lo:g}", f"{x_hi:.3g} {unit}"
+    form = ".0f" if x == "steps" else ".2f"
+    left, right = f"{x_lo:{form}}", f"{x_hi:{form}} {unit}"
     lines.append(" " * (label_width + 2) + left + right.rjust(width - len(left)))
     for k, (c, _, ys) in enumerate(series):
         lines.append(f"{MARKERS[k % len(MARKERS)]} {c.run}: {sparkline(list(ys))}  "

@@ -167,3 +167,9 @@ def test_sparkline_and_chart_shape():
             assert plot[r][c] == expected, (r, c)  # the expert's level on row 2, crossed by the curve
     assert lines[0].startswith("100") and lines[4].startswith("  0")
     assert lines[-1] == "┈ expert: 50 Elo"
+    assert lines[6].split() == ["0", "10", "steps"]
+    big = RunCurve("r", Path("."), [CurvePoint("a", 2000, 4.0, 0.0, -1, 1), CurvePoint("b", 12000, 210.0, 9, 8, 10)])
+    axis = terminal_chart(EloCurves([big], [], [], None), x="steps").splitlines()[17]
+    assert axis.split() == ["2000", "12000", "steps"]  # not 1.2e+04
+    axis = terminal_chart(EloCurves([big], [], [], None), x="hours").splitlines()[17]
+    assert axis.split() == ["0.07", "3.50", "hours"]
