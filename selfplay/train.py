@@ -176,9 +176,18 @@ class Trainer:
         self.buffer.prune_disk()
 
     def _evaluated_checkpoint(self, path: Path) -> bool:
+        """Rated checkpoints are kept, for re-rating and the Elo curve: those of the evaluation
+        steps and an evaluated end off that grid (a run stopped by max_hours)."""
         every = self.config.eval.every_steps
         step = int(path.stem.split("-")[1])
-        return every > 0 and step % every == 0  # kept for rating and the Elo curve
+        return (every > 0 and step % every == 0) or step in self._evaluated_steps()
+
+    def _evaluated_steps(self) -> set[int]:
+        try:
+            with open(self.run.eval_csv, newline="") as f:
+                return {int(row["step"]) for row in csv.DictReader(f) if (row.get("step") or "").isdigit()}
+        except OSError:
+            return set()
 
     # ---- the loop --------------------------------------------------------------------------------
     def train(self) -> None:

@@ -93,6 +93,15 @@ def test_resume_takes_the_learning_rate_of_the_config(tmp_path):
     assert all(group["lr"] == 5e-4 for group in saved)
 
 
+def test_an_evaluated_end_off_the_grid_is_kept(tmp_path):
+    """A run stopped at step 17 is rated there; the newest-five pruning of the resumed run keeps it."""
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=17", "eval.rate=false"], log=lambda m: None)
+    run_training(run_dir, None, ["total_steps=50", "checkpoint_every=5"], resume=True, log=lambda m: None)
+    steps = [s for s, _ in list_checkpoints(run_dir / "checkpoints")]
+    assert steps == [17, 30, 35, 40, 45, 50]  # 10, 20 and 25 pruned
+
+
 def test_identical_runs_from_one_seed(tmp_path):
     a = run_training(tmp_path / "a", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
     b = run_training(tmp_path / "b", SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
