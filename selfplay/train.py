@@ -170,19 +170,20 @@ class Trainer:
         save_checkpoint(checkpoint_path(self.run.checkpoints, self.step), payload)
         if self.pool is not None:
             self.pool.publish(self.step, self.model)
-        for _, old in list_checkpoints(self.run.checkpoints)[:-5]:  # keep the newest five
-            if not self._evaluated_checkpoint(old):
-                old.unlink(missing_ok=True)
+        self._prune_checkpoints()
         self.buffer.prune_disk()
 
-    def _evaluated_checkpoint(self, path: Path) -> bool:
-        """Rated checkpoints are kept, for re-rating and the Elo curve: those of the evaluation
-        steps and an evaluated end off that grid (a run stopped by max_hours)."""
+    def _prune_checkpoints(self) -> None:
+        """Keep the newest five and every rated one, for re-rating and the Elo curve: those of the
+        evaluation steps and an evaluated end off that grid (a run stopped by max_hours)."""
         every = self.config.eval.every_steps
-        step = int(path.stem.split("-")[1])
-        return (every > 0 and step % every == 0) or step in self._evaluated_steps()
+        evaluated = self._evaluated_steps()
+        for step, old in list_checkpoints(self.run.checkpoints)[:-5]:
+            if not (every > 0 and step % every == 0) and step not in evaluated:
+                old.unlink(missing_ok=True)
 
     def _evaluated_steps(self) -> set[int]:
+        """The steps eval.csv has a row of."""
         try:
             with open(self.run.eval_csv, newline="") as f:
                 return {int(row["step"]) for row in csv.DictReader(f) if (row.get("step") or "").isdigit()}
@@ -275,8 +276,7 @@ class Trainer:
         every = self.config.eval.every_steps
         if not every or self.step == 0 or self.step % every == 0:
             return False
-        rows = self.run.eval_csv.read_text().splitlines()[1:] if self.run.eval_csv.exists() else []
-        return str(self.step) not in {row.split(",", 1)[0] for row in rows}
+        return self.step not in self._evaluated_steps()
 
     def _may_train(self) -> bool:
         ratio = self.config.optim.replay_ratio
