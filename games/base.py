@@ -16,6 +16,7 @@ Conventions shared by every game:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -32,26 +33,51 @@ class IllegalMoveError(GameError):
     """The move is well formed but not legal in this position."""
 
 
+class Rules(NamedTuple):
+    """A game's kernels (see games/kernels.py for their contracts), called directly by ``Game``."""
+
+    legal_mask: Callable
+    step: Callable
+    is_terminal: Callable
+    terminal_value: Callable
+    to_play: Callable
+    encode: Callable
+    rollout: Callable
+
+
 class Game(ABC):
     """Rules of one game (with its parameters, such as Go's board size and komi)."""
 
     name: str
     #: Identifier of this game's kernels in ``games.kernels`` (the switch MCTS kernels use).
     kernel_id: int
+    #: The game's own kernels, which this class calls without the switch.
+    rules: Rules
     num_actions: int
     obs_shape: tuple[int, int, int]
     #: Number of symmetries (the identity included) that ``symmetry`` accepts.
     num_symmetries: int = 1
 
+    # ---- identity --------------------------------------------------------------------------
+    def params(self) -> dict:
+        """The parameters that rebuild this game: ``make_game(self.name, **self.params())``
+        (what a checkpoint's ``game`` section holds)."""
+        return {}
+
+    def label(self) -> str:
+        """The game with its parameters in one word (``connect4``, ``go-7x7-komi9``): results
+        are comparable only within one label (the ``game`` column of a results file)."""
+        return self.name
+
     # ---- positions -------------------------------------------------------------------------
     @abstractmethod
     def initial_state(self) -> np.ndarray: ...
 
-    # The rules themselves: the game's kernels, reached through the switch of games/kernels.py.
+    # The rules themselves: the game's own kernels (games/kernels.py switches over them for MCTS).
     def legal_mask(self, state: np.ndarray) -> np.ndarray:
         """Boolean mask of shape (num_actions,); all False in a terminal state."""
         out = np.zeros(self.num_actions, dtype=np.bool_)
-        _kernels().legal_mask(self.kernel_id, state, out)
+        self.rules.legal_mask(state, out)
         return out
 
     def legal_actions(self, state: np.ndarray) -> np.ndarray:
@@ -67,18 +93,18 @@ class Game(ABC):
         if not self.legal_mask(state)[action]:
             raise IllegalMoveError(f"{self.name}: {self.format_move(action)} is not legal here")
         child = state.copy()
-        _kernels().step(self.kernel_id, child, action)
+        self.rules.step(child, action)
         return child
 
     def is_terminal(self, state: np.ndarray) -> bool:
-        return bool(_kernels().is_terminal(self.kernel_id, state))
+        return bool(self.rules.is_terminal(state))
 
     def terminal_value(self, state: np.ndarray) -> float:
         """Outcome for the player to move in a terminal state: +1 win, 0 draw, -1 loss."""
-        return float(_kernels().terminal_value(self.kernel_id, state))
+        return float(self.rules.terminal_value(state))
 
     def to_play(self, state: np.ndarray) -> int:
-        return int(_kernels().to_play(self.kernel_id, state))
+        return int(self.rules.to_play(state))
 
     def returns(self, state: np.ndarray) -> tuple[float, float]:
         """Outcome of a terminal state for players 0 and 1."""
@@ -93,7 +119,7 @@ class Game(ABC):
     def encode(self, state: np.ndarray) -> np.ndarray:
         """Float32 planes of shape obs_shape, from the point of view of the player to move."""
         out = np.zeros(self.obs_shape, dtype=np.float32)
-        _kernels().encode(self.kernel_id, state, out)
+        self.rules.encode(state, out)
         return out
 
     def symmetry(self, k: int, planes: np.ndarray, policy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,8 +142,12 @@ class Game(ABC):
     def player_name(self, player: int) -> str:
         return ("first", "second")[player]
 
+    # ---- saved games -----------------------------------------------------------------------
+    #: File name suffix of a saved game record (``record_text``).
+    record_suffix: str = ".txt"
 
-def _kernels():
-    """games.kernels, imported on first use: it imports every game module, which import this one."""
-    from games import kernels
-    return kernels
+    def record_text(self, actions, first: str, second: str, result: str, date: str) -> str:
+        """A finished game as the text of a file: here its moves, space-separated; games with a
+        record format of their own (SGF for Go) override this and ``record_suffix``."""
+        return " ".join(self.format_move(a) for a in actions) + "\n"
+

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from games.base import Game, IllegalMoveError, MoveParseError
+from games.base import Game, IllegalMoveError, MoveParseError, Rules
 
 WIDTH, HEIGHT = 7, 6
 NUM_ACTIONS = WIDTH
@@ -147,6 +147,7 @@ def seed(value):
 class ConnectFour(Game):
     name = "connect4"
     kernel_id = 0
+    rules = Rules(legal_mask, step, is_terminal, terminal_value, to_play, encode, rollout)
     num_actions = NUM_ACTIONS
     obs_shape = (NUM_PLANES, HEIGHT, WIDTH)
     num_symmetries = 2  # identity and the left-right mirror

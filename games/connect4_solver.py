@@ -30,7 +30,18 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from games.base import GameError
-from games.connect4 import BOARD_MASK, BOTTOM_ROW, HEIGHT, MASK, MOVES, POSITION, WIDTH, WON, column_bits, top_bit
+from games.connect4 import (
+    BOARD_MASK,
+    BOTTOM_ROW,
+    HEIGHT,
+    MASK,
+    MOVES,
+    POSITION,
+    WIDTH,
+    WON,
+    column_bits,
+    top_bit,
+)
 
 CELLS = WIDTH * HEIGHT
 MIN_SCORE = -(CELLS // 2) + 3  # the opponent wins with its 4th stone

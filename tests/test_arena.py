@@ -14,8 +14,18 @@ from pathlib import Path
 import pytest
 
 from games import make_game
-from selfplay.arena import (ArenaError, Contestant, GameResult, ResultsWriter, Tally, read_results, run_arena,
-                            schedule, wilson_interval, with_openings)
+from selfplay.arena import (
+    ArenaError,
+    Contestant,
+    GameResult,
+    ResultsWriter,
+    Tally,
+    read_results,
+    run_arena,
+    schedule,
+    wilson_interval,
+    with_openings,
+)
 from selfplay.cli import main
 from selfplay.players import Player
 

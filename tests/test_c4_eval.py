@@ -8,11 +8,11 @@ import pytest
 
 from games.connect4 import ConnectFour
 from games.connect4_solver import ILLEGAL, Solver
-from selfplay import c4_eval
 from selfplay.cli import main
 from selfplay.errors import UserError
+from selfplay.evaluation import c4_positions as c4_eval
 from selfplay.players import Player, RandomPlayer
-from selfplay.solver_player import SolverPlayer
+from selfplay.players.solver import SolverPlayer
 
 GAME = ConnectFour()
 # Middle- and end-game benchmark positions with their scores (all quick to solve).

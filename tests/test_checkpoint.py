@@ -3,8 +3,14 @@
 import pytest
 import torch
 
-from selfplay.checkpoint import (CheckpointError, checkpoint_path, list_checkpoints, load_checkpoint,
-                                 load_latest_good, save_checkpoint)
+from selfplay.run.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    load_latest_good,
+    save_checkpoint,
+)
 
 
 def payload(step):
@@ -33,7 +39,9 @@ def test_truncated_newest_falls_back_to_previous(tmp_path):
 
 
 def test_pickled_objects_are_refused(tmp_path):
-    from fractions import Fraction  # any object outside torch's allow-list stands for a payload
+    from fractions import (
+        Fraction,  # any object outside torch's allow-list stands for a payload
+    )
     path = tmp_path / "step-00000001.pt"
     torch.save({"model": {}, "x": Fraction(1, 3)}, path)
     with pytest.raises(CheckpointError, match="unreadable"):

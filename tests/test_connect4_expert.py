@@ -6,7 +6,7 @@ import pytest
 
 from games import GameError, make_game
 from games.connect4_solver import Solver
-from selfplay import c4_eval
+from selfplay.evaluation import c4_positions as c4_eval
 from selfplay.experts import connect4_expert as ex
 from selfplay.experts.connect4_expert import ConnectFourExpert
 from selfplay.players import PlayerSpecError, RandomPlayer, make_player

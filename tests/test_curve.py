@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.checkpoint import load_checkpoint
 from selfplay.cli import main
-from selfplay.curve import CurveSummary, expert_of, preset_for, split_overrides
 from selfplay.errors import UserError
-from selfplay.plots import load_curves
-from selfplay.runconfig import GameConfig
+from selfplay.rating.plots import load_curves
+from selfplay.run.checkpoint import load_checkpoint
+from selfplay.training.config import GameConfig
+from selfplay.training.curve import CurveSummary, expert_of, preset_for, split_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -97,7 +97,7 @@ def test_the_expert_follows_the_configs_game():
 
 def test_go_without_gnugo_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("selfplay.gtp.KNOWN_LOCATIONS", {})
+    monkeypatch.setattr("selfplay.gtp.client.KNOWN_LOCATIONS", {})
     with pytest.raises(UserError, match="gnugo"):
         expert_of(GameConfig(name="go", size=7, komi=9.0), 10)
 

@@ -8,7 +8,7 @@ import pytest
 
 from selfplay.arena import GameResult, ResultsWriter
 from selfplay.cli import main
-from selfplay.elo import EloError, fit_elo
+from selfplay.rating.elo import EloError, fit_elo
 
 TRUE = {"random": 0.0, "a": 150.0, "b": 300.0, "c": 450.0, "d": 700.0}
 
@@ -93,7 +93,7 @@ def test_unbeaten_and_winless_players_get_finite_ordered_ratings():
 
 
 def negative_log_likelihood(theta, results, names):
-    """The Bradley-Terry likelihood written out game by game, independently of selfplay.elo."""
+    """The Bradley-Terry likelihood written out game by game, independently of selfplay.rating.elo."""
     index = {n: i for i, n in enumerate(names)}
     total = 0.0
     for a, b, s in results:

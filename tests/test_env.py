@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import games.env  # noqa: F401  (registers the ids)
+import selfplay.envs  # noqa: F401  (registers the ids)
 from games import IllegalMoveError
 
 

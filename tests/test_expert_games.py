@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from games import make_game
+from games.go.sgf import read_sgf_dir
 from selfplay.cli import main
-from selfplay.sgf import read_sgf_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = f"{sys.executable} {Path(__file__).parent / 'fake_gtp_engine.py'}"

@@ -12,10 +12,18 @@ import pytest
 
 from games import GameError, make_game
 from games.go import GoGame
-from selfplay import gtp
-from selfplay.gtp import (CommandFailedError, EngineDiedError, EngineNotFoundError, EngineTimeoutError, GTPClient,
-                          GTPError, GTPPlayer, ProtocolError)
-from selfplay.match import play_game
+from selfplay.arena.match import play_game
+from selfplay.gtp import client as gtp
+from selfplay.gtp.client import (
+    CommandFailedError,
+    EngineDiedError,
+    EngineNotFoundError,
+    EngineTimeoutError,
+    GTPClient,
+    GTPError,
+    GTPPlayer,
+    ProtocolError,
+)
 from selfplay.players import PlayerSpecError, RandomPlayer, make_player
 
 FAKE = [sys.executable, str(Path(__file__).parent / "fake_gtp_engine.py")]
@@ -213,7 +221,7 @@ def test_player_spec_takes_a_quoted_command_line():
 @pytest.mark.external
 @needs_gnugo
 def test_gnugo_against_random_same_winner_by_both_scores():
-    from selfplay.experts.player import gnugo_command
+    from selfplay.players.expert import gnugo_command
     game = GoGame(5, komi=0.5)
     with GTPPlayer(gnugo_command(level=1, seed=1)) as gnugo:
         record = play_game(game, [gnugo, RandomPlayer(seed=1)])

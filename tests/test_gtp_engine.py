@@ -13,8 +13,8 @@ import pytest
 
 from games.go import GoGame
 from selfplay.cli import build_parser, main
-from selfplay.gtp import GTPClient
-from selfplay.gtp_engine import COMMANDS, GTPEngine
+from selfplay.gtp.client import GTPClient
+from selfplay.gtp.engine import COMMANDS, GTPEngine
 from selfplay.players import Player
 
 ROOT = Path(__file__).resolve().parent.parent

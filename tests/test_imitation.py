@@ -5,8 +5,12 @@ import pytest
 
 from games import make_game
 from selfplay.cli import main
-from selfplay.imitation import build_dataset, read_connect4_games, run_imitation
-from selfplay.train import run_training
+from selfplay.training.imitation import (
+    build_dataset,
+    read_connect4_games,
+    run_imitation,
+)
+from selfplay.training.trainer import run_training
 
 GAME = make_game("connect4")
 SMOKE = "configs/smoke.yaml"

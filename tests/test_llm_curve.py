@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.checkpoint import list_checkpoints, load_checkpoint
 from selfplay.cli import main
 from selfplay.llm.curve import summarize
 from selfplay.llm.model import model_from_payload
 from selfplay.llm.run import read_eval
+from selfplay.run.checkpoint import list_checkpoints, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "llm_smoke.yaml")

@@ -6,11 +6,17 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from selfplay.checkpoint import save_checkpoint
 from selfplay.configio import load_config
 from selfplay.llm.config import GRPOConfig, LLMConfig
-from selfplay.llm.grpo import STD_EPSILON, GRPOTrainer, group_advantages, grpo_loss, k3_kl
+from selfplay.llm.grpo import (
+    STD_EPSILON,
+    GRPOTrainer,
+    group_advantages,
+    grpo_loss,
+    k3_kl,
+)
 from selfplay.llm.run import Setting, base_payload
+from selfplay.run.checkpoint import save_checkpoint
 
 TINY = ["task.min_digits=2", "task.max_digits=2", "model.layers=1", "model.heads=2", "model.dim=32",
         "model.context=20", "eval.problems=20", "eval.samples=0", "grpo.prompts_per_step=4", "grpo.group_size=4"]

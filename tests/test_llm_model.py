@@ -2,7 +2,12 @@ import pytest
 import torch
 
 from selfplay.configio import ConfigError, load_config
-from selfplay.llm.model import KVCache, ModelConfig, TokenPolicyValueModel, attention_mask
+from selfplay.llm.model import (
+    KVCache,
+    ModelConfig,
+    TokenPolicyValueModel,
+    attention_mask,
+)
 
 VOCAB = 18
 CONFIG = ModelConfig(layers=2, heads=2, dim=32, context=16)

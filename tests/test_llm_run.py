@@ -4,7 +4,15 @@ import torch
 
 from selfplay.configio import ConfigError
 from selfplay.errors import UserError
-from selfplay.llm.run import LLMRunDir, Phase, Setting, base_payload, check_vocab, prepare_run, read_eval
+from selfplay.llm.run import (
+    LLMRunDir,
+    Phase,
+    Setting,
+    base_payload,
+    check_vocab,
+    prepare_run,
+    read_eval,
+)
 from selfplay.llm.tokenizer import CharTokenizer
 
 TINY = ["task.min_digits=2", "task.max_digits=2", "model.layers=1", "model.heads=2", "model.dim=16",

@@ -4,7 +4,14 @@ import pytest
 
 from selfplay.errors import UserError
 from selfplay.mcts import MCTSConfig, MCTSConfigError
-from selfplay.mcts.config import C_PUCT, FPU_ABSOLUTE, FPU_VALUE, GUMBEL, SIGN, VIRTUAL_LOSS
+from selfplay.mcts.config import (
+    C_PUCT,
+    FPU_ABSOLUTE,
+    FPU_VALUE,
+    GUMBEL,
+    SIGN,
+    VIRTUAL_LOSS,
+)
 
 
 def test_defaults_are_valid():

@@ -7,7 +7,13 @@ import pytest
 
 from games.connect4 import ConnectFour
 from games.tictactoe import TicTacToe
-from selfplay.mcts import EvaluatorError, MCTSConfigError, NetworkEvaluator, RolloutEvaluator, UniformEvaluator
+from selfplay.mcts import (
+    EvaluatorError,
+    MCTSConfigError,
+    NetworkEvaluator,
+    RolloutEvaluator,
+    UniformEvaluator,
+)
 from selfplay.mcts.evaluators import LeafBatch, checked_outputs
 
 TTT, C4 = TicTacToe(), ConnectFour()

@@ -9,7 +9,12 @@ from hypothesis import strategies as st
 from games.connect4 import ConnectFour
 from selfplay.mcts import MCTS, MCTSConfig, UniformEvaluator
 from selfplay.mcts import tree as trees
-from selfplay.mcts.gumbel import considered_visits, considered_visits_table, interior_child, sigma_completed_q
+from selfplay.mcts.gumbel import (
+    considered_visits,
+    considered_visits_table,
+    interior_child,
+    sigma_completed_q,
+)
 
 C4 = ConnectFour()
 

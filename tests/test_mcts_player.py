@@ -5,8 +5,14 @@ import pytest
 
 from games.connect4 import ConnectFour
 from games.tictactoe import TicTacToe
-from selfplay.match import play_game
-from selfplay.mcts import MCTSConfig, MCTSConfigError, MCTSPlayer, RolloutEvaluator, UniformEvaluator
+from selfplay.arena.match import play_game
+from selfplay.mcts import (
+    MCTSConfig,
+    MCTSConfigError,
+    MCTSPlayer,
+    RolloutEvaluator,
+    UniformEvaluator,
+)
 from selfplay.players import PlayerSpecError, RandomPlayer, make_player
 
 TTT, C4 = TicTacToe(), ConnectFour()

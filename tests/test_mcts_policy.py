@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from selfplay.mcts import MCTSConfigError
-from selfplay.mcts.policy import dirichlet_noise, mix_noise, sample_actions, select_actions, visit_policy
+from selfplay.mcts.policy import (
+    dirichlet_noise,
+    mix_noise,
+    sample_actions,
+    select_actions,
+    visit_policy,
+)
 
 
 def test_visit_policy_with_temperatures():

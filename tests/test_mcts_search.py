@@ -9,8 +9,18 @@ import pytest
 
 from games.connect4 import ConnectFour
 from games.tictactoe import TicTacToe
-from selfplay.mcts import (MCTS, Evaluator, EvaluatorError, MCTSConfig, MCTSError, NetworkEvaluator,
-                           NodeBudgetError, RolloutEvaluator, TerminalRootError, UniformEvaluator)
+from selfplay.mcts import (
+    MCTS,
+    Evaluator,
+    EvaluatorError,
+    MCTSConfig,
+    MCTSError,
+    NetworkEvaluator,
+    NodeBudgetError,
+    RolloutEvaluator,
+    TerminalRootError,
+    UniformEvaluator,
+)
 from selfplay.mcts.tree import UNEXPANDED
 
 TTT, C4 = TicTacToe(), ConnectFour()

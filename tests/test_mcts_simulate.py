@@ -6,7 +6,13 @@ import pytest
 
 from games.connect4 import ConnectFour
 from games.tictactoe import TicTacToe
-from selfplay.mcts import MCTS, Evaluator, MCTSConfig, RolloutEvaluator, UniformEvaluator
+from selfplay.mcts import (
+    MCTS,
+    Evaluator,
+    MCTSConfig,
+    RolloutEvaluator,
+    UniformEvaluator,
+)
 from selfplay.mcts import tree as trees
 from selfplay.mcts.simulate import run_fused
 

@@ -4,7 +4,12 @@ import numpy as np
 import torch
 
 from games import make_game
-from selfplay.network import NetworkConfig, NetworkEvaluator, PolicyValueNet, resolve_device
+from selfplay.network import (
+    NetworkConfig,
+    NetworkEvaluator,
+    PolicyValueNet,
+    resolve_device,
+)
 
 GAME = make_game("connect4")
 

@@ -8,10 +8,18 @@ import numpy as np
 import pytest
 
 from selfplay.arena import GameResult, ResultsWriter
-from selfplay.checkpoint import checkpoint_path, save_checkpoint
 from selfplay.cli import main
-from selfplay.elo import Rating, fit_elo
-from selfplay.plots import CurvePoint, EloCurves, RunCurve, load_curves, run_minutes, sparkline, terminal_chart
+from selfplay.rating.elo import Rating, fit_elo
+from selfplay.rating.plots import (
+    CurvePoint,
+    EloCurves,
+    RunCurve,
+    load_curves,
+    run_minutes,
+    sparkline,
+    terminal_chart,
+)
+from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
 
 
 def make_run(root, name, strengths, minutes_per_step=0.1, expert=False):

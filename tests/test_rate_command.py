@@ -10,8 +10,8 @@ from selfplay.arena import read_results
 from selfplay.cli import main
 from selfplay.commands.rate import checkpoints_to_rate
 from selfplay.errors import UserError
-from selfplay.rating import checkpoint_name
-from selfplay.train import run_training
+from selfplay.rating.rate import checkpoint_name
+from selfplay.training.trainer import run_training
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
 FAST = ["games=2", "simulations=4", "pool=random", "opening_plies=1"]

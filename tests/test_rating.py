@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from selfplay.arena import read_results
-from selfplay.checkpoint import CheckpointError
-from selfplay.elo import fit_elo
-from selfplay.rating import RatingConfig, checkpoint_name, rate_checkpoint
-from selfplay.train import run_training
+from selfplay.rating.elo import fit_elo
+from selfplay.rating.rate import RatingConfig, checkpoint_name, rate_checkpoint
+from selfplay.run.checkpoint import CheckpointError
+from selfplay.training.trainer import run_training
 
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
 FAST = RatingConfig(games=2, simulations=4, pool="random;mcts:sims=8", expert="")

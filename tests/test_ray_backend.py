@@ -12,9 +12,9 @@ import pytest
 
 from selfplay.cli import main
 from selfplay.configio import ConfigError, load_config
-from selfplay.ray_backend import chunk_seed, next_sequences
-from selfplay.replay import CHUNK_NAME, list_chunks, read_chunk
-from selfplay.runconfig import RunConfig
+from selfplay.distributed.ray_selfplay import chunk_seed, next_sequences
+from selfplay.training.config import RunConfig
+from selfplay.training.replay import CHUNK_NAME, list_chunks, read_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -38,7 +38,7 @@ def test_arena_on_ray_without_ray_says_how_to_install(monkeypatch, capsys):
 
 
 def test_local_backend_never_imports_ray():
-    code = ("import sys; from selfplay.train import Trainer, load_config, RunConfig; "
+    code = ("import sys; from selfplay.training.trainer import Trainer, load_config, RunConfig; "
             f"c = load_config(RunConfig, {SMOKE!r}); assert c.backend == 'local'; "
             "assert 'ray' not in sys.modules, 'ray was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -99,7 +99,7 @@ def chunks_by_key(run_dir):
 
 
 def make_killing_trainer(ray, total_steps):
-    from selfplay.train import Trainer
+    from selfplay.training.trainer import Trainer
 
     class KillingTrainer(Trainer):
         """Kills actor 1 (Ray restarts it) once it has delivered a chunk, and holds the last
@@ -127,8 +127,8 @@ def make_killing_trainer(ray, total_steps):
 @pytest.mark.ray
 @pytest.mark.timeout(900)  # a safety net should the restarted actor never deliver; no timing is asserted
 def test_killed_actor_is_restarted_and_no_game_is_lost_or_repeated(ray_cluster, tmp_path):
-    from selfplay.checkpoint import load_latest_good
-    from selfplay.train import prepare_run, run_training
+    from selfplay.run.checkpoint import load_latest_good
+    from selfplay.training.trainer import prepare_run, run_training
 
     run_dir, messages = tmp_path / "run", []
     config = prepare_run(run_dir, SMOKE, [*RAY_RUN, "total_steps=40"], resume=False)

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from games import make_game
-from selfplay.replay import GameChunk, ReplayBuffer, ReplayConfig, list_chunks, write_chunk
+from selfplay.training.replay import (
+    GameChunk,
+    ReplayBuffer,
+    ReplayConfig,
+    list_chunks,
+    write_chunk,
+)
 
 GAME = make_game("connect4")
 

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from games import GameError
 from games.go import GoGame
-from selfplay.sgf import GoRecord, SgfError, from_sgf, read_sgf, read_sgf_dir, to_sgf, write_sgf
+from games.go.sgf import GoRecord, SgfError, from_sgf, read_sgf, read_sgf_dir, to_sgf
+from selfplay.atomic import atomic_write_bytes
 
 NAMES = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp", "Co", "Cn")), min_size=1,
                 max_size=12).map(str.strip).filter(bool)
@@ -108,10 +109,10 @@ def test_bad_files_are_clear_errors(data, message):
 
 def test_files_and_directories(tmp_path):
     record = random_record(7, 9.0, 1, 30, False, ("a", "b"))
-    write_sgf(tmp_path / "a.sgf", record)
+    atomic_write_bytes(tmp_path / "a.sgf", to_sgf(record))
     assert read_sgf(tmp_path / "a.sgf") == record
     (tmp_path / "sub").mkdir()
-    write_sgf(tmp_path / "sub" / "b.SGF", random_record(5, 0.5, 2, 10, True, (None, None)))
+    atomic_write_bytes(tmp_path / "sub" / "b.SGF", to_sgf(random_record(5, 0.5, 2, 10, True, (None, None))))
     (tmp_path / "bad.sgf").write_bytes(b"(;SZ[5];B[cc];W[cc])")
     (tmp_path / "notes.txt").write_text("not a game")
     errors = []

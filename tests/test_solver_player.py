@@ -7,7 +7,7 @@ from games import make_game
 from games.connect4 import ConnectFour
 from games.connect4_solver import ILLEGAL, Solver
 from selfplay.players import PlayerSpecError, make_player
-from selfplay.solver_player import SolverPlayer
+from selfplay.players.solver import SolverPlayer
 
 GAME = ConnectFour()
 # Benchmark positions: one winning move; seven winning moves of different speeds; one drawing

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from selfplay.checkpoint import list_checkpoints, load_checkpoint, load_latest_good
 from selfplay.cli import main
-from selfplay.replay import list_chunks, read_chunk
-from selfplay.train import run_training
+from selfplay.run.checkpoint import list_checkpoints, load_checkpoint, load_latest_good
+from selfplay.training.replay import list_chunks, read_chunk
+from selfplay.training.trainer import run_training
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -144,7 +144,7 @@ def test_worker_processes_feed_the_learner(tmp_path):
                          ids=lambda p: p.name)
 def test_every_shipped_config_loads(path):
     from selfplay.configio import load_config
-    from selfplay.runconfig import RunConfig
+    from selfplay.training.config import RunConfig
     config = load_config(RunConfig, path)
     game = config.game.make()
     assert game.num_actions > 0
@@ -159,7 +159,7 @@ def test_go_smoke_run(tmp_path):
 
 
 def test_eval_csv_keeps_columns_aligned_when_new_ones_appear(tmp_path):
-    from selfplay.train import append_csv_row
+    from selfplay.training.trainer import append_csv_row
     path = tmp_path / "eval.csv"
     append_csv_row(path, {"step": 1, "score": 0.5})
     append_csv_row(path, {"step": 2, "score": 0.7, "elo": 120.0})

@@ -25,9 +25,9 @@ import torch
 
 from selfplay.benchmarks.selfplay import NETWORK
 from selfplay.configio import dump_config
-from selfplay.replay import CHUNK_NAME, list_chunks, read_chunk
-from selfplay.runconfig import RunConfig
-from selfplay.selfplay import SelfPlayConfig
+from selfplay.training.config import RunConfig
+from selfplay.training.replay import CHUNK_NAME, list_chunks, read_chunk
+from selfplay.training.selfplay import SelfPlayConfig
 
 PARALLEL_GAMES = 16   # games in lock-step per worker; a chunk is this many finished games
 SIMULATIONS = 50      # every move a full search (recorded), no resignation
@@ -101,10 +101,10 @@ def _watch(poll, workers: int, seconds: float, min_chunks: int = 3) -> tuple[flo
 
 
 def measure_local(workers: int, seconds: float, root: Path) -> tuple:
-    from selfplay.checkpoint import checkpoint_path, save_checkpoint
+    from selfplay.distributed.workers import start_workers, stop_workers
     from selfplay.network import PolicyValueNet
-    from selfplay.train import RunDir
-    from selfplay.workers import start_workers, stop_workers
+    from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
+    from selfplay.training.trainer import RunDir
     config = bench_config("local", workers)
     run = RunDir(root / f"local-{workers}")
     run.make()
@@ -129,8 +129,8 @@ def measure_local(workers: int, seconds: float, root: Path) -> tuple:
 
 
 def measure_ray(workers: int, seconds: float, root: Path) -> tuple:
+    from selfplay.distributed.ray_selfplay import RaySelfPlayPool
     from selfplay.network import PolicyValueNet
-    from selfplay.ray_backend import RaySelfPlayPool
     config = bench_config("ray", workers)
     game = config.game.make()
     torch.manual_seed(0)
@@ -147,7 +147,7 @@ def measure_ray(workers: int, seconds: float, root: Path) -> tuple:
 def run(args) -> dict:
     """ROUNDS rounds of: local 1 and 2 processes, then a fresh local Ray cluster for Ray 1 and 2
     actors (so its daemons weigh on the Ray figures only); the median round of each is shown."""
-    from selfplay.ray_backend import connect, import_ray
+    from selfplay.distributed.ray_cluster import connect, import_ray
     import_ray()
     seconds = max(args.seconds, 5.0)
     results: dict[tuple[str, int], list[tuple]] = {}

@@ -12,7 +12,7 @@ import torch
 
 from games import make_game
 from selfplay.network import NetworkConfig, NetworkEvaluator, PolicyValueNet
-from selfplay.selfplay import SelfPlay, SelfPlayConfig
+from selfplay.training.selfplay import SelfPlay, SelfPlayConfig
 
 NETWORK = NetworkConfig(channels=56, blocks=2, value_hidden=32)
 

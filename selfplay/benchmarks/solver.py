@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from games.connect4 import MASK, MOVES, POSITION, ConnectFour
 from games import connect4_solver as cs
+from games.connect4 import MASK, MOVES, POSITION, ConnectFour
 from selfplay.errors import UserError
 
 FILES = ("Test_L3_R1", "Test_L2_R1", "Test_L2_R2", "Test_L1_R1")

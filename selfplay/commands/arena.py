@@ -5,14 +5,29 @@ from __future__ import annotations
 
 import math
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from selfplay.arena import (ArenaError, Contestant, GameResult, Tally, check_contestants, elo_difference,
-                            run_arena, schedule, tallies)
+from selfplay.arena import (
+    ArenaError,
+    Contestant,
+    GameResult,
+    Tally,
+    check_contestants,
+    elo_difference,
+    run_arena,
+    schedule,
+    tallies,
+)
 from selfplay.commands.bench import format_table
 from selfplay.commands.play import game_from_args
-from selfplay.human import HintRequest, QuitRequest, UndoRequest
 from selfplay.players import Player, parse_spec
+from selfplay.players.human import HintRequest, QuitRequest, UndoRequest
 
 
 def add_parser(sub):
@@ -52,7 +67,7 @@ def run(args, read_line=input, write=print):
     if args.opening_plies < 0:
         raise ArenaError(f"--opening-plies must be 0 or more, got {args.opening_plies}")
     if args.backend == "ray":
-        from selfplay.ray_backend import RayConfig
+        from selfplay.distributed.ray_cluster import RayConfig
         RayConfig(address=args.ray_address).validate()
     game = game_from_args(args)
     contestants = [Contestant.of(spec) for spec in args.players]
@@ -124,7 +139,7 @@ def summary(names: list[str], results: list[GameResult]) -> str:
     text = format_table(f"{len(results)} games (95% CI: Wilson interval of the score, draws as half a win)", rows)
     if len(names) > 2:
         from selfplay.commands.elo import elo_table
-        from selfplay.elo import EloError, fit_elo
+        from selfplay.rating.elo import EloError, fit_elo
         anchor = "random" if "random" in names else names[0]
         try:
             fit = fit_elo([(r.first, r.second, r.result) for r in results], anchor=anchor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfplay.curve import PRESETS
+from selfplay.training.curve import PRESETS
 
 
 def add_parser(sub):
@@ -26,7 +26,7 @@ def add_parser(sub):
 
 
 def run(args, write=print):
-    from selfplay.curve import reproduce_curve
+    from selfplay.training.curve import reproduce_curve
 
     out = Path(args.out or f"runs/curve-{args.game}-{args.preset}")
     summary = reproduce_curve(args.game, args.preset, out, config=args.config, expert_games=args.expert_games,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selfplay.arena import read_results
 from selfplay.commands.bench import format_table
-from selfplay.elo import EloError, EloFit, fit_elo
+from selfplay.rating.elo import EloError, EloFit, fit_elo
 
 
 def add_parser(sub):

@@ -7,8 +7,8 @@ import json
 import sys
 
 from games.connect4 import ConnectFour
-from selfplay import c4_eval
 from selfplay.errors import UserError
+from selfplay.evaluation import c4_positions as c4_eval
 from selfplay.players import make_player
 
 

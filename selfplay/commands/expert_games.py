@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import sys
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from selfplay.commands.play import DEFAULT_KOMI
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
 from selfplay.experts.games import ExpertGamesError, Settings, expert_settings, generate
-from selfplay.experts.player import GNUGO_DEFAULT_LEVEL, gnugo_command
-from selfplay.gtp import DEFAULT_TIMEOUT, EngineTimeoutError
+from selfplay.gtp.client import DEFAULT_TIMEOUT, EngineTimeoutError
+from selfplay.players.expert import GNUGO_DEFAULT_LEVEL, gnugo_command
 
 
 def add_parser(sub):

@@ -8,7 +8,7 @@ import sys
 from games import GameError
 from selfplay.commands.play import DEFAULT_KOMI
 from selfplay.errors import UserError
-from selfplay.gtp_engine import GTPEngine
+from selfplay.gtp.engine import GTPEngine
 from selfplay.players import make_player
 
 DEFAULT_PLAYER = "mcts:sims=1000"

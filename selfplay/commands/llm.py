@@ -37,7 +37,7 @@ def add_parser(sub):
 def resolve_init(init: str | None, run_dir: Path, resume: bool) -> Path:
     """A checkpoint file, or the newest SFT checkpoint of a run directory; a resumed GRPO run
     keeps the one it started from."""
-    from selfplay.checkpoint import list_checkpoints, load_latest_good
+    from selfplay.run.checkpoint import list_checkpoints, load_latest_good
     if init is None and resume:
         found = load_latest_good(run_dir / "grpo")
         if found is not None and "init" in found[1]:

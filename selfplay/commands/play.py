@@ -4,8 +4,8 @@ mcts:sims=N, ...), the board redrawn after every move, with undo and hints for h
 from __future__ import annotations
 
 from games import Game, make_game
-from selfplay.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
 from selfplay.players import Player, make_player
+from selfplay.players.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
 
 #: Komi by board size when --komi is not given: 5x5 is a Black win by the whole board with
 #: perfect play, 7x7 has the accepted fair komi 9, 9x9 the 7 of the CGOS computer-Go server.

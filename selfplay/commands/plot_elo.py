@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfplay.plots import load_curves, plot_elo, terminal_chart, write_tensorboard
+from selfplay.rating.plots import (
+    load_curves,
+    plot_elo,
+    terminal_chart,
+    write_tensorboard,
+)
 
 
 def add_parser(sub):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from selfplay.checkpoint import list_checkpoints
 from selfplay.errors import UserError
+from selfplay.run.checkpoint import list_checkpoints
 
 
 def add_parser(sub):
@@ -39,8 +39,8 @@ def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path
 
 
 def run(args, write=print):
-    from selfplay.rating import RATINGS_FILE, rate_checkpoint
-    from selfplay.train import RunDir, load_run_config
+    from selfplay.rating.rate import RATINGS_FILE, rate_checkpoint
+    from selfplay.training.trainer import RunDir, load_run_config
 
     run_dir = RunDir(args.run_dir)
     config = load_run_config(run_dir.root, [f"rating.{item}" for item in args.overrides])

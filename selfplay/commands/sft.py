@@ -20,7 +20,7 @@ def add_parser(sub):
 
 
 def run(args):
-    from selfplay.imitation import run_imitation
+    from selfplay.training.imitation import run_imitation
 
     config_path, overrides = split_items(args.items)
     if not Path(args.games).exists():

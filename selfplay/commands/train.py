@@ -38,7 +38,7 @@ def run_dir_of(args, config_path: str | None, example: str) -> Path:
 
 
 def run(args):
-    from selfplay.train import run_training
+    from selfplay.training.trainer import run_training
 
     config_path, overrides = split_items(args.items)
     if args.init:

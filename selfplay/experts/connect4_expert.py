@@ -27,7 +27,17 @@ import numpy as np
 from numba import njit
 
 from games import Game, GameError
-from games.connect4 import HEIGHT, MASK, MOVES, POSITION, WIDTH, bottom_bit, column_bits, is_terminal, top_bit
+from games.connect4 import (
+    HEIGHT,
+    MASK,
+    MOVES,
+    POSITION,
+    WIDTH,
+    bottom_bit,
+    column_bits,
+    is_terminal,
+    top_bit,
+)
 from games.connect4_solver import can_win_now, non_losing_moves, popcount, winning_cells
 from selfplay.players import Player, PlayerSpecError, read_options
 

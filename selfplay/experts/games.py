@@ -34,11 +34,16 @@ import numpy as np
 from games import GameError
 from games.connect4 import ConnectFour
 from games.go import GoGame
+from games.go.sgf import GoRecord, to_sgf
 from selfplay.atomic import atomic_write_bytes, atomic_write_text
 from selfplay.errors import UserError
 from selfplay.experts.connect4_expert import ConnectFourExpert
-from selfplay.gtp import DEFAULT_TIMEOUT, CommandFailedError, GTPClient, resolve_command
-from selfplay.sgf import GoRecord, to_sgf
+from selfplay.gtp.client import (
+    DEFAULT_TIMEOUT,
+    CommandFailedError,
+    GTPClient,
+    resolve_command,
+)
 
 GAMES_FILE = "games.txt"
 META_FILE = "meta.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 from selfplay.llm.grpo import GRPOTrainer
 from selfplay.llm.run import LLMRunDir, Setting, prepare_run, read_eval
 from selfplay.llm.sft import SFTTrainer
-from selfplay.plots import save_figure
+from selfplay.rating.plots import save_figure
 
 
 def run_curve(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (), resume: bool = False,

@@ -33,7 +33,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from selfplay.checkpoint import checkpoint_path, load_checkpoint
 from selfplay.configio import ConfigError
 from selfplay.llm.config import GRPOConfig
 from selfplay.llm.evaluation import evaluate
@@ -41,6 +40,7 @@ from selfplay.llm.model import TokenPolicyValueModel, model_from_payload
 from selfplay.llm.run import Phase, Setting, base_payload, check_vocab, restore_base
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
+from selfplay.run.checkpoint import checkpoint_path, load_checkpoint
 
 STD_EPSILON = 1e-4
 

@@ -19,9 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
 from selfplay.configio import ConfigError, dump_config, load_config
 from selfplay.errors import UserError
 from selfplay.llm.config import LLMConfig
@@ -30,6 +35,12 @@ from selfplay.llm.tasks import ColumnTask, Problem, make_task
 from selfplay.llm.teacher import Teacher
 from selfplay.llm.tokenizer import CharTokenizer
 from selfplay.network import resolve_device
+from selfplay.run.checkpoint import (
+    checkpoint_path,
+    list_checkpoints,
+    load_latest_good,
+    save_checkpoint,
+)
 
 EVAL_FIELDS = ["phase", "step", "curve_step", "minutes", "accuracy", "mean_length", "teacher_accuracy"]
 

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from selfplay.checkpoint import checkpoint_path
 from selfplay.llm.config import SFTConfig
 from selfplay.llm.evaluation import evaluate
 from selfplay.llm.run import Phase, Setting, base_payload, restore_base
 from selfplay.llm.sampling import right_pad
+from selfplay.run.checkpoint import checkpoint_path
 
 
 def demonstrations(setting: Setting, n: int, rng: np.random.Generator):

@@ -8,8 +8,20 @@
 """
 
 from selfplay.mcts.config import MCTSConfig
-from selfplay.mcts.errors import EvaluatorError, MCTSConfigError, MCTSError, NodeBudgetError, TerminalRootError
-from selfplay.mcts.evaluators import Evaluator, LeafBatch, NetworkEvaluator, RolloutEvaluator, UniformEvaluator
+from selfplay.mcts.errors import (
+    EvaluatorError,
+    MCTSConfigError,
+    MCTSError,
+    NodeBudgetError,
+    TerminalRootError,
+)
+from selfplay.mcts.evaluators import (
+    Evaluator,
+    LeafBatch,
+    NetworkEvaluator,
+    RolloutEvaluator,
+    UniformEvaluator,
+)
 from selfplay.mcts.player import MCTSPlayer, SearchAnalysis
 from selfplay.mcts.policy import select_actions, visit_policy
 from selfplay.mcts.search import MCTS, SearchResult

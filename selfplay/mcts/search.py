@@ -24,12 +24,28 @@ from games import Game, kernels
 from selfplay.mcts import tree as trees
 from selfplay.mcts.config import SIGN, MCTSConfig
 from selfplay.mcts.errors import MCTSError, TerminalRootError
-from selfplay.mcts.evaluators import Evaluator, LeafBatch, UniformEvaluator, checked_outputs
+from selfplay.mcts.evaluators import (
+    Evaluator,
+    LeafBatch,
+    UniformEvaluator,
+    checked_outputs,
+)
 from selfplay.mcts.gumbel import considered_visits_table, decide
-from selfplay.mcts.policy import dirichlet_noise, gumbel_noise, mix_noise, select_actions, visit_policy
-from selfplay.mcts.simulate import cancel_round, expand_and_backup, expand_roots, prepare_roots, run_fused, \
-    select_leaves
-
+from selfplay.mcts.policy import (
+    dirichlet_noise,
+    gumbel_noise,
+    mix_noise,
+    select_actions,
+    visit_policy,
+)
+from selfplay.mcts.simulate import (
+    cancel_round,
+    expand_and_backup,
+    expand_roots,
+    prepare_roots,
+    run_fused,
+    select_leaves,
+)
 
 AUTO_NODES = 1 << 16
 

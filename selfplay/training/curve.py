@@ -4,10 +4,10 @@ SFT network -> every checkpoint rated on one Elo scale -> the figure.
 The output directory holds one stage each, and every stage resumes where a killed run left it:
 
     expert-games/   the expert against itself (selfplay.experts.games)
-    sft/            the imitation run (selfplay.imitation); its checkpoints are rated as it goes
-    rl/             the RL run, init_from sft/ (selfplay.train); rated against the same pool
+    sft/            the imitation run (selfplay.training.imitation); its checkpoints are rated as it goes
+    rl/             the RL run, init_from sft/ (selfplay.training.trainer); rated against the same pool
                     plus the final SFT checkpoint, so both curves share one scale
-    elo.png/.svg    the figure (selfplay.plots); the RL curve continues the SFT curve's steps
+    elo.png/.svg    the figure (selfplay.rating.plots); the RL curve continues the SFT curve's steps
                     and time, the expert is the dotted line
     summary.json    the measured numbers behind the verdict printed at the end
 
@@ -30,7 +30,7 @@ from selfplay.errors import UserError
 
 if TYPE_CHECKING:
     from selfplay.experts.games import Settings
-    from selfplay.runconfig import GameConfig
+    from selfplay.training.config import GameConfig
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 
@@ -153,10 +153,10 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
                     expert_games: int | None = None, overrides: list[str] = (), log=print) -> CurveSummary:
     from selfplay.configio import load_config
     from selfplay.experts.games import generate
-    from selfplay.imitation import run_imitation
-    from selfplay.rating import checkpoint_name
-    from selfplay.runconfig import RunConfig
-    from selfplay.train import run_training
+    from selfplay.rating.rate import checkpoint_name
+    from selfplay.training.config import RunConfig
+    from selfplay.training.imitation import run_imitation
+    from selfplay.training.trainer import run_training
 
     p = preset_for(game, preset)
     out = Path(out)
@@ -200,7 +200,7 @@ def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
     plays for SFT: the Connect Four alpha-beta expert at depth ``level``, or GNU Go at level
     ``level`` on the config's board, under our rules."""
     from selfplay.experts.games import expert_settings
-    from selfplay.experts.player import gnugo_command
+    from selfplay.players.expert import gnugo_command
 
     if game.name == "connect4":
         return f"expert:depth={level}", expert_settings("connect4", depth=level)
@@ -211,7 +211,7 @@ def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
 
 
 def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> CurveSummary:
-    from selfplay.plots import load_curves, plot_elo, terminal_chart
+    from selfplay.rating.plots import load_curves, plot_elo, terminal_chart
 
     data = load_curves(runs, expert=expert)
     experts = [r for r in data.experts if r.player == expert]
@@ -231,7 +231,7 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
 def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
     """Outcome-keeping and best-move shares of the final SFT and RL networks (with the rating
     search) on the middle-medium benchmark positions, where the data is present."""
-    from selfplay.evaluation import connect4_benchmark
+    from selfplay.evaluation.matches import connect4_benchmark
     path = CONFIGS.parent.parent / "shared" / "data" / "connect4" / "Test_L2_R2"
     if not path.is_file():
         log(f"no benchmark positions at {path}: optimal-move shares skipped")

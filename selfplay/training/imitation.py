@@ -2,7 +2,7 @@
 
 The policy head learns the expert's move (cross-entropy against a one-hot target), the value
 head the game's result from the point of view of the player to move: the same loss, network,
-checkpoints and evaluation as self-play RL (``selfplay.train``), with the replay window
+checkpoints and evaluation as self-play RL (``selfplay.training.trainer``), with the replay window
 replaced by a fixed dataset. A share of whole games is held out to measure move-prediction
 accuracy, so positions of one game never sit on both sides of the split.
 """
@@ -17,10 +17,10 @@ import torch
 
 from games import Game, GameError
 from selfplay.errors import UserError
-from selfplay.learner import losses
-from selfplay.replay import GameChunk, ReplayBuffer, ReplayConfig
-from selfplay.runconfig import RunConfig
-from selfplay.train import RunDir, Trainer, prepare_run
+from selfplay.training.config import RunConfig
+from selfplay.training.learner import losses
+from selfplay.training.replay import GameChunk, ReplayBuffer, ReplayConfig
+from selfplay.training.trainer import RunDir, Trainer, prepare_run
 
 
 @dataclass
@@ -57,7 +57,7 @@ def read_connect4_games(path: str | Path, game: Game) -> list[ExpertGame]:
 
 def read_go_games(path: str | Path, game: Game) -> tuple[list[ExpertGame], int]:
     """Every SGF file under ``path`` of this board size; returns (games, files skipped)."""
-    from selfplay.sgf import read_sgf_dir
+    from games.go.sgf import read_sgf_dir
     records, skipped = read_sgf_dir(path)
     games = []
     for record in records:

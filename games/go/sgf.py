@@ -22,14 +22,12 @@ from sgfmill import sgf
 
 from games import GameError
 from games.go import MAX_SIZE, MIN_SIZE, GoGame
-from selfplay.atomic import atomic_write_bytes
-from selfplay.errors import UserError
 
 BLACK, WHITE = 1, 2  # colours on a setup board, as GoGame.from_board reads them
 COLOURS = "bw"
 
 
-class SgfError(UserError):
+class SgfError(GameError):
     """An SGF file is malformed, or holds a game our rules cannot replay."""
 
 
@@ -153,12 +151,6 @@ def to_sgf(record: GoRecord) -> bytes:
     return game.serialise()
 
 
-def write_sgf(path: str | Path, record: GoRecord) -> None:
-    """Write the record to ``path`` atomically (a reader never sees half a file)."""
-    atomic_write_bytes(path, to_sgf(record))
-
-
-# ---- reading --------------------------------------------------------------------------------
 def from_sgf(data: bytes, name: str = "<sgf>") -> GoRecord:
     """Parse one game (the first of a collection) and check it by replaying it; SgfError names
     ``name`` and what is wrong."""

@@ -51,12 +51,12 @@ class RandomPlayer(Player):
 # Imported lazily so that asking for a random player never imports torch.
 PLAYER_FACTORIES = {
     "random": "selfplay.players:make_random",
-    "human": "selfplay.human:make_human",
-    "solver": "selfplay.solver_player:make_solver",
-    "net": "selfplay.net_player:make_net_player",
+    "human": "selfplay.players.human:make_human",
+    "solver": "selfplay.players.solver:make_solver",
+    "net": "selfplay.players.net:make_net_player",
     "mcts": "selfplay.mcts.player:make_mcts",
-    "expert": "selfplay.experts.player:make_expert",
-    "gtp": "selfplay.gtp:make_gtp_player",
+    "expert": "selfplay.players.expert:make_expert",
+    "gtp": "selfplay.gtp.client:make_gtp_player",
 }
 
 

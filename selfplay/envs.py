@@ -113,8 +113,8 @@ class GoEnv(BoardGameEnv):
 
 def register_envs() -> None:
     """Register ``selfplay/ConnectFour-v0`` and ``selfplay/Go-v0`` with Gymnasium (idempotent)."""
-    for env_id, entry_point in (("selfplay/ConnectFour-v0", "games.env:ConnectFourEnv"),
-                                ("selfplay/Go-v0", "games.env:GoEnv")):
+    for env_id, entry_point in (("selfplay/ConnectFour-v0", "selfplay.envs:ConnectFourEnv"),
+                                ("selfplay/Go-v0", "selfplay.envs:GoEnv")):
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point, disable_env_checker=False)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from games import Game, make_game
-from selfplay.match import play_game
+from selfplay.arena.match import play_game
 from selfplay.mcts import MCTS, MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet
 from selfplay.players import Player, make_player
@@ -31,7 +31,7 @@ def match_score(game: Game, player: Player, opponent: Player, games: int) -> flo
 
 def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed: int) -> dict[str, float]:
     """Scores keyed ``score_vs/<opponent spec>`` and, when configured and the positions file
-    exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.runconfig)."""
+    exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.training.config)."""
     rng = np.random.default_rng(seed)
     results: dict[str, float] = {}
     player = network_player(game, model, device, config.simulations, int(rng.integers(2**31)))
@@ -62,7 +62,7 @@ def network_moves(game: Game, model: PolicyValueNet, device, states, simulations
 def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit: int, simulations: int,
                        seed: int) -> dict[str, float]:
     """Shares of outcome-keeping and best-score moves on solver-scored positions (eval-c4's measures)."""
-    from selfplay.c4_eval import move_scores, read_positions
+    from selfplay.evaluation.c4_positions import move_scores, read_positions
     game = make_game("connect4")
     positions = read_positions(positions_path, limit)
     scores = move_scores(positions)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import torch
 
-from selfplay.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
-from selfplay.replay import list_chunks, write_chunk
+from selfplay.run.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
+from selfplay.training.replay import list_chunks, write_chunk
 
 
 def start_workers(run_root: str | Path, count: int) -> list:
@@ -42,8 +42,8 @@ def stop_workers(run_root: str | Path, workers: list, timeout: float = 30.0) -> 
 
 def worker_main(run_root: str, worker_id: int, learner_pid: int) -> None:
     from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
-    from selfplay.selfplay import SelfPlay
-    from selfplay.train import RunDir, load_run_config
+    from selfplay.training.selfplay import SelfPlay
+    from selfplay.training.trainer import RunDir, load_run_config
 
     run = RunDir(run_root)
     config = load_run_config(run_root)

@@ -1,6 +1,4 @@
-"""Self-play workers and arena games as Ray actors (``backend: ray``), for runs that outgrow
-one machine. The only module that imports Ray, and only inside functions: a local run never
-loads it, and a missing Ray is one clear error saying how to install it.
+"""Self-play workers as Ray actors (``backend: ray``), for runs that outgrow one machine.
 
 The contract is the local backend's (selfplay/workers.py): the learner stays in the driver
 process, self-play actors play ``selfplay.parallel_games`` games at a time and send back only
@@ -20,95 +18,21 @@ restarted driver (``selfplay train --resume``) never overwrites or repeats a chu
 
 from __future__ import annotations
 
-import re
-import signal
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
-from selfplay.configio import require
+from selfplay.distributed.ray_cluster import (
+    RETRY_SECONDS,
+    actor_options,
+    actor_setup,
+    connect,
+    import_ray,
+    restarting,
+)
 from selfplay.errors import UserError
-
-INSTALL_HINT = ("backend: ray needs Ray, which is not installed here: "
-                "pip install 'selfplay[ray]' (or 'ray[client]>=2.9')")
-RETRY_SECONDS = 1.0  # a failed actor is asked again this much later (Ray may still be restarting it)
-ADDRESS = re.compile(r"^(auto|local|ray://[^\s:/]+:\d+|[^\s:/]+:\d+)$")
-
-
-@dataclass
-class RayConfig:
-    """Where the Ray cluster is and what each actor asks of it."""
-    address: str = "auto"            # auto: the cluster this machine joined (ray start); ray://host:port
-                                     # (Ray Client); host:port (the head's GCS); local: a private one here
-    num_cpus_per_actor: float = 1.0  # Ray resources of one self-play or arena actor
-    num_gpus_per_actor: float = 0.0  # > 0: the actor's network runs on its (share of a) GPU
-    max_restarts: int = -1           # Ray restarts a dead actor this many times; -1 = always
-    max_failures_in_a_row: int = 3   # an actor failing this often without a finished chunk stops the run
-
-    def validate(self):
-        require(bool(ADDRESS.match(self.address)),
-                f"address {self.address!r} is not auto, local, ray://host:port or host:port")
-        require(self.num_cpus_per_actor >= 0 and self.num_gpus_per_actor >= 0,
-                "num_cpus_per_actor and num_gpus_per_actor must be 0 or more")
-        require(self.num_cpus_per_actor > 0 or self.num_gpus_per_actor > 0,
-                "an actor needs some CPU or GPU: num_cpus_per_actor or num_gpus_per_actor must be positive")
-        require(self.max_restarts >= -1, "max_restarts must be -1 (always) or 0 or more")
-        require(self.max_failures_in_a_row >= 1, "max_failures_in_a_row must be positive")
-
-
-def import_ray():
-    """The ``ray`` module, or a UserError that says how to install it."""
-    try:
-        import ray
-    except ImportError:
-        raise UserError(INSTALL_HINT) from None
-    return ray
-
-
-def connect(config: RayConfig):
-    """Join (or, for ``local``, start) the cluster unless this process already has; returns
-    (ray, whether this call connected, so that the caller shuts down only what it started)."""
-    ray = import_ray()
-    if ray.is_initialized():
-        return ray, False
-    main_thread = threading.current_thread() is threading.main_thread()
-    sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
-    try:
-        if config.address == "local":
-            ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")  # loopback only
-        else:
-            ray.init(address=config.address)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError(f"cannot reach the Ray cluster at ray.address={config.address}: {reason} "
-                        "(start one with `ray start --head`, or set ray.address=local for a private "
-                        "one on this machine)") from None
-    finally:
-        if sigterm is not None:  # ray.init makes SIGTERM exit at once; the trainer's handler checkpoints first
-            signal.signal(signal.SIGTERM, sigterm)
-    return ray, True
-
-
-def _actor_options(config: RayConfig) -> dict:
-    return {"num_cpus": config.num_cpus_per_actor, "num_gpus": config.num_gpus_per_actor,
-            "max_restarts": config.max_restarts, "max_task_retries": 0}
-
-
-def _actor_setup(config: RayConfig) -> str:
-    """Torch threads to match the CPUs the actor was given; the device it computes on."""
-    import torch
-    torch.set_num_threads(max(1, round(config.num_cpus_per_actor)))
-    return "cuda" if config.num_gpus_per_actor > 0 else "cpu"
-
-
-def _restarting(ray, error: Exception) -> bool:
-    """Ray is restarting the actor (it turns tasks away meanwhile): not a failure to count.
-    Older Ray releases have no such error class and raise ActorDiedError for both."""
-    return isinstance(error, getattr(ray.exceptions, "ActorUnavailableError", ()))
 
 
 def chunk_seed(seed: int, worker: int, sequence: int) -> int:
@@ -125,7 +49,7 @@ class SelfPlayActor:
         from selfplay.network import PolicyValueNet
         self.config = run_config
         self.worker_id = worker_id
-        self.device = _actor_setup(run_config.ray)
+        self.device = actor_setup(run_config.ray)
         self.game = run_config.game.make()
         self.model = PolicyValueNet(self.game.obs_shape, self.game.num_actions, run_config.network).to(self.device)
         self.version: int | None = None
@@ -139,7 +63,7 @@ class SelfPlayActor:
         import torch
 
         from selfplay.network import NetworkEvaluator
-        from selfplay.selfplay import SelfPlay
+        from selfplay.training.selfplay import SelfPlay
         if version != self.version:
             arrays = ray.get(weights[0])
             # torch.tensor copies: arrays from the object store are read-only
@@ -157,7 +81,7 @@ class SelfPlayActor:
 
 def next_sequences(known_names: Iterable[str], workers: Iterable[int]) -> dict[int, int]:
     """For each worker id, one past the highest sequence in any chunk name the run has seen."""
-    from selfplay.replay import CHUNK_NAME
+    from selfplay.training.replay import CHUNK_NAME
     next_of = {w: 0 for w in workers}
     for name in known_names:
         m = CHUNK_NAME.match(name)
@@ -194,7 +118,7 @@ class RaySelfPlayPool:
     def start(self, version: int, model) -> None:
         _, self.started_ray = connect(self.config.ray)
         self.publish(version, model)
-        actor_class = self.ray.remote(**_actor_options(self.config.ray))(SelfPlayActor)
+        actor_class = self.ray.remote(**actor_options(self.config.ray))(SelfPlayActor)
         for w in self.worker_ids:
             self.actors[w] = actor_class.remote(self.config, w)
             self._submit(w)
@@ -216,7 +140,7 @@ class RaySelfPlayPool:
         resubmit those actors; returns the paths written."""
         from ray.exceptions import RayActorError
 
-        from selfplay.replay import write_chunk
+        from selfplay.training.replay import write_chunk
         now = time.monotonic()
         for w in [w for w, due in self.retry_at.items() if due <= now]:
             del self.retry_at[w]
@@ -256,7 +180,7 @@ class RaySelfPlayPool:
             self.failures += 1
             self.log(f"self-play actor {w} died; its unfinished games are discarded and its task "
                      f"will be resubmitted ({reason})")
-        if not _restarting(self.ray, error):
+        if not restarting(self.ray, error):
             self.failures_in_a_row[w] += 1
             if self.failures_in_a_row[w] >= self.config.ray.max_failures_in_a_row:
                 raise UserError(f"self-play actor {w} died {self.failures_in_a_row[w]} times in a row without "
@@ -279,77 +203,3 @@ class RaySelfPlayPool:
             if self.started_ray:
                 self.ray.shutdown()
                 self.started_ray = False
-
-
-# ---- arena games ---------------------------------------------------------------------------------
-class ArenaActor:
-    """Plays slices of an arena schedule (run as a Ray actor); a slice's results come back
-    together, so an actor that dies loses that slice only, which is then played again."""
-
-    def __init__(self, game, contestants: Sequence, ray_config: RayConfig):
-        _actor_setup(ray_config)
-        self.game = game
-        self.contestants = list(contestants)
-
-    def play(self, games: list, seed: int, slice_index: int, batch: int) -> list:
-        from selfplay.arena import _play_share
-        outcomes = []
-        _play_share(self.game, self.contestants, games, seed, slice_index, lambda o: outcomes.append(o) or True, batch)
-        return outcomes
-
-
-def play_arena_on_ray(game, contestants: Sequence, games: Sequence, seed: int, actors: int, batch: int,
-                      record: Callable, ray_config: RayConfig) -> None:
-    """Split ``games`` into slices of ``batch`` games, play them on ``actors`` ArenaActors and
-    pass every outcome to ``record`` as its slice comes back. A slice is seeded by its index,
-    so results are a function of the seed and ``batch`` (not of ``actors``)."""
-    from games import GameError
-    from selfplay.arena import ArenaError
-    ray_config.validate()
-    ray, started = connect(ray_config)
-    from ray.exceptions import RayActorError, RayTaskError
-    slices = [list(games[i:i + batch]) for i in range(0, len(games), batch)]
-    actor_class = ray.remote(**_actor_options(ray_config))(ArenaActor)
-    pool = [actor_class.remote(game, list(contestants), ray_config) for _ in range(min(actors, len(slices)))]
-    todo = list(reversed(range(len(slices))))
-    free_at = {i: 0.0 for i in range(len(pool))}  # idle actors: when each may take a slice
-    failures_in_a_row = {i: 0 for i in range(len(pool))}
-    pending: dict = {}  # ObjectRef -> (actor index, slice index)
-    try:
-        while todo or pending:
-            for i in sorted(free_at):
-                if todo and free_at[i] <= time.monotonic():
-                    del free_at[i]
-                    k = todo.pop()
-                    pending[pool[i].play.remote(slices[k], seed, k, batch)] = (i, k)
-            if not pending:  # every idle actor is restarting
-                time.sleep(RETRY_SECONDS / 4)
-                continue
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=RETRY_SECONDS)
-            for ref in done:
-                i, k = pending.pop(ref)
-                try:
-                    outcomes = ray.get(ref)
-                except RayActorError as e:
-                    todo.append(k)  # played again from its start: nothing of it was recorded
-                    free_at[i] = time.monotonic() + RETRY_SECONDS
-                    if not _restarting(ray, e):
-                        failures_in_a_row[i] += 1
-                        if failures_in_a_row[i] >= ray_config.max_failures_in_a_row:
-                            raise ArenaError(f"arena actor {i} died {failures_in_a_row[i]} times in a row: "
-                                             f"{e}") from None
-                    continue
-                except RayTaskError as e:
-                    cause = getattr(e, "cause", None)
-                    if isinstance(cause, (UserError, GameError)):
-                        raise ArenaError(f"arena actor: {cause}") from None
-                    raise
-                failures_in_a_row[i] = 0
-                free_at[i] = 0.0
-                for outcome in outcomes:
-                    record(outcome)
-    finally:
-        for actor in pool:
-            ray.kill(actor, no_restart=True)
-        if started:
-            ray.shutdown()

@@ -4,8 +4,8 @@ SVG (matplotlib, Agg, no display needed), as TensorBoard scalars and as a termin
 
 Where the numbers come from. Each run directory's ``ratings.csv`` holds rating games in the
 arena's columns (selfplay.arena); a checkpoint plays under the name
-``net:RUN_DIR/checkpoints/step-00001000.pt,sims=N`` (selfplay.rating). The results of every run
-given are fitted together (selfplay.elo, anchored on random), so curves of several runs that
+``net:RUN_DIR/checkpoints/step-00001000.pt,sims=N`` (selfplay.rating.rate). The results of every run
+given are fitted together (selfplay.rating.elo, anchored on random), so curves of several runs that
 share reference players lie on one scale. A checkpoint belongs to the curve of the run whose
 ratings.csv holds it and whose directory name matches the one in its path (so a run directory
 may be moved). Its step is the checkpoint payload's ``step`` (its file name's when the file is
@@ -28,10 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from selfplay.arena import read_results
-from selfplay.checkpoint import CHECKPOINT_NAME, CheckpointError, list_checkpoints, load_checkpoint
-from selfplay.elo import EloFit, Rating, fit_elo
 from selfplay.errors import UserError
-from selfplay.rating import checkpoint_of
+from selfplay.rating.elo import EloFit, Rating, fit_elo
+from selfplay.rating.rate import checkpoint_of
+from selfplay.run.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    list_checkpoints,
+    load_checkpoint,
+)
 
 MARKERS = "●▲■◆✚"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -140,7 +145,7 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
     for run in runs:
         path = run / "ratings.csv"
         if not path.is_file():
-            raise PlotError(f"{run} has no ratings.csv: rate its checkpoints first (selfplay.rating)")
+            raise PlotError(f"{run} has no ratings.csv: rate its checkpoints first (selfplay.rating.rate)")
         rows = read_results(path)
         results += rows
         own[run] = {n for r in rows for n in (r.first, r.second)}

@@ -28,7 +28,7 @@ def make_expert(game: Game, options: dict[str, str], context: dict) -> Player:
         from selfplay.experts.connect4_expert import make_connect4_expert
         return make_connect4_expert(options)
     if game.name == "go":
-        from selfplay.gtp import GTPPlayer
+        from selfplay.gtp.client import GTPPlayer
         o = read_options("expert", options, level=GNUGO_DEFAULT_LEVEL, seed=-1, timeout=60.0)
         if not 0 <= o["level"] <= 10:
             raise PlayerSpecError(f"expert: GNU Go's level={o['level']} must be from 0 to 10")

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from games import Game
-from selfplay.checkpoint import CheckpointError, load_checkpoint, load_latest_good
 from selfplay.configio import from_dict
 from selfplay.mcts import MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
 from selfplay.players import PlayerSpecError, read_options
+from selfplay.run.checkpoint import CheckpointError, load_checkpoint, load_latest_good
 
 
 def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, dict]:
     """The game, the network and the checkpoint dict of a checkpoint file or of a run directory
     (its newest checkpoint that loads)."""
-    from selfplay.runconfig import RunConfig
+    from selfplay.training.config import RunConfig
     path = Path(path)
     if path.is_dir():
         found = load_latest_good(path / "checkpoints" if (path / "checkpoints").is_dir() else path)

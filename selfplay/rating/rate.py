@@ -1,6 +1,6 @@
 """Rating checkpoints during training: each new checkpoint plays a fixed reference pool and
 the last rated checkpoints of its run, the games go to RUN_DIR/ratings.csv (the arena's
-columns), and everyone's Elo is refitted from the whole file (selfplay.elo, random = 0).
+columns), and everyone's Elo is refitted from the whole file (selfplay.rating.elo, random = 0).
 
 The pool: ``RatingConfig.pool`` (random and rollout MCTS levels), the expert when one can be
 built for the game (its player kind is registered and it starts, e.g. GNU Go is installed),
@@ -21,12 +21,19 @@ from typing import Callable
 import numpy as np
 
 from games import Game, GameError
-from selfplay.arena import Contestant, GameResult, game_label, read_results, run_arena, schedule
-from selfplay.checkpoint import CHECKPOINT_NAME, CheckpointError
+from selfplay.arena import (
+    Contestant,
+    GameResult,
+    game_label,
+    read_results,
+    run_arena,
+    schedule,
+)
 from selfplay.configio import require
-from selfplay.elo import fit_elo
 from selfplay.errors import UserError
 from selfplay.players import PLAYER_FACTORIES, PlayerSpecError, make_player, parse_spec
+from selfplay.rating.elo import fit_elo
+from selfplay.run.checkpoint import CHECKPOINT_NAME, CheckpointError
 
 RATINGS_FILE = "ratings.csv"
 
@@ -132,7 +139,7 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
                     on_result: Callable[[GameResult], None] | None = None) -> CheckpointRating:
     """Play the checkpoint against the pool, append the games to RUN_DIR/ratings.csv, refit and
     return its Elo. ``pool`` and ``games`` override the config's."""
-    from selfplay.train import load_run_config
+    from selfplay.training.trainer import load_run_config
     config = config or RatingConfig()
     config.validate()
     games = config.games if games is None else games

@@ -30,17 +30,28 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from selfplay.atomic import atomic_write_text
-from selfplay.checkpoint import checkpoint_path, list_checkpoints, load_latest_good, save_checkpoint
 from selfplay.configio import ConfigError, dump_config, load_config
 from selfplay.errors import UserError
-from selfplay.learner import apply_optim_config, make_optimizer, train_step
 from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
-from selfplay.replay import ReplayBuffer, list_chunks, write_chunk
-from selfplay.runconfig import RunConfig
-from selfplay.selfplay import SelfPlay, SelfPlayStats
+from selfplay.run.checkpoint import (
+    checkpoint_path,
+    list_checkpoints,
+    load_latest_good,
+    save_checkpoint,
+)
+from selfplay.training.config import RunConfig
+from selfplay.training.learner import apply_optim_config, make_optimizer, train_step
+from selfplay.training.replay import ReplayBuffer, list_chunks, write_chunk
+from selfplay.training.selfplay import SelfPlay, SelfPlayStats
 
 LEARNER_WORKER_ID = 0  # chunks written by in-process self-play; worker processes use 1..N
 
@@ -142,7 +153,7 @@ class Trainer:
 
     def _load_initial_weights(self, source: str) -> None:
         """A new run starting from another run's network (RL from the SFT network)."""
-        from selfplay.net_player import load_network
+        from selfplay.players.net import load_network
         game, model, payload = load_network(source, self.device)
         if (game.name, game.num_actions, game.obs_shape) != (self.game.name, self.game.num_actions,
                                                              self.game.obs_shape):
@@ -233,14 +244,14 @@ class Trainer:
     def _start_data(self) -> None:
         self.workers = []
         if self.config.backend == "ray":
-            from selfplay.ray_backend import RaySelfPlayPool
+            from selfplay.distributed.ray_selfplay import RaySelfPlayPool
             self.pool = RaySelfPlayPool(self.config, self.run.replay, self.buffer.ingested | self.buffer.counted,
                                         log=self.log)
             self.pool.start(self.step, self.model)
         elif self.config.selfplay.workers > 0:
             if not list_checkpoints(self.run.checkpoints):
                 self.save()  # workers need weights to start from
-            from selfplay.workers import start_workers
+            from selfplay.distributed.workers import start_workers
             self.workers = start_workers(self.run.root, self.config.selfplay.workers)
 
     def _stop_data(self) -> None:
@@ -248,7 +259,7 @@ class Trainer:
             self.pool.stop()
             self.pool = None
         if self.workers:
-            from selfplay.workers import stop_workers
+            from selfplay.distributed.workers import stop_workers
             stop_workers(self.run.root, self.workers)
 
     def _next_batch(self):
@@ -352,7 +363,7 @@ class Trainer:
                      quiet=self.progress is not None)
 
     def evaluate(self) -> dict[str, float]:
-        from selfplay.evaluation import evaluate_checkpoint
+        from selfplay.evaluation.matches import evaluate_checkpoint
         self.model.eval()
         results = evaluate_checkpoint(self.game, self.model, self.device, self.config.eval,
                                       seed=int(self.rng.integers(2**31)))
@@ -368,7 +379,7 @@ class Trainer:
 
     def _rate(self) -> dict[str, float]:
         """Elo of this step's checkpoint against the reference pool (ratings.csv grows)."""
-        from selfplay.rating import rate_checkpoint
+        from selfplay.rating.rate import rate_checkpoint
         path = checkpoint_path(self.run.checkpoints, self.step)
         if not path.exists():
             self.save()

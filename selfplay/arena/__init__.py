@@ -572,7 +572,8 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
     games_by_index = {g.index: g for g in games}
     try:
         if backend == "ray":
-            from selfplay.ray_backend import RayConfig, play_arena_on_ray
+            from selfplay.distributed.ray_arena import play_arena_on_ray
+            from selfplay.distributed.ray_cluster import RayConfig
             play_arena_on_ray(game, contestants, games, seed, parallel, batch, record, RayConfig(address=ray_address))
         elif parallel == 1:
             def wrap(p):

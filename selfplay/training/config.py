@@ -8,12 +8,12 @@ from typing import Literal
 
 from games import Game, make_game
 from selfplay.configio import require
-from selfplay.learner import OptimConfig
+from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.network import NetworkConfig
-from selfplay.ray_backend import RayConfig
-from selfplay.rating import RatingConfig
-from selfplay.replay import ReplayConfig
-from selfplay.selfplay import SelfPlayConfig
+from selfplay.rating.rate import RatingConfig
+from selfplay.training.learner import OptimConfig
+from selfplay.training.replay import ReplayConfig
+from selfplay.training.selfplay import SelfPlayConfig
 
 
 @dataclass

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from games.base import Game, GameError, MoveParseError
+from games.base import Game, GameError, MoveParseError, Rules
 
 MIN_SIZE, MAX_SIZE = 5, 19
 EMPTY, BLACK, WHITE, BORDER = 0, 1, 2, 3
@@ -580,6 +580,7 @@ class GoGame(Game):
 
     name = "go"
     kernel_id = 1
+    rules = Rules(legal_mask, step, is_terminal, terminal_value, to_play, encode, rollout)
     num_symmetries = 8
 
     def __init__(self, size: int = 9, komi: float = 7.5, max_moves: int | None = None):

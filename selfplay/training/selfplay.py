@@ -19,7 +19,7 @@ import numpy as np
 from games import Game
 from selfplay.configio import require
 from selfplay.mcts import MCTS, Evaluator, MCTSConfig
-from selfplay.replay import GameChunk
+from selfplay.training.replay import GameChunk
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""How strong a player is: Elo fits, checkpoint ratings during training, and the Elo curves."""
