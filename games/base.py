@@ -16,6 +16,8 @@ Conventions shared by every game:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -43,6 +45,15 @@ class Rules(NamedTuple):
     to_play: Callable
     encode: Callable
     rollout: Callable
+
+
+@dataclass
+class GameRecord:
+    """A game read from a file (expert games for imitation learning)."""
+
+    actions: list[int]
+    returns: tuple[float, float] | None  # for players 0 and 1; None when the file names no result
+    start: np.ndarray | None = None  # a starting position other than the initial one (Go setup stones)
 
 
 class Game(ABC):
@@ -142,6 +153,14 @@ class Game(ABC):
     def player_name(self, player: int) -> str:
         return ("first", "second")[player]
 
+    def move_hint(self) -> str:
+        """How a move is typed, for a human who asked for help."""
+        return "e.g. " + self.format_move(0)
+
+    def split_moves(self, text: str) -> list[str]:
+        """A line of moves (a game's start on the command line) as one text per move."""
+        return text.split()
+
     # ---- saved games -----------------------------------------------------------------------
     #: File name suffix of a saved game record (``record_text``).
     record_suffix: str = ".txt"
@@ -150,4 +169,9 @@ class Game(ABC):
         """A finished game as the text of a file: here its moves, space-separated; games with a
         record format of their own (SGF for Go) override this and ``record_suffix``."""
         return " ".join(self.format_move(a) for a in actions) + "\n"
+
+    def read_records(self, path: str | Path) -> tuple[list[GameRecord], int]:
+        """The games in the records at ``path`` (a file or a folder, as the game's format has
+        it) and the number of files skipped; GameError names a file that cannot be used."""
+        raise GameError(f"{self.name}: there is no reader of game records for this game")
 

@@ -14,10 +14,20 @@ State array (int64[STATE_SIZE]):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
 
-from games.base import Game, IllegalMoveError, MoveParseError, Rules
+from games.base import (
+    Game,
+    GameError,
+    GameRecord,
+    IllegalMoveError,
+    MoveParseError,
+    Rules,
+)
+from games.kernel_ids import CONNECT4
 
 WIDTH, HEIGHT = 7, 6
 NUM_ACTIONS = WIDTH
@@ -146,7 +156,7 @@ def seed(value):
 
 class ConnectFour(Game):
     name = "connect4"
-    kernel_id = 0
+    kernel_id = CONNECT4
     rules = Rules(legal_mask, step, is_terminal, terminal_value, to_play, encode, rollout)
     num_actions = NUM_ACTIONS
     obs_shape = (NUM_PLANES, HEIGHT, WIDTH)
@@ -210,6 +220,14 @@ class ConnectFour(Game):
     def format_move(self, action):
         return str(int(action) + 1)
 
+    def move_hint(self):
+        return f"a column 1-{WIDTH}"
+
+    def split_moves(self, text):
+        """A digit string ("4453") or space-separated columns."""
+        text = text.strip()
+        return list(text) if text.isdigit() else text.split()
+
     def state_from_moves(self, moves: str) -> np.ndarray:
         """Position after a move string such as "4453" (1-indexed columns, first move first)."""
         state = self.initial_state()
@@ -227,3 +245,34 @@ class ConnectFour(Game):
 
     def moves_to_string(self, actions) -> str:
         return "".join(self.format_move(a) for a in actions)
+
+    # ---- saved games -----------------------------------------------------------------------
+    def record_text(self, actions, first, second, result, date):
+        """The move string ("4453"), the notation of Connect Four solvers and databases."""
+        return self.moves_to_string(actions) + "\n"
+
+    def read_records(self, path):
+        """Lines "MOVES [RESULT]" (MOVES a move string) in the file ``path`` or in the ``*.txt``
+        files of the folder ``path``; the result is recomputed from the moves. Nothing is
+        skipped: a bad line is an error naming its file and line."""
+        path = Path(path)
+        files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+        if not files:
+            raise GameError(f"{path}: no Connect Four game files (*.txt)")
+        records = []
+        for file in files:
+            try:
+                lines = file.read_text().splitlines()
+            except OSError as e:
+                raise GameError(f"cannot read {file}: {e.strerror}") from None
+            for number, line in enumerate(lines, 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                moves = line.split()[0]
+                try:
+                    state = self.state_from_moves(moves)
+                except GameError as e:
+                    raise GameError(f"{file}:{number}: {e}") from None
+                returns = self.returns(state) if self.is_terminal(state) else None
+                records.append(GameRecord([int(c) - 1 for c in moves], returns))
+        return records, 0

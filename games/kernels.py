@@ -3,8 +3,9 @@ self-play) can call the rules of any game and still be cached on disk.
 
 Numba compiles a function that receives another jitted function as an argument anew in every
 process (its cache key includes the callee's identity), so instead each game gets a fixed
-integer id (``Game.kernel_id``) and these kernels branch on it. Adding a game means adding
-one branch to each function below; every game module provides kernels of the same names:
+integer id (``Game.kernel_id``, from games.kernel_ids) and these kernels branch on it. Every
+game has its own branch in each function below, and an id no branch names is an error, never
+another game's rules. Every game module provides kernels of the same names:
 
     legal_mask(state, out)     out[a] = is a legal (all False when terminal)
     step(state, action)        play a legal action in place
@@ -20,8 +21,9 @@ from __future__ import annotations
 from numba import njit
 
 from games import connect4, go, tictactoe
+from games.kernel_ids import CONNECT4, GO, TICTACTOE
 
-CONNECT4, GO, TICTACTOE = 0, 1, 2
+UNKNOWN_GAME = "games.kernels: no game has this kernel id (see games.kernel_ids)"
 
 
 @njit(cache=True)
@@ -30,8 +32,10 @@ def legal_mask(game, state, out):
         connect4.legal_mask(state, out)
     elif game == GO:
         go.legal_mask(state, out)
-    else:
+    elif game == TICTACTOE:
         tictactoe.legal_mask(state, out)
+    else:
+        raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -40,8 +44,10 @@ def step(game, state, action):
         connect4.step(state, action)
     elif game == GO:
         go.step(state, action)
-    else:
+    elif game == TICTACTOE:
         tictactoe.step(state, action)
+    else:
+        raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -50,7 +56,9 @@ def is_terminal(game, state):
         return connect4.is_terminal(state)
     elif game == GO:
         return go.is_terminal(state)
-    return tictactoe.is_terminal(state)
+    elif game == TICTACTOE:
+        return tictactoe.is_terminal(state)
+    raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -59,7 +67,9 @@ def terminal_value(game, state):
         return connect4.terminal_value(state)
     elif game == GO:
         return go.terminal_value(state)
-    return tictactoe.terminal_value(state)
+    elif game == TICTACTOE:
+        return tictactoe.terminal_value(state)
+    raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -68,7 +78,9 @@ def to_play(game, state):
         return connect4.to_play(state)
     elif game == GO:
         return go.to_play(state)
-    return tictactoe.to_play(state)
+    elif game == TICTACTOE:
+        return tictactoe.to_play(state)
+    raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -77,8 +89,10 @@ def encode(game, state, out):
         connect4.encode(state, out)
     elif game == GO:
         go.encode(state, out)
-    else:
+    elif game == TICTACTOE:
         tictactoe.encode(state, out)
+    else:
+        raise ValueError(UNKNOWN_GAME)
 
 
 @njit(cache=True)
@@ -87,4 +101,6 @@ def rollout(game, state):
         return connect4.rollout(state)
     elif game == GO:
         return go.rollout(state)
-    return tictactoe.rollout(state)
+    elif game == TICTACTOE:
+        return tictactoe.rollout(state)
+    raise ValueError(UNKNOWN_GAME)

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from games.base import Game, MoveParseError, Rules
+from games.kernel_ids import TICTACTOE
 
 NUM_ACTIONS = 9
 X_BITS, O_BITS, MOVES, LAST = 0, 1, 2, 3
@@ -95,7 +96,7 @@ def rollout(state):
 
 class TicTacToe(Game):
     name = "tictactoe"
-    kernel_id = 2
+    kernel_id = TICTACTOE
     rules = Rules(legal_mask, step, is_terminal, terminal_value, to_play, encode, rollout)
     num_actions = NUM_ACTIONS
     obs_shape = (3, 3, 3)

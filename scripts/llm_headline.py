@@ -15,7 +15,7 @@ from pathlib import Path
 
 from selfplay.commands.bench import format_table
 from selfplay.llm.curve import run_curve, summarize
-from selfplay.llm.run import read_eval
+from selfplay.run.directory import read_rows
 
 CONFIG = "configs/llm_addition.yaml"
 RUNS = {"scratchpad": ("llm_addition", []),
@@ -32,7 +32,7 @@ def main() -> None:
         run_dir = Path(args.runs) / name
         if not args.report_only:
             run_curve(run_dir, CONFIG, overrides, resume=(run_dir / "config.yaml").is_file())
-        rows = read_eval(run_dir / "eval.csv")
+        rows = read_rows(run_dir / "eval.csv")
         if not rows:
             continue
         s = summarize(rows)

@@ -1,5 +1,5 @@
-"""The arena: schedules, score intervals, the results CSV under kills and tears, saved games
-replayed by the rules, and `selfplay arena` end to end."""
+"""The arena end to end: saved games replayed by the rules, games in flight, a killed arena,
+clear errors, a human, openings between deterministic players, and `selfplay arena`."""
 
 import csv
 import os
@@ -14,90 +14,19 @@ from pathlib import Path
 import pytest
 
 from games import make_game
-from selfplay.arena import (
-    ArenaError,
-    Contestant,
-    GameResult,
-    ResultsWriter,
-    Tally,
-    read_results,
-    run_arena,
-    schedule,
-    wilson_interval,
-    with_openings,
-)
+from selfplay.arena.errors import ArenaError
+from selfplay.arena.lockstep import SpecLineup, play_games
+from selfplay.arena.results import read_results
+from selfplay.arena.runner import run_arena
+from selfplay.arena.schedule import Contestant, schedule, with_openings
 from selfplay.cli import main
+from selfplay.distributed.processes import in_this_process
 from selfplay.players import Player
+from selfplay.rating.stats import wilson_interval
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-# ---- schedules and intervals ---------------------------------------------------------------------
-def test_round_robin_and_gauntlet_pairings_with_alternating_colours():
-    games = schedule(3, 4)
-    pairs = Counter(frozenset((g.first, g.second)) for g in games)
-    assert pairs == {frozenset((0, 1)): 4, frozenset((0, 2)): 4, frozenset((1, 2)): 4}
-    for pair in pairs:
-        starts = [g.first for g in games if {g.first, g.second} == pair]
-        assert starts == [min(pair), max(pair)] * 2  # colours alternate within the pair
-    gauntlet = schedule(4, 2, gauntlet=True)
-    assert len(gauntlet) == 6 and all(0 in (g.first, g.second) for g in gauntlet)
-    assert [g.index for g in gauntlet] == list(range(6))
-
-
-def test_schedule_plays_only_the_missing_games_continuing_the_colours():
-    games = schedule(2, 5, played={(0, 1): 3})
-    assert [(g.first, g.second) for g in games] == [(1, 0), (0, 1)]  # games 4 and 5 of the pair
-
-
-def test_wilson_interval_against_known_values():
-    # Textbook values (Newcombe 1998, 95%): 5/10 -> 0.2366-0.7634; 0/10 -> 0-0.2775.
-    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
-    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
-    assert wilson_interval(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
-    t = Tally(wins=3, draws=2, losses=1)
-    assert t.points == 4 and t.rate == pytest.approx(4 / 6)
-    assert t.interval() == wilson_interval(4, 6)
-
-
-# ---- the results file ----------------------------------------------------------------------------
-def row(first="random", second="mcts:sims=20", result=1.0):
-    return GameResult("2024-01-01T00:00:00Z", "connect4", first, second, result, 9, "")
-
-
-def test_results_round_trip_and_a_torn_last_row(tmp_path):
-    path = tmp_path / "r.csv"
-    with ResultsWriter(path) as w:
-        w.append(row(result=1.0))
-        w.append(row("net:runs/a b/checkpoints/step-00000010.pt,sims=5", "random", 0.5))  # a comma, a space
-    with open(path, "a") as f:
-        f.write("2024-01-01T00:00:01Z,connect4,random,mcts:sim")  # a writer killed mid-row
-    rows = read_results(path)
-    assert [r.result for r in rows] == [1.0, 0.5]
-    assert rows[1].first == "net:runs/a b/checkpoints/step-00000010.pt,sims=5"
-    with ResultsWriter(path) as w:  # the next writer cuts the torn row off before appending
-        w.append(row(result=0.0))
-    assert [r.result for r in read_results(path)] == [1.0, 0.5, 0.0]
-    assert path.read_text().count("\n") == 4
-
-
-def test_results_file_errors_name_the_problem(tmp_path):
-    other = tmp_path / "other.csv"
-    other.write_text("step,minutes\n1,2\n")
-    with pytest.raises(ArenaError, match="not a results file"):
-        ResultsWriter(other)
-    with pytest.raises(ArenaError, match="not a results file"):
-        read_results(other)
-    bad = tmp_path / "bad.csv"
-    with ResultsWriter(bad) as w:
-        w.append(row())
-    with open(bad, "a") as f:
-        f.write("t,connect4,a,b,2,9,\n")
-    with pytest.raises(ArenaError, match="line 3: result '2'"):
-        read_results(bad)
-
-
-# ---- end to end ----------------------------------------------------------------------------------
 def replay(game, moves):
     state = game.initial_state()
     for m in moves:
@@ -239,30 +168,6 @@ def test_human_in_the_arena_plays_without_undo(tmp_path):
     assert len(read_results(tmp_path / "h.csv")) == 1
 
 
-# ---- openings --------------------------------------------------------------------------------------
-def test_each_opening_is_played_with_both_colours():
-    game = make_game("connect4")
-    games = with_openings(game, schedule(3, 6), 3, seed=7)
-    openings: dict = {}
-    for g in games:
-        assert len(g.opening) == 3 and not game.is_terminal(_replay(game, g.opening))
-        openings.setdefault((min(g.first, g.second), max(g.first, g.second), g.round // 2), []).append(g)
-    for pair in openings.values():
-        assert len(pair) == 2 and pair[0].opening == pair[1].opening and pair[0].first == pair[1].second
-    assert len({g.opening for g in games}) > 5
-    assert with_openings(game, schedule(3, 6), 3, seed=7) == games
-    assert with_openings(game, schedule(3, 6), 3, seed=8) != games
-    assert with_openings(game, schedule(3, 6), 0, seed=7) == schedule(3, 6)
-    with pytest.raises(ArenaError, match="opening plies"):
-        with_openings(game, schedule(2, 2), -1, seed=0)
-
-
-def test_go_openings_never_pass():
-    game = make_game("go", size=5, komi=0.5)
-    for g in with_openings(game, schedule(2, 40), 4, seed=1):
-        assert game.pass_action not in g.opening
-
-
 class _FirstLegal(Player):
     """As deterministic as a network at temperature 0: the same position, the same move."""
     name = "first-legal"
@@ -272,7 +177,7 @@ class _FirstLegal(Player):
 
 
 def test_openings_make_deterministic_players_play_different_games(monkeypatch, tmp_path):
-    monkeypatch.setattr("selfplay.arena.build_player", lambda spec, game, seed, context=None: _FirstLegal())
+    monkeypatch.setattr("selfplay.arena.lockstep.build_player", lambda spec, game, seed, context=None: _FirstLegal())
     game = make_game("connect4")
     contestants = [Contestant.of("a"), Contestant.of("b")]
 
@@ -314,3 +219,48 @@ def test_arena_command_takes_opening_plies(tmp_path, capsys):
     assert len(rows) == 4 and all(r.moves >= 7 for r in rows)
     assert main(["arena", "random", "random:seed=1", "--opening-plies", "-1"]) == 2
     assert "--opening-plies must be 0 or more" in capsys.readouterr().err
+
+
+# ---- executors -------------------------------------------------------------------------------------
+def test_run_arena_plays_through_the_executor_passed_in():
+    shares = []
+
+    def executor(play, games, record):
+        shares.append([g.index for g in games])
+        in_this_process(play, games, record)
+
+    game = make_game("tictactoe")
+    contestants = [Contestant.of("random"), Contestant.of("mcts:sims=5")]
+    rows = run_arena(game, contestants, schedule(2, 4), seed=2, executor=executor)
+    assert shares == [[0, 1, 2, 3]] and len(rows) == 4
+    default = run_arena(game, contestants, schedule(2, 4), seed=2)  # this process, share 0
+    assert [(r.first, r.result, r.moves) for r in rows] == [(r.first, r.result, r.moves) for r in default]
+
+
+def test_local_processes_play_the_shares_the_loop_plays_here():
+    """Worker w plays share w, every parallel-th game: the results are those of the same shares
+    played in this process, whatever order they arrive in."""
+    game = make_game("tictactoe")
+    contestants = [Contestant.of("random"), Contestant.of("mcts:sims=6")]
+    games = schedule(2, 6)
+    rows = run_arena(game, contestants, games, parallel=2, batch=2, seed=9)
+    expected = []
+    for w in range(2):
+        play_games(game, SpecLineup(game, tuple(contestants)), games[w::2], w,
+                   lambda o: expected.append(o) or True, seed=9, batch=2)
+    names = {g.index: (contestants[g.first].name, contestants[g.second].name) for g in games}
+    assert sorted((r.first, r.second, r.result, r.moves) for r in rows) == \
+        sorted((*names[o.index], o.result, len(o.actions)) for o in expected)
+
+
+def test_a_human_plays_in_this_process_only():
+    game = make_game("tictactoe")
+    with pytest.raises(ArenaError, match="a human plays at this terminal"):
+        run_arena(game, [Contestant.of("human"), Contestant.of("random")], schedule(2, 1), executor=in_this_process)
+
+
+def test_the_executors_never_import_the_arena():
+    code = ("import sys, selfplay.distributed.processes, selfplay.distributed.ray_arena; "
+            "print(sorted(m for m in sys.modules if m.startswith('selfplay.arena')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -54,3 +54,55 @@ def test_missing_and_foreign_files(tmp_path):
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not a selfplay checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
+
+
+# ---- what rebuilds the network: the game and network sections, and the older run config ----------
+def small_network():
+    from selfplay.network import NetworkConfig
+    return NetworkConfig(channels=4, blocks=1, value_hidden=4)
+
+
+def test_a_checkpoint_rebuilds_its_game_and_network(tmp_path):
+    from games import make_game
+    from selfplay.network import PolicyValueNet
+    from selfplay.players.net import load_network
+    from selfplay.run.checkpoint import network_sections
+    game = make_game("go", size=5, komi=0.5)
+    model = PolicyValueNet(game.obs_shape, game.num_actions, small_network())
+    path = checkpoint_path(tmp_path, 3)
+    save_checkpoint(path, {"model": model.state_dict(), "step": 3, **network_sections(game, small_network())})
+    loaded_game, loaded, payload = load_network(path)
+    assert (loaded_game.name, loaded_game.size, loaded_game.komi) == ("go", 5, 0.5)
+    assert loaded.config == small_network() and payload["step"] == 3
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+
+
+@pytest.mark.parametrize("game_section, size", [
+    ({"name": "go", "size": 5, "komi": 0.5, "max_moves": 0}, 5),   # max_moves 0: the rules' default
+    ({"name": "connect4", "size": 9, "komi": 7.0, "max_moves": 0}, None),  # Go's fields, unused
+])
+def test_a_checkpoint_of_the_older_format_still_loads(tmp_path, game_section, size):
+    """Before the sections, a checkpoint held the whole run config under "config"."""
+    from dataclasses import asdict
+
+    from games import make_game
+    from selfplay.network import PolicyValueNet
+    from selfplay.players.net import load_network
+    params = {k: v for k, v in game_section.items() if k != "name" and size is not None and v}
+    game = make_game(game_section["name"], **params)
+    model = PolicyValueNet(game.obs_shape, game.num_actions, small_network())
+    old_config = {"seed": 0, "total_steps": 10, "game": game_section, "network": asdict(small_network()),
+                  "optim": {"learning_rate": 0.002}}
+    path = checkpoint_path(tmp_path / "run" / "checkpoints", 10)
+    save_checkpoint(path, {"model": model.state_dict(), "step": 10, "config": old_config})
+    loaded_game, loaded, _ = load_network(tmp_path / "run")  # a run directory: its newest checkpoint
+    assert loaded_game.name == game_section["name"] and loaded_game.obs_shape == game.obs_shape
+    assert loaded.config == small_network()
+
+
+def test_a_checkpoint_without_sections_names_the_way_out(tmp_path):
+    from selfplay.players.net import load_network
+    path = checkpoint_path(tmp_path, 1)
+    save_checkpoint(path, {"model": {}, "step": 1, "config": {"task": {"min_digits": 2}}})  # the token mode's
+    with pytest.raises(CheckpointError, match="cannot rebuild its network.*Retrain it"):
+        load_network(path)

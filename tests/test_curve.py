@@ -3,6 +3,8 @@ ratings on one scale, the figure with both curves; and a rerun that resumes inst
 Go's form (GNU Go teaching and rated) runs behind the external marker."""
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,14 @@ from selfplay.errors import UserError
 from selfplay.rating.plots import load_curves
 from selfplay.run.checkpoint import load_checkpoint
 from selfplay.training.config import GameConfig
-from selfplay.training.curve import CurveSummary, expert_of, preset_for, split_overrides
+from selfplay.training.curve import (
+    CONFIGS,
+    PRESETS,
+    CurveSummary,
+    expert_of,
+    preset_for,
+    split_overrides,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -46,7 +55,7 @@ def test_reduced_curve_draws_both_runs_against_the_expert(curve_dir):
 
 def test_rl_starts_from_the_sft_network_and_plays_it(curve_dir):
     payload = load_checkpoint(curve_dir / "rl" / "checkpoints" / "step-00000010.pt")
-    assert payload["config"]["init_from"] == str(curve_dir / "sft")
+    assert payload["initial"]["source"] == str(curve_dir / "sft")  # checkpoints no longer hold the run config
     assert payload["initial"]["step"] == 20
     ratings = (curve_dir / "rl" / "ratings.csv").read_text()
     assert f"net:{curve_dir / 'sft' / 'checkpoints' / 'step-00000020.pt'},sims=4" in ratings
@@ -117,6 +126,8 @@ GO_REDUCED = ["--expert-games", "4", "network.channels=8", "network.blocks=1", "
 
 
 @pytest.mark.external
+@pytest.mark.skipif(not (shutil.which("gnugo") or os.access("/usr/games/gnugo", os.X_OK)),
+                    reason="GNU Go is not installed (apt-get install gnugo)")
 def test_reduced_go_curve_learns_from_and_is_rated_against_gnugo(tmp_path):
     out = tmp_path / "go"
     assert main(["curve", "--game", "go", "--preset", "quick", "--out", str(out), *GO_REDUCED]) == 0
@@ -128,3 +139,7 @@ def test_reduced_go_curve_learns_from_and_is_rated_against_gnugo(tmp_path):
     assert (out / "elo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ratings = (out / "rl" / "ratings.csv").read_text()
     assert "expert:level=10" in ratings
+
+
+def test_every_preset_names_a_shipped_config():
+    assert all((CONFIGS / p.base).is_file() for presets in PRESETS.values() for p in presets.values())

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from selfplay.arena import GameResult, ResultsWriter
+from selfplay.arena.results import GameResult, ResultsWriter
 from selfplay.cli import main
 from selfplay.rating.elo import EloError, fit_elo
 

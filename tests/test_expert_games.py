@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from games import make_game
+from games.go import GoGame
 from games.go.sgf import read_sgf_dir
 from selfplay.cli import main
 
@@ -107,10 +108,10 @@ def test_go_games_through_a_gtp_engine(tmp_path):
     args = ["expert-games", "go", "--size", "5", "--komi", "0.5", "--out", str(out), "--engine", FAKE,
             "--random-plies", "3", "--seed", "1"]
     assert main(args + ["--games", "6"]) == 0
-    records, skipped = read_sgf_dir(out)
+    records, skipped = read_sgf_dir(out, GoGame.for_record)
     assert len(records) == 6 and skipped == 0
     assert main(args + ["--games", "9", "--workers", "2"]) == 0
-    records, skipped = read_sgf_dir(out)
+    records, skipped = read_sgf_dir(out, GoGame.for_record)
     assert len(records) == 9 and skipped == 0
     assert len({tuple(r.moves) for r in records}) == 9
     game = make_game("go", size=5, komi=0.5)
@@ -147,7 +148,7 @@ def test_gnugo_games(tmp_path):
     out = tmp_path / "go5"
     assert main(["expert-games", "go", "--size", "5", "--games", "2", "--out", str(out), "--level", "1",
                  "--seed", "1"]) == 0
-    records, skipped = read_sgf_dir(out)
+    records, skipped = read_sgf_dir(out, GoGame.for_record)
     assert len(records) == 2 and skipped == 0
     for r in records:
         assert r.black.startswith("GNU Go")

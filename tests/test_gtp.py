@@ -221,7 +221,7 @@ def test_player_spec_takes_a_quoted_command_line():
 @pytest.mark.external
 @needs_gnugo
 def test_gnugo_against_random_same_winner_by_both_scores():
-    from selfplay.players.expert import gnugo_command
+    from selfplay.experts.gnugo import gnugo_command
     game = GoGame(5, komi=0.5)
     with GTPPlayer(gnugo_command(level=1, seed=1)) as gnugo:
         record = play_game(game, [gnugo, RandomPlayer(seed=1)])

@@ -7,7 +7,7 @@ from games import make_game
 from selfplay.cli import main
 from selfplay.training.imitation import (
     build_dataset,
-    read_connect4_games,
+    read_expert_games,
     run_imitation,
 )
 from selfplay.training.trainer import run_training
@@ -39,7 +39,7 @@ def rule_expert_games(n, seed=0):
 def test_dataset_targets(tmp_path):
     path = tmp_path / "games.txt"
     path.write_text("4455\n1212121 1-0\n")
-    games = read_connect4_games(path, GAME)
+    games = read_expert_games(path, GAME)
     assert games[0].returns is None and games[1].returns == (1.0, -1.0)
     data = build_dataset(GAME, games)
     assert len(data) == 4 + 7 and np.allclose(data.policy.sum(axis=1), 1.0)

@@ -9,8 +9,8 @@ import pytest
 from selfplay.cli import main
 from selfplay.llm.curve import summarize
 from selfplay.llm.model import model_from_payload
-from selfplay.llm.run import read_eval
 from selfplay.run.checkpoint import list_checkpoints, load_checkpoint
+from selfplay.run.directory import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "llm_smoke.yaml")
@@ -24,7 +24,7 @@ def smoke_run(tmp_path_factory):
 
 
 def test_grpo_goes_past_the_sft_checkpoint_on_heldout_problems(smoke_run):
-    rows = read_eval(smoke_run / "eval.csv")
+    rows = read_rows(smoke_run / "eval.csv")
     summary = summarize(rows)
     assert summary["sft_accuracy"] <= summary["teacher_accuracy"] + 0.05  # imitation plateaus at the teacher
     assert summary["grpo_accuracy"] >= summary["sft_accuracy"] + 0.15
@@ -57,4 +57,4 @@ def test_resume_continues_grpo_where_it_stopped(smoke_run, capsys):
     assert "[sft] resumed from step-00000300.pt at step 300" in log
     assert "[grpo] resumed from step-00000015.pt at step 15" in log
     assert list_checkpoints(smoke_run / "grpo")[-1][0] == 17
-    assert int(read_eval(smoke_run / "eval.csv")[-1]["step"]) == 17
+    assert int(read_rows(smoke_run / "eval.csv")[-1]["step"]) == 17

@@ -5,15 +5,14 @@ import torch
 from selfplay.configio import ConfigError
 from selfplay.errors import UserError
 from selfplay.llm.run import (
-    LLMRunDir,
     Phase,
     Setting,
     base_payload,
     check_vocab,
     prepare_run,
-    read_eval,
 )
 from selfplay.llm.tokenizer import CharTokenizer
+from selfplay.run.directory import RunDir, read_rows
 
 TINY = ["task.min_digits=2", "task.max_digits=2", "model.layers=1", "model.heads=2", "model.dim=16",
         "model.context=20", "eval.problems=30"]
@@ -22,7 +21,7 @@ TINY = ["task.min_digits=2", "task.max_digits=2", "model.layers=1", "model.heads
 def test_a_phase_with_checkpoints_must_be_resumed(tmp_path):
     run = tmp_path / "run"
     config = prepare_run(run, None, TINY, resume=False, phase="sft")
-    assert LLMRunDir(run).config.is_file() and config.model.dim == 16
+    assert RunDir(run).config.is_file() and config.model.dim == 16
     Phase("sft", run, 1, log=lambda m: None).save(5, {"model": {}})
     with pytest.raises(UserError, match="already holds a sft run; use --resume"):
         prepare_run(run, None, TINY, resume=False, phase="sft")
@@ -36,7 +35,7 @@ def test_eval_rows_of_both_phases_share_one_file(tmp_path):
     sft.record_eval(10, 10, {"accuracy": 0.5, "mean_length": 13.0}, 0.6)
     grpo = Phase("grpo", tmp_path, 10, log=lambda m: None)
     grpo.record_eval(2, 14, {"accuracy": 0.9, "mean_length": 13.5, "pass@8": 1.0}, 0.6)
-    rows = read_eval(tmp_path / "eval.csv")
+    rows = read_rows(tmp_path / "eval.csv")
     assert [(r["phase"], r["curve_step"], r["accuracy"]) for r in rows] == [("sft", "10", "0.5"), ("grpo", "14", "0.9")]
     assert rows[0]["pass@8"] == "" and rows[1]["pass@8"] == "1.0"
     assert "[grpo] eval: step 2" in (tmp_path / "log.txt").read_text()

@@ -10,6 +10,7 @@ from selfplay.network import (
     PolicyValueNet,
     resolve_device,
 )
+from selfplay.training import learner
 
 GAME = make_game("connect4")
 
@@ -50,9 +51,7 @@ def test_loss_goes_down_on_a_fixed_sample():
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     losses = []
     for _ in range(60):
-        logits, value = net(planes)
-        cross_entropy = -(target_policy * torch.log_softmax(logits, -1)).sum(-1).mean()
-        loss = cross_entropy - entropy + ((value - target_value) ** 2).mean()
+        loss = learner.losses(net, planes, target_policy, target_value)[0] - entropy
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from selfplay.arena import GameResult, ResultsWriter
+from selfplay.arena.results import GameResult, ResultsWriter
 from selfplay.cli import main
 from selfplay.rating.elo import Rating, fit_elo
 from selfplay.rating.plots import (
@@ -86,7 +86,7 @@ def test_plot_elo_writes_images_tensorboard_and_a_terminal_chart(runs, capsys):
 
 
 def fit_elo_of(*runs):
-    from selfplay.arena import read_results
+    from selfplay.arena.results import read_results
     rows = [r for run in runs for r in read_results(run / "ratings.csv")]
     return fit_elo([(r.first, r.second, r.result) for r in rows])
 

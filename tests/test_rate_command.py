@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.arena import read_results
+from selfplay.arena.results import read_results
 from selfplay.cli import main
 from selfplay.commands.rate import checkpoints_to_rate
 from selfplay.errors import UserError

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.arena import read_results
+from selfplay.arena.results import read_results
 from selfplay.rating.elo import fit_elo
 from selfplay.rating.rate import RatingConfig, checkpoint_name, rate_checkpoint
 from selfplay.run.checkpoint import CheckpointError

@@ -12,9 +12,10 @@ import pytest
 
 from selfplay.cli import main
 from selfplay.configio import ConfigError, load_config
-from selfplay.distributed.ray_selfplay import chunk_seed, next_sequences
+from selfplay.distributed.ray_selfplay import chunk_seed
+from selfplay.run.directory import CHUNK_NAME, list_chunks, next_sequences
 from selfplay.training.config import RunConfig
-from selfplay.training.replay import CHUNK_NAME, list_chunks, read_chunk
+from selfplay.training.replay import read_chunk
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
@@ -38,7 +39,8 @@ def test_arena_on_ray_without_ray_says_how_to_install(monkeypatch, capsys):
 
 
 def test_local_backend_never_imports_ray():
-    code = ("import sys; from selfplay.training.trainer import Trainer, load_config, RunConfig; "
+    code = ("import sys; from selfplay.training.trainer import Trainer; from selfplay.configio import load_config; "
+            "from selfplay.training.config import RunConfig; "
             f"c = load_config(RunConfig, {SMOKE!r}); assert c.backend == 'local'; "
             "assert 'ray' not in sys.modules, 'ray was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -107,13 +109,13 @@ def make_killing_trainer(ray, total_steps):
         killed_after = None  # worker 1's chunks written before the kill
 
         def _worker1_chunks(self):
-            return self.pool.written[1]
+            return self.source.pool.written[1]
 
         def _after_step(self):
             if self.killed_after is None and self._worker1_chunks() >= 1:
-                self.pool.collect()  # anything finished is written first: the kill hits a game in progress
+                self.source.pool.collect()  # anything finished is written first: the kill hits a game in progress
                 self.killed_after = self._worker1_chunks()
-                ray.kill(self.pool.actors[1], no_restart=False)
+                ray.kill(self.source.pool.actors[1], no_restart=False)
 
         def _may_train(self):
             if self.step >= total_steps - 1 and (self.killed_after is None
@@ -128,10 +130,11 @@ def make_killing_trainer(ray, total_steps):
 @pytest.mark.timeout(900)  # a safety net should the restarted actor never deliver; no timing is asserted
 def test_killed_actor_is_restarted_and_no_game_is_lost_or_repeated(ray_cluster, tmp_path):
     from selfplay.run.checkpoint import load_latest_good
-    from selfplay.training.trainer import prepare_run, run_training
+    from selfplay.run.directory import prepare_run
+    from selfplay.training.trainer import run_training
 
     run_dir, messages = tmp_path / "run", []
-    config = prepare_run(run_dir, SMOKE, [*RAY_RUN, "total_steps=40"], resume=False)
+    config = prepare_run(RunConfig, run_dir, SMOKE, [*RAY_RUN, "total_steps=40"], resume=False)
     trainer = make_killing_trainer(ray_cluster, 40)(config, run_dir, log=messages.append)
     trainer.train()
     assert trainer.step == 40
@@ -170,17 +173,22 @@ def test_killed_actor_is_restarted_and_no_game_is_lost_or_repeated(ray_cluster, 
 @pytest.mark.timeout(600)
 def test_arena_slices_on_ray_match_the_same_slices_played_here(ray_cluster):
     from games import make_game
-    from selfplay.arena import Contestant, _play_share, run_arena, schedule
+    from selfplay.arena.lockstep import SpecLineup, play_games
+    from selfplay.arena.runner import run_arena
+    from selfplay.arena.schedule import Contestant, schedule
+    from selfplay.distributed.ray_arena import RayActors
+    from selfplay.distributed.ray_cluster import RayConfig
 
     game = make_game("connect4")
     contestants = [Contestant.of("random"), Contestant.of("mcts:sims=8")]
     games = schedule(2, 10)  # slices of 4, 4 and 2 games
-    results = run_arena(game, contestants, games, parallel=2, batch=4, seed=7, backend="ray")
+    results = run_arena(game, contestants, games, batch=4, seed=7, executor=RayActors(2, 4, RayConfig()))
     assert len(results) == 10
 
     expected = []
     for k, start in enumerate(range(0, len(games), 4)):  # slices of `batch` games, seeded by index
-        _play_share(game, contestants, games[start:start + 4], 7, k, lambda o: expected.append(o) or True, 4)
+        play_games(game, SpecLineup(game, tuple(contestants)), games[start:start + 4], k,
+                   lambda o: expected.append(o) or True, seed=7, batch=4)
     names = {g.index: (contestants[g.first].name, contestants[g.second].name) for g in games}
     assert sorted((r.first, r.second, r.result, r.moves) for r in results) == \
         sorted((*names[o.index], o.result, len(o.actions)) for o in expected)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from games import make_game
+from selfplay.run.directory import list_chunks
 from selfplay.training.replay import (
     GameChunk,
     ReplayBuffer,
     ReplayConfig,
-    list_chunks,
     write_chunk,
 )
 

@@ -43,10 +43,10 @@ def random_record(size, komi, seed, length, setup, names, result=None):
        result=st.none() | st.sampled_from(["B+R", "W+0.5", "0", "Void", "W+T"]))
 def test_read_of_write_is_the_game(size, komi, seed, length, setup, names, result):
     record = random_record(size, komi, seed, length, setup, names, result)
-    back = from_sgf(to_sgf(record))
+    back = from_sgf(to_sgf(record), GoGame.for_record)
     assert back == record
-    game = record.game()
-    assert np.array_equal(game.board(back.replay()[-1]), game.board(record.replay()[-1]))
+    game = GoGame.for_record(record)
+    assert np.array_equal(game.board(back.replay(game)[-1]), game.board(record.replay(game)[-1]))
 
 
 def test_passes_are_written_as_empty_moves_and_tt_is_read_as_pass():
@@ -55,8 +55,8 @@ def test_passes_are_written_as_empty_moves_and_tt_is_read_as_pass():
     text = to_sgf(record).decode()
     assert ";W[]" in text and ";B[]" in text and "tt" not in text
     assert text.count("[]") == 3
-    assert from_sgf(b"(;SZ[19];B[tt];W[dd];B[])").moves == [361, 15 * 19 + 3, 361]
-    assert from_sgf(b"(;SZ[9];B[tt];W[ee])").moves == [81, 40]
+    assert from_sgf(b"(;SZ[19];B[tt];W[dd];B[])", GoGame.for_record).moves == [361, 15 * 19 + 3, 361]
+    assert from_sgf(b"(;SZ[9];B[tt];W[ee])", GoGame.for_record).moves == [81, 40]
 
 
 def test_real_world_quirks():
@@ -65,15 +65,15 @@ def test_real_world_quirks():
             b";W[dd] C[a comment];B[tt];W[ff]\n"
             b"(;B[aa];W[])\n(;B[ab]))\n"
             b"(;SZ[5];B[aa])")  # a second game in the collection: ignored
-    record = from_sgf(data)
+    record = from_sgf(data, GoGame.for_record)
     assert (record.size, record.komi, record.rules, record.result) == (9, 5.5, "Japanese", "W+R")
     assert (record.black, record.white, record.first_player) == ("Alice", "Bob", 1)
     assert record.setup_black == (2 * 9 + 6, 6 * 9 + 2) and record.setup_white == (4 * 9 + 4,)
     assert [GoGame(9).format_move(a) for a in record.moves] == ["D6", "pass", "F4", "A9", "pass"]
     assert record.returns == (-1.0, 1.0)
     latin = "(;CA[ISO-8859-1]SZ[7]PB[Müller];B[dd])".encode("latin-1")
-    assert from_sgf(latin).black == "Müller"
-    assert from_sgf(b"(;SZ[7]KM[0];B[dd](;W[cc];B[ee])(;W[ee]))").moves == [24, 30, 18]
+    assert from_sgf(latin, GoGame.for_record).black == "Müller"
+    assert from_sgf(b"(;SZ[7]KM[0];B[dd](;W[cc];B[ee])(;W[ee]))", GoGame.for_record).moves == [24, 30, 18]
 
 
 @pytest.mark.parametrize("result, returns", [("B+3.5", (1.0, -1.0)), ("W+Resign", (-1.0, 1.0)), ("0", (0.0, 0.0)),
@@ -103,26 +103,26 @@ def test_returns_from_the_result(result, returns):
 ])
 def test_bad_files_are_clear_errors(data, message):
     with pytest.raises(SgfError) as info:
-        from_sgf(data, "games/x.sgf")
+        from_sgf(data, GoGame.for_record, "games/x.sgf")
     assert str(info.value).startswith("games/x.sgf: ") and message in str(info.value), str(info.value)
 
 
 def test_files_and_directories(tmp_path):
     record = random_record(7, 9.0, 1, 30, False, ("a", "b"))
     atomic_write_bytes(tmp_path / "a.sgf", to_sgf(record))
-    assert read_sgf(tmp_path / "a.sgf") == record
+    assert read_sgf(tmp_path / "a.sgf", GoGame.for_record) == record
     (tmp_path / "sub").mkdir()
     atomic_write_bytes(tmp_path / "sub" / "b.SGF", to_sgf(random_record(5, 0.5, 2, 10, True, (None, None))))
     (tmp_path / "bad.sgf").write_bytes(b"(;SZ[5];B[cc];W[cc])")
     (tmp_path / "notes.txt").write_text("not a game")
     errors = []
-    records, skipped = read_sgf_dir(tmp_path, errors)
+    records, skipped = read_sgf_dir(tmp_path, GoGame.for_record, errors)
     assert len(records) == 2 and records[0] == record and skipped == 1
     assert len(errors) == 1 and "bad.sgf: move 2" in errors[0]
     with pytest.raises(SgfError, match="no such directory"):
-        read_sgf_dir(tmp_path / "missing")
+        read_sgf_dir(tmp_path / "missing", GoGame.for_record)
     with pytest.raises(SgfError, match="cannot read .*missing.sgf"):
-        read_sgf(tmp_path / "missing.sgf")
+        read_sgf(tmp_path / "missing.sgf", GoGame.for_record)
 
 
 def test_actions_check_the_board_size():
@@ -135,7 +135,7 @@ def test_actions_check_the_board_size():
 # ---- fuzzing ---------------------------------------------------------------------------
 def parses_or_clear_error(data: bytes) -> None:
     try:
-        record = from_sgf(data, "fuzz.sgf")
+        record = from_sgf(data, GoGame.for_record, "fuzz.sgf")
     except SgfError as e:
         assert str(e).startswith("fuzz.sgf: ")
     else:

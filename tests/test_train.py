@@ -12,7 +12,8 @@ import pytest
 
 from selfplay.cli import main
 from selfplay.run.checkpoint import list_checkpoints, load_checkpoint, load_latest_good
-from selfplay.training.replay import list_chunks, read_chunk
+from selfplay.run.directory import list_chunks
+from selfplay.training.replay import read_chunk
 from selfplay.training.trainer import run_training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,7 +160,7 @@ def test_go_smoke_run(tmp_path):
 
 
 def test_eval_csv_keeps_columns_aligned_when_new_ones_appear(tmp_path):
-    from selfplay.training.trainer import append_csv_row
+    from selfplay.run.directory import append_csv_row
     path = tmp_path / "eval.csv"
     append_csv_row(path, {"step": 1, "score": 0.5})
     append_csv_row(path, {"step": 2, "score": 0.7, "elo": 120.0})

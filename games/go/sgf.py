@@ -8,7 +8,13 @@ dropped on reading. A pass is ``B[]``, or ``B[tt]`` on boards up to 19x19; both 
 
 Every file is replayed on reading, so a record that comes back is a legal game by our rules
 (area scoring, positional superko, no suicide): anything else raises SgfError naming the file
-and, for a move, its number. Moves must alternate, as in our games.
+and, for a move, its number. Moves must alternate, as in our games. The readers take the
+rules to replay in (``GoGame.for_record``) rather than importing them, since the rules use
+this module to write their records.
+
+SGF is written here only: ``to_sgf`` writes a whole record (setup stones included) with
+sgfmill, ``game_sgf`` the compact form of a game played from the empty board that
+``GoGame.record_text`` gives the arena.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 from sgfmill import sgf
 
-from games import GameError
-from games.go import MAX_SIZE, MIN_SIZE, GoGame
+from games.base import Game, GameError
+from games.go.state import BLACK, MAX_SIZE, MIN_SIZE, WHITE
 
-BLACK, WHITE = 1, 2  # colours on a setup board, as GoGame.from_board reads them
 COLOURS = "bw"
 
 
@@ -58,24 +64,19 @@ class GoRecord:
         board[list(self.setup_white)] = WHITE
         return board.reshape(self.size, self.size)
 
-    def game(self, max_moves: int | None = None) -> GoGame:
-        """The rules of this game; the move cap is raised if the record is longer."""
-        cap = max(2 * self.size * self.size, len(self.moves) + 1) if max_moves is None else max_moves
-        return GoGame(self.size, self.komi, max_moves=cap)
-
-    def initial_state(self, game: GoGame) -> np.ndarray:
+    def initial_state(self, game: Game) -> np.ndarray:
         if self.has_setup or self.first_player:
             return game.from_board(self.setup_board(), self.first_player)
         return game.initial_state()
 
-    def actions(self, game: GoGame | None = None) -> list[int]:
+    def actions(self, game: Game | None = None) -> list[int]:
         if game is not None and game.size != self.size:
             raise GameError(f"go: this record is of a {self.size}x{self.size} game, not {game.size}x{game.size}")
         return list(self.moves)
 
-    def replay(self, game: GoGame | None = None) -> list[np.ndarray]:
-        """Every position of the game, the starting one first; GameError names a bad move."""
-        game = game or self.game()
+    def replay(self, game: Game) -> list[np.ndarray]:
+        """Every position of the game in ``game`` (``GoGame.for_record(self)``), the starting
+        one first; GameError names a bad move."""
         states = [self.initial_state(game)]
         for number, action in enumerate(self.moves, start=1):
             state = states[-1]
@@ -100,7 +101,7 @@ class GoRecord:
         return None
 
     @classmethod
-    def from_game(cls, game: GoGame, actions, start: np.ndarray | None = None, result: str | None = None,
+    def from_game(cls, game: Game, actions, start: np.ndarray | None = None, result: str | None = None,
                   black: str | None = None, white: str | None = None, rules: str | None = "Chinese") -> GoRecord:
         """The record of ``actions`` played from ``start`` (the empty board by default); the
         result defaults to our score of the final position when the game is over."""
@@ -125,7 +126,33 @@ def _result_text(score: float) -> str:
     return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
 
 
+#: The rules a record is checked against when read: ``GoGame.for_record``.
+RulesFor = Callable[[GoRecord], Game]
+
+
 # ---- writing --------------------------------------------------------------------------------
+def sgf_point(action: int, size: int) -> str:
+    """SGF point "xy" of an action (x the column, y the row counted from the top, both from
+    "a"); pass (``size * size``) is ""."""
+    if action == size * size:
+        return ""
+    return chr(ord("a") + action % size) + chr(ord("a") + size - 1 - action // size)
+
+
+def _sgf_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("]", "\\]")
+
+
+def game_sgf(size: int, komi: float, actions: Sequence[int], black: str, white: str, result: str,
+             date: str) -> str:
+    """A game played from the empty board, Black first, as SGF FF[4] on two lines (passes as
+    empty moves), readable by Sabaki, GoGui and gnugo."""
+    header = (f"(;FF[4]GM[1]CA[UTF-8]AP[selfplay]SZ[{size}]KM[{komi:g}]RU[Chinese]"
+              f"PB[{_sgf_text(black)}]PW[{_sgf_text(white)}]RE[{_sgf_text(result)}]DT[{date}]")
+    moves = "".join(f";{'BW'[i % 2]}[{sgf_point(int(a), size)}]" for i, a in enumerate(actions))
+    return header + "\n" + moves + ")\n"
+
+
 def to_sgf(record: GoRecord) -> bytes:
     """The record as an SGF FF[4] file (UTF-8)."""
     game = sgf.Sgf_game(record.size)
@@ -151,11 +178,11 @@ def to_sgf(record: GoRecord) -> bytes:
     return game.serialise()
 
 
-def from_sgf(data: bytes, name: str = "<sgf>") -> GoRecord:
-    """Parse one game (the first of a collection) and check it by replaying it; SgfError names
-    ``name`` and what is wrong."""
+def from_sgf(data: bytes, rules_for: RulesFor, name: str = "<sgf>") -> GoRecord:
+    """Parse one game (the first of a collection) and check it by replaying it in
+    ``rules_for(record)``; SgfError names ``name`` and what is wrong."""
     try:
-        return _parse(data)
+        return _parse(data, rules_for)
     except SgfError as e:
         raise SgfError(f"{name}: {e}") from None
     except GameError as e:
@@ -171,7 +198,7 @@ def _text(node, identifier: str) -> str | None:
     return value.strip() if isinstance(value, str) else str(value)
 
 
-def _parse(data: bytes) -> GoRecord:
+def _parse(data: bytes, rules_for: RulesFor) -> GoRecord:
     game = sgf.Sgf_game.from_bytes(data)
     root = game.get_root()
     if root.has_property("GM") and root.get("GM") != 1:
@@ -219,20 +246,21 @@ def _parse(data: bytes) -> GoRecord:
                            "(our games alternate)")
     record = GoRecord(size, float(komi), moves, setup_black, setup_white, first, _text(root, "RE"),
                       _text(root, "PB"), _text(root, "PW"), _text(root, "RU"))
-    record.replay()
+    record.replay(rules_for(record))
     return record
 
 
-def read_sgf(path: str | Path) -> GoRecord:
+def read_sgf(path: str | Path, rules_for: RulesFor) -> GoRecord:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise SgfError(f"cannot read {path}: {e.strerror}") from None
-    return from_sgf(data, str(path))
+    return from_sgf(data, rules_for, str(path))
 
 
-def read_sgf_dir(path: str | Path, errors: list[str] | None = None) -> tuple[list[GoRecord], int]:
+def read_sgf_dir(path: str | Path, rules_for: RulesFor, errors: list[str] | None = None
+                 ) -> tuple[list[GoRecord], int]:
     """Every ``*.sgf`` under ``path`` (recursively, in name order) that reads as a legal game,
     and the number of files skipped; ``errors`` collects each skipped file's reason."""
     path = Path(path)
@@ -245,7 +273,7 @@ def read_sgf_dir(path: str | Path, errors: list[str] | None = None) -> tuple[lis
             if not name.lower().endswith(".sgf"):
                 continue
             try:
-                records.append(read_sgf(Path(root) / name))
+                records.append(read_sgf(Path(root) / name, rules_for))
             except SgfError as e:
                 skipped += 1
                 if errors is not None:

@@ -25,8 +25,9 @@ import torch
 
 from selfplay.benchmarks.selfplay import NETWORK
 from selfplay.configio import dump_config
+from selfplay.run.directory import CHUNK_NAME, RunDir, list_chunks
 from selfplay.training.config import RunConfig
-from selfplay.training.replay import CHUNK_NAME, list_chunks, read_chunk
+from selfplay.training.replay import read_chunk
 from selfplay.training.selfplay import SelfPlayConfig
 
 PARALLEL_GAMES = 16   # games in lock-step per worker; a chunk is this many finished games
@@ -104,7 +105,6 @@ def measure_local(workers: int, seconds: float, root: Path) -> tuple:
     from selfplay.distributed.workers import start_workers, stop_workers
     from selfplay.network import PolicyValueNet
     from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
-    from selfplay.training.trainer import RunDir
     config = bench_config("local", workers)
     run = RunDir(root / f"local-{workers}")
     run.make()

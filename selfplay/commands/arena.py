@@ -13,28 +13,27 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from selfplay.arena import (
-    ArenaError,
-    Contestant,
-    GameResult,
-    Tally,
-    check_contestants,
-    elo_difference,
-    run_arena,
-    schedule,
-    tallies,
-)
+from games import GAME_NAMES
+from selfplay.arena.errors import ArenaError
+from selfplay.arena.results import GameResult
+from selfplay.arena.runner import check_contestants, run_arena
+from selfplay.arena.schedule import Contestant, schedule
 from selfplay.commands.bench import format_table
+from selfplay.commands.elo import elo_table
 from selfplay.commands.play import game_from_args
+from selfplay.distributed.ray_arena import RayActors
+from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.players import Player, parse_spec
 from selfplay.players.human import HintRequest, QuitRequest, UndoRequest
+from selfplay.rating.elo import EloError, fit_elo
+from selfplay.rating.stats import Tally, elo_difference, tallies
 
 
 def add_parser(sub):
     p = sub.add_parser("arena", help="matches between players, with scores, confidence intervals and a results CSV")
     p.add_argument("players", nargs="+", metavar="SPEC",
                    help="player specs: random, mcts:sims=200, net:runs/c4,sims=100, solver, expert, human ...")
-    p.add_argument("--game", choices=["connect4", "go", "tictactoe"], default="connect4")
+    p.add_argument("--game", choices=GAME_NAMES, default="connect4")
     p.add_argument("--size", type=int, default=9, help="Go board size (5-19)")
     p.add_argument("--komi", type=float, default=None, help="Go komi (default: by board size)")
     p.add_argument("--games", type=int, default=10, help="games per pair of players, colours alternating")
@@ -66,14 +65,18 @@ def run(args, read_line=input, write=print):
         raise ArenaError(f"--batch must be at least 1, got {args.batch}")
     if args.opening_plies < 0:
         raise ArenaError(f"--opening-plies must be 0 or more, got {args.opening_plies}")
+    executor = None
     if args.backend == "ray":
-        from selfplay.distributed.ray_cluster import RayConfig
-        RayConfig(address=args.ray_address).validate()
+        config = RayConfig(address=args.ray_address)
+        config.validate()
+        executor = RayActors(args.parallel, args.batch, config)
     game = game_from_args(args)
     contestants = [Contestant.of(spec) for spec in args.players]
     check_contestants(contestants, game)
     games = schedule(len(contestants), args.games, args.gauntlet)
     human = any(parse_spec(c.spec)[0] == "human" for c in contestants)
+    if human and executor is not None:
+        raise ArenaError("a human plays at this terminal: --backend ray is for matches between programs")
     where = f" -> {args.results}" if args.results else ""
     write(f"arena: {game.name}, {len(games)} games ({args.games} per pair, "
           f"{'gauntlet' if args.gauntlet else 'round-robin'}){where}")
@@ -98,8 +101,7 @@ def run(args, read_line=input, write=print):
         run_arena(game, contestants, games, parallel=args.parallel, batch=args.batch, seed=args.seed,
                   results_path=args.results, save_dir=args.save_games, on_result=on_result,
                   context={"read_line": read_line, "write": write}, wrap_human=lambda p: _ArenaHuman(p, write),
-                  opening_plies=args.opening_plies,
-                  check=False, backend=args.backend, ray_address=args.ray_address)
+                  opening_plies=args.opening_plies, check=False, executor=executor)
     except QuitRequest:
         write("arena stopped: the games finished so far are kept")
     finally:
@@ -138,8 +140,6 @@ def summary(names: list[str], results: list[GameResult]) -> str:
                      "Elo diff": f"{_elo(t.rate)} [{_elo(lo)}, {_elo(hi)}]"})
     text = format_table(f"{len(results)} games (95% CI: Wilson interval of the score, draws as half a win)", rows)
     if len(names) > 2:
-        from selfplay.commands.elo import elo_table
-        from selfplay.rating.elo import EloError, fit_elo
         anchor = "random" if "random" in names else names[0]
         try:
             fit = fit_elo([(r.first, r.second, r.result) for r in results], anchor=anchor)

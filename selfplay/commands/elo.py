@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from selfplay.arena import read_results
+from selfplay.arena.results import read_results
 from selfplay.commands.bench import format_table
 from selfplay.rating.elo import EloError, EloFit, fit_elo
 

@@ -14,11 +14,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from selfplay.commands.play import DEFAULT_KOMI
+from games.go import fair_komi
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
 from selfplay.experts.games import ExpertGamesError, Settings, expert_settings, generate
+from selfplay.experts.gnugo import GNUGO_DEFAULT_LEVEL, gnugo_command
+from selfplay.experts.registry import EXPERTS
 from selfplay.gtp.client import DEFAULT_TIMEOUT, EngineTimeoutError
-from selfplay.players.expert import GNUGO_DEFAULT_LEVEL, gnugo_command
 
 
 def add_parser(sub):
@@ -26,7 +27,7 @@ def add_parser(sub):
                        description="Play expert games until OUT holds --games distinct ones: the alpha-beta "
                                    "expert against itself (Connect Four, one games.txt) or GNU Go against "
                                    "itself (Go, one SGF file per game). Rerun to continue after a stop.")
-    p.add_argument("game", choices=["connect4", "go"])
+    p.add_argument("game", choices=list(EXPERTS))
     p.add_argument("--games", type=int, required=True, help="how many distinct games OUT should hold")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -47,7 +48,7 @@ def add_parser(sub):
 def settings_from_args(args) -> Settings:
     if args.game == "connect4":
         return expert_settings("connect4", args.random_plies, depth=args.depth)
-    komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
+    komi = fair_komi(args.size) if args.komi is None else args.komi
     return expert_settings("go", args.random_plies, size=args.size, komi=komi,
                            engine=args.engine or gnugo_command(args.level))
 

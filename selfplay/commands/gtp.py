@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from games import GameError
-from selfplay.commands.play import DEFAULT_KOMI
+from games.go import fair_komi
 from selfplay.errors import UserError
 from selfplay.gtp.engine import GTPEngine
 from selfplay.players import make_player
@@ -29,7 +29,7 @@ def add_parser(sub):
 
 
 def run(args, stdin=None, stdout=None):
-    komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
+    komi = fair_komi(args.size) if args.komi is None else args.komi
 
     def build(game):
         return make_player(args.player, game)

@@ -38,14 +38,15 @@ def resolve_init(init: str | None, run_dir: Path, resume: bool) -> Path:
     """A checkpoint file, or the newest SFT checkpoint of a run directory; a resumed GRPO run
     keeps the one it started from."""
     from selfplay.run.checkpoint import list_checkpoints, load_latest_good
+    from selfplay.run.directory import RunDir
     if init is None and resume:
-        found = load_latest_good(run_dir / "grpo")
+        found = load_latest_good(RunDir(run_dir).phase_checkpoints("grpo"))
         if found is not None and "init" in found[1]:
             return Path(found[1]["init"])
     path = Path(init) if init else run_dir
     if path.is_file():
         return path
-    for folder in (path / "sft", path):
+    for folder in (RunDir(path).phase_checkpoints("sft"), path):
         found = list_checkpoints(folder)
         if found:
             return found[-1][1]

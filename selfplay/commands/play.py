@@ -3,13 +3,11 @@ mcts:sims=N, ...), the board redrawn after every move, with undo and hints for h
 
 from __future__ import annotations
 
-from games import Game, make_game
+from games import GAME_NAMES, Game, make_game
+from games.registry import game_entry
+from selfplay.mcts import MCTSPlayer
 from selfplay.players import Player, make_player
 from selfplay.players.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
-
-#: Komi by board size when --komi is not given: 5x5 is a Black win by the whole board with
-#: perfect play, 7x7 has the accepted fair komi 9, 9x9 the 7 of the CGOS computer-Go server.
-DEFAULT_KOMI = {5: 24.5, 7: 9.0, 9: 7.0}
 
 #: Search of the rollout MCTS that answers ``hint`` when no searching player is in the game.
 HINT_SIMULATIONS = 2000
@@ -17,7 +15,7 @@ HINT_SIMULATIONS = 2000
 
 def add_parser(sub):
     p = sub.add_parser("play", help="play a game in the terminal between any two players")
-    p.add_argument("game", choices=["connect4", "go", "tictactoe"])
+    p.add_argument("game", choices=GAME_NAMES)
     p.add_argument("--x", "--b", "--first", dest="first", default="human", metavar="SPEC",
                    help="first player (X in Connect Four, Black in Go): human, random, mcts:sims=N, ...")
     p.add_argument("--o", "--w", "--second", dest="second", default="random", metavar="SPEC",
@@ -30,24 +28,17 @@ def add_parser(sub):
 
 
 def game_from_args(args) -> Game:
-    if args.game == "go":
-        komi = DEFAULT_KOMI.get(args.size, 7.5) if args.komi is None else args.komi
-        return make_game("go", size=args.size, komi=komi)
-    return make_game(args.game)
-
-
-def start_moves(game: Game, text: str) -> list[str]:
-    text = text.strip()
-    if game.name == "connect4" and text.isdigit():
-        return list(text)
-    return text.split()
+    """The game with those of the options --size and --komi that it takes (Go: both; without
+    --komi, the fair komi of the board size)."""
+    options = {"size": args.size, "komi": args.komi}
+    return make_game(args.game, **{name: options[name] for name in game_entry(args.game).params if name in options})
 
 
 def run(args, read_line=input, write=print):
     game = game_from_args(args)
     players = [make_player(spec, game, read_line=read_line, write=write) for spec in (args.first, args.second)]
     states = [game.initial_state()]
-    for text in start_moves(game, args.start):
+    for text in game.split_moves(args.start):
         states.append(game.step(states[-1], game.parse_move(text)))
     for p in players:
         p.reset(game)
@@ -83,7 +74,6 @@ def _hint(game, state, players, fallback, write) -> Player | None:
     """Show an engine's evaluation of ``state``: a searching player of the game (MCTS or net,
     whose kept tree makes its next move faster) searches from it, or else a rollout MCTS kept
     between hints, which is returned."""
-    from selfplay.mcts import MCTSPlayer
     engines = [p for p in players if isinstance(p, MCTSPlayer)]
     if engines:
         engine = engines[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from selfplay.errors import UserError
 from selfplay.run.checkpoint import list_checkpoints
+from selfplay.run.directory import RunDir, load_run_config
 
 
 def add_parser(sub):
@@ -28,7 +29,7 @@ def add_parser(sub):
 
 
 def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path]]:
-    found = list_checkpoints(Path(run_dir) / "checkpoints")
+    found = list_checkpoints(RunDir(run_dir).checkpoints)
     if not found:
         raise UserError(f"{run_dir} has no checkpoints to rate")
     # step 0 is the initial network (random, or the network an init_from run starts from)
@@ -39,11 +40,11 @@ def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path
 
 
 def run(args, write=print):
-    from selfplay.rating.rate import RATINGS_FILE, rate_checkpoint
-    from selfplay.training.trainer import RunDir, load_run_config
+    from selfplay.rating.rate import rate_checkpoint
+    from selfplay.training.config import RunConfig
 
     run_dir = RunDir(args.run_dir)
-    config = load_run_config(run_dir.root, [f"rating.{item}" for item in args.overrides])
+    config = load_run_config(RunConfig, run_dir.root, [f"rating.{item}" for item in args.overrides])
     every = config.eval.every_steps if args.every is None else args.every
     if every < 0:
         raise UserError(f"--every must be 0 (the last checkpoint only) or positive, got {every}")
@@ -51,7 +52,7 @@ def run(args, write=print):
     if config.torch_threads:  # as in training: more threads than free cores make torch crawl
         import torch
         torch.set_num_threads(config.torch_threads)
-    ratings = run_dir.root / RATINGS_FILE
+    ratings = run_dir.ratings
     if args.restart and ratings.exists():
         aside = ratings.with_name(f"ratings-{time.strftime('%Y%m%d-%H%M%S')}.csv")
         ratings.rename(aside)

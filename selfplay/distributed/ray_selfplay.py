@@ -1,6 +1,6 @@
 """Self-play workers as Ray actors (``backend: ray``), for runs that outgrow one machine.
 
-The contract is the local backend's (selfplay/workers.py): the learner stays in the driver
+The contract is the local backend's (selfplay.distributed.workers): the learner stays in the driver
 process, self-play actors play ``selfplay.parallel_games`` games at a time and send back only
 *finished* games as a GameChunk, and the driver writes each chunk into the run's replay folder
 (atomically, as ``chunk-W-S.npz`` with worker ids 1..N), where the learner ingests it as usual.
@@ -12,8 +12,8 @@ restarted by Ray (``ray.max_restarts``); its task in flight fails, and since a t
 whole chunks only, the games it was playing are simply lost, never half-written. The driver
 logs the failure and submits a new task once Ray has the actor back (``max_task_retries=0``:
 Ray itself never replays a task, so a game cannot be recorded twice), and the learner trains on
-meanwhile from the buffer and the other actors. Sequence numbers continue from every chunk name the run has seen, so a
-restarted driver (``selfplay train --resume``) never overwrites or repeats a chunk.
+meanwhile from the buffer and the other actors. Sequence numbers continue from every chunk
+name the run has seen (selfplay.run.directory's rule), so a restarted driver (``selfplay train --resume``) never overwrites or repeats a chunk.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from selfplay.distributed.ray_cluster import (
     restarting,
 )
 from selfplay.errors import UserError
+from selfplay.training.replay import ChunkWriter
 
 
 def chunk_seed(seed: int, worker: int, sequence: int) -> int:
@@ -42,7 +43,7 @@ def chunk_seed(seed: int, worker: int, sequence: int) -> int:
 
 
 class SelfPlayActor:
-    """One self-play worker (run as a Ray actor): the game, a network and a SelfPlay whose
+    """One self-play worker (run as a Ray actor): the game, a network and a ChunkPlayer whose
     unfinished games stay in this process; ``play`` returns the next chunk of finished games."""
 
     def __init__(self, run_config, worker_id: int):
@@ -52,8 +53,7 @@ class SelfPlayActor:
         self.device = actor_setup(run_config.ray)
         self.game = run_config.game.make()
         self.model = PolicyValueNet(self.game.obs_shape, self.game.num_actions, run_config.network).to(self.device)
-        self.version: int | None = None
-        self.selfplay = None
+        self.player = None
 
     def play(self, version: int, weights: list, seed: int):
         """(GameChunk, SelfPlayStats, seconds in the network). ``weights`` is ``[ObjectRef]``:
@@ -62,33 +62,12 @@ class SelfPlayActor:
         import ray
         import torch
 
-        from selfplay.network import NetworkEvaluator
-        from selfplay.training.selfplay import SelfPlay
-        if version != self.version:
-            arrays = ray.get(weights[0])
-            # torch.tensor copies: arrays from the object store are read-only
-            self.model.load_state_dict({name: torch.tensor(a) for name, a in arrays.items()})
-            self.version = version
-        if self.selfplay is None:
-            self.evaluator = NetworkEvaluator(self.model, self.device)
-            self.selfplay = SelfPlay(self.game, self.evaluator, self.config.selfplay, seed=seed)
-        self.model.eval()
-        forward_before = self.evaluator.forward_seconds
-        chunk, stats = self.selfplay.play(self.config.selfplay.parallel_games)
-        chunk.model_step = version
-        return chunk, stats, self.evaluator.forward_seconds - forward_before
-
-
-def next_sequences(known_names: Iterable[str], workers: Iterable[int]) -> dict[int, int]:
-    """For each worker id, one past the highest sequence in any chunk name the run has seen."""
-    from selfplay.training.replay import CHUNK_NAME
-    next_of = {w: 0 for w in workers}
-    for name in known_names:
-        m = CHUNK_NAME.match(name)
-        if m and int(m.group(1)) in next_of:
-            w = int(m.group(1))
-            next_of[w] = max(next_of[w], int(m.group(2)) + 1)
-    return next_of
+        from selfplay.training.chunk_player import ChunkPlayer
+        if self.player is None:
+            self.player = ChunkPlayer(self.game, self.model, self.device, self.config.selfplay, seed=seed)
+        # torch.tensor copies: arrays from the object store are read-only
+        self.player.load(version, lambda: {name: torch.tensor(a) for name, a in ray.get(weights[0]).items()})
+        return self.player.play(version)
 
 
 class RaySelfPlayPool:
@@ -101,8 +80,8 @@ class RaySelfPlayPool:
         self.replay_dir = Path(replay_dir)
         self.log = log
         self.worker_ids = list(range(1, config.selfplay.workers + 1))  # as the local workers
-        on_disk = [p.name for p in self.replay_dir.glob("chunk-*.npz")]
-        self.sequence = next_sequences([*known_chunks, *on_disk], self.worker_ids)
+        known = list(known_chunks)
+        self.writers = {w: ChunkWriter(self.replay_dir, w, known) for w in self.worker_ids}
         self.actors: dict[int, object] = {}
         self.pending: dict[object, int] = {}   # ObjectRef of a play task -> worker id
         self.retry_at: dict[int, float] = {}   # worker id -> when to resubmit after a failure
@@ -132,15 +111,13 @@ class RaySelfPlayPool:
     def _submit(self, w: int) -> None:
         if self.stopping:
             return
-        seed = chunk_seed(self.config.seed, w, self.sequence[w])
+        seed = chunk_seed(self.config.seed, w, self.writers[w].sequence)
         self.pending[self.actors[w].play.remote(self.version, [self.weights], seed)] = w
 
     def collect(self, wait_seconds: float = 0.0) -> list[Path]:
         """Write the chunks of every finished task (waiting up to ``wait_seconds`` for one) and
         resubmit those actors; returns the paths written."""
         from ray.exceptions import RayActorError
-
-        from selfplay.training.replay import write_chunk
         now = time.monotonic()
         for w in [w for w, due in self.retry_at.items() if due <= now]:
             del self.retry_at[w]
@@ -162,8 +139,7 @@ class RaySelfPlayPool:
             except RayActorError as e:
                 self._actor_failed(w, e)
                 continue
-            written.append(write_chunk(self.replay_dir, w, self.sequence[w], chunk))
-            self.sequence[w] += 1
+            written.append(self.writers[w].write(chunk))
             self.written[w] += 1
             self.down.discard(w)
             self.failures_in_a_row[w] = 0

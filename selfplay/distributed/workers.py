@@ -11,13 +11,17 @@ from pathlib import Path
 
 import torch
 
+from selfplay.errors import UserError
+from selfplay.network import PolicyValueNet, resolve_device
 from selfplay.run.checkpoint import CheckpointError, list_checkpoints, load_checkpoint
-from selfplay.training.replay import list_chunks, write_chunk
+from selfplay.run.directory import RunDir, load_run_config
+from selfplay.training.chunk_player import ChunkPlayer
+from selfplay.training.config import RunConfig
+from selfplay.training.replay import ChunkWriter
 
 
 def start_workers(run_root: str | Path, count: int) -> list:
-    stop = Path(run_root) / "STOP"
-    stop.unlink(missing_ok=True)
+    RunDir(run_root).stop.unlink(missing_ok=True)
     context = mp.get_context("spawn")  # no forked torch/OpenMP state
     workers = []
     for worker_id in range(1, count + 1):
@@ -29,7 +33,7 @@ def start_workers(run_root: str | Path, count: int) -> list:
 
 
 def stop_workers(run_root: str | Path, workers: list, timeout: float = 30.0) -> None:
-    stop = Path(run_root) / "STOP"
+    stop = RunDir(run_root).stop
     stop.touch()
     deadline = time.monotonic() + timeout
     for p in workers:
@@ -40,39 +44,34 @@ def stop_workers(run_root: str | Path, workers: list, timeout: float = 30.0) -> 
     stop.unlink(missing_ok=True)
 
 
-def worker_main(run_root: str, worker_id: int, learner_pid: int) -> None:
-    from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
-    from selfplay.training.selfplay import SelfPlay
-    from selfplay.training.trainer import RunDir, load_run_config
+def check_workers(workers: list) -> None:
+    for p in workers:
+        if p.exitcode not in (None, 0):
+            raise UserError(f"self-play worker {p.name} died with exit code {p.exitcode}; see log.txt")
 
+
+def worker_main(run_root: str, worker_id: int, learner_pid: int) -> None:
     run = RunDir(run_root)
-    config = load_run_config(run_root)
+    config = load_run_config(RunConfig, run_root)
     torch.set_num_threads(1)
     game = config.game.make()
     device = resolve_device(config.device)
     model = PolicyValueNet(game.obs_shape, game.num_actions, config.network).to(device)
-    version = -1
-    sequence = 1 + max([int(p.name.split("-")[2].split(".")[0]) for p in list_chunks(run.replay)
-                        if int(p.name.split("-")[1]) == worker_id], default=-1)
-    selfplay = SelfPlay(game, NetworkEvaluator(model, device), config.selfplay, seed=config.seed * 1000 + worker_id
-                        + sequence)
+    writer = ChunkWriter(run.replay, worker_id)
+    player = ChunkPlayer(game, model, device, config.selfplay, seed=config.seed * 1000 + worker_id + writer.sequence)
     while not run.stop.exists() and _alive(learner_pid):
         checkpoints = list_checkpoints(run.checkpoints)
-        if checkpoints and checkpoints[-1][0] > version:
+        if checkpoints and checkpoints[-1][0] > (-1 if player.version is None else player.version):
+            step, path = checkpoints[-1]
             try:
-                payload = load_checkpoint(checkpoints[-1][1], device)
-                model.load_state_dict(payload["model"])
-                version = int(payload["step"])
+                player.load(step, lambda: load_checkpoint(path, device)["model"])
             except CheckpointError:
                 pass  # a newer one will come; keep playing with the weights we have
-        if version < 0:
+        if player.version is None:
             time.sleep(0.5)
             continue
-        model.eval()
-        chunk, _ = selfplay.play(config.selfplay.parallel_games)
-        chunk.model_step = version
-        write_chunk(run.replay, worker_id, sequence, chunk)
-        sequence += 1
+        chunk, _, _ = player.play(player.version)
+        writer.write(chunk)
 
 
 def _alive(pid: int) -> bool:

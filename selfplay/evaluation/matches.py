@@ -3,15 +3,18 @@ Connect Four, the share of outcome-keeping moves on solver-scored benchmark posi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from games import Game, make_game
-from selfplay.arena.match import play_game
+from selfplay.arena.lockstep import Lineup, Outcome, build_player, play_games
+from selfplay.arena.schedule import schedule
+from selfplay.evaluation.c4_positions import move_scores, read_positions
 from selfplay.mcts import MCTS, MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet
-from selfplay.players import Player, make_player
+from selfplay.players import Player
 
 
 def network_player(game: Game, model: PolicyValueNet, device, simulations: int, seed: int) -> MCTSPlayer:
@@ -19,14 +22,41 @@ def network_player(game: Game, model: PolicyValueNet, device, simulations: int, 
     return MCTSPlayer(game, NetworkEvaluator(model, device), config, name=f"net(sims={simulations})")
 
 
-def match_score(game: Game, player: Player, opponent: Player, games: int) -> float:
-    """Score of ``player`` (win 1, draw 1/2) over ``games`` games, colours alternating."""
-    total = 0.0
-    for i in range(games):
-        seats = (player, opponent) if i % 2 == 0 else (opponent, player)
-        returns = play_game(game, seats).returns
-        total += (returns[i % 2] + 1) / 2
-    return total / max(games, 1)
+@dataclass(frozen=True)
+class NetworkAgainst:
+    """The network in training (contestant 0, searching with ``simulations``) against the
+    player of ``opponent``, a spec (contestant 1, seeded when its kind takes a seed)."""
+
+    game: Game
+    model: PolicyValueNet
+    device: object
+    simulations: int
+    opponent: str
+
+    @property
+    def names(self) -> list[str]:
+        return [f"net(sims={self.simulations})", self.opponent]
+
+    def build(self, index: int, seed: int) -> Player:
+        if index == 0:
+            return network_player(self.game, self.model, self.device, self.simulations, seed)
+        return build_player(self.opponent, self.game, seed)
+
+
+def match_score(game: Game, lineup: Lineup, games: int, seed: int) -> float:
+    """Score of contestant 0 of ``lineup`` against contestant 1 (win 1, draw 1/2) over ``games``
+    games, colours alternating (contestant 0 starts the even ones), all played at once in
+    lock-step so that a searching player searches every game together."""
+    order = schedule(2, games)
+    points = []
+
+    def report(outcome: Outcome) -> bool:
+        first_is_zero = order[outcome.index].first == 0
+        points.append(outcome.result if first_is_zero else 1 - outcome.result)
+        return True
+
+    play_games(game, lineup, order, 0, report, seed=seed, batch=games)
+    return sum(points) / max(games, 1)
 
 
 def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed: int) -> dict[str, float]:
@@ -34,11 +64,11 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
     exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.training.config)."""
     rng = np.random.default_rng(seed)
     results: dict[str, float] = {}
-    player = network_player(game, model, device, config.simulations, int(rng.integers(2**31)))
+    match_seed = int(rng.integers(2**31))
     if config.games:
         for spec in filter(None, (s.strip() for s in config.opponents.split(";"))):
-            opponent = make_player(spec, game)
-            results[f"score_vs/{spec}"] = match_score(game, player, opponent, config.games)
+            lineup = NetworkAgainst(game, model, device, config.simulations, spec)
+            results[f"score_vs/{spec}"] = match_score(game, lineup, config.games, match_seed)
     if config.c4_positions and game.name == "connect4" and Path(config.c4_positions).is_file():
         results.update(connect4_benchmark(model, device, config.c4_positions, config.c4_limit,
                                           config.simulations, int(rng.integers(2**31))))
@@ -62,7 +92,6 @@ def network_moves(game: Game, model: PolicyValueNet, device, states, simulations
 def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit: int, simulations: int,
                        seed: int) -> dict[str, float]:
     """Shares of outcome-keeping and best-score moves on solver-scored positions (eval-c4's measures)."""
-    from selfplay.evaluation.c4_positions import move_scores, read_positions
     game = make_game("connect4")
     positions = read_positions(positions_path, limit)
     scores = move_scores(positions)

@@ -31,13 +31,16 @@ from typing import Callable
 
 import numpy as np
 
-from games import GameError
+from games import GameError, make_game
 from games.connect4 import ConnectFour
 from games.go import GoGame
 from games.go.sgf import GoRecord, to_sgf
+from games.registry import game_entry
+from selfplay.arena.lockstep import Outcome, SpecLineup, play_games
+from selfplay.arena.schedule import Contestant, ScheduledGame, random_opening
 from selfplay.atomic import atomic_write_bytes, atomic_write_text
 from selfplay.errors import UserError
-from selfplay.experts.connect4_expert import ConnectFourExpert
+from selfplay.experts.registry import EXPERTS
 from selfplay.gtp.client import (
     DEFAULT_TIMEOUT,
     CommandFailedError,
@@ -48,8 +51,6 @@ from selfplay.gtp.client import (
 GAMES_FILE = "games.txt"
 META_FILE = "meta.json"
 C4_RESULTS = {0: "1-0", 1: "0-1", None: "1/2-1/2"}
-#: Uniformly random opening moves of every game, unless told otherwise.
-DEFAULT_RANDOM_PLIES = {"connect4": 4, "go": 2}
 
 
 class ExpertGamesError(UserError):
@@ -67,42 +68,44 @@ class Settings:
     engine: str = ""  # go: the engine's command line (GNU Go's seed excluded)
 
     def check(self) -> None:
-        if self.game not in ("connect4", "go"):
-            raise ExpertGamesError(f"expert games are made for connect4 or go, not {self.game}")
+        if self.game not in EXPERTS:
+            raise ExpertGamesError(f"expert games are made for {' or '.join(EXPERTS)}, not {self.game}")
         if self.random_plies < 0:
             raise ExpertGamesError(f"random opening moves must be >= 0, got {self.random_plies}")
 
 
 def expert_settings(game: str, random_plies: int | None = None, depth: int = 0, size: int = 0,
                     komi: float = 0.0, engine: str = "") -> Settings:
-    """Settings with the default random opening moves filled in and, for Go, the board and
-    the engine checked now (a missing engine is one error here, not one in every worker)."""
-    plies = DEFAULT_RANDOM_PLIES.get(game, 0) if random_plies is None else random_plies
-    if game == "go":
-        GoGame(size, komi)
+    """Settings with the expert's default random opening moves filled in, and the board (the
+    game's parameters among size and komi) and the engine checked now (a missing engine is
+    one error here, not one in every worker)."""
+    if game not in EXPERTS:
+        raise ExpertGamesError(f"expert games are made for {' or '.join(EXPERTS)}, not {game}")
+    plies = EXPERTS[game].random_plies if random_plies is None else random_plies
+    board = {"size": size, "komi": komi}
+    make_game(game, **{name: board[name] for name in game_entry(game).params if name in board})
+    if engine:
         resolve_command(engine)
-        return Settings("go", plies, size=size, komi=float(komi), engine=engine)
-    return Settings(game, plies, depth=depth)
+    return Settings(game, plies, depth=depth, size=size, komi=float(komi), engine=engine)
 
 
 # ---- one batch of games (runs in a worker process) ------------------------------------------
 def play_connect4_batch(settings: Settings, seed: int, count: int) -> list[tuple[str, str]]:
-    """``count`` games of the expert against itself: (key, line) pairs."""
+    """``count`` games of the expert against itself, through the arena's lock-step loop, each
+    from ``random_plies`` random moves that leave the game going: (key, line) pairs."""
     game = ConnectFour()
     rng = np.random.default_rng(seed)
-    expert = ConnectFourExpert(settings.depth, seed=rng.integers(2 ** 63))
+    spec = f"expert:depth={settings.depth}"
+    lineup = SpecLineup(game, (Contestant("first", spec), Contestant("second", spec)))
+    games = [ScheduledGame(n, 0, 1, opening=random_opening(game, settings.random_plies, rng)) for n in range(count)]
     out = []
-    for _ in range(count):
-        state, moves = game.initial_state(), []
-        while not game.is_terminal(state):
-            if len(moves) < settings.random_plies:
-                action = int(rng.choice(game.legal_actions(state)))
-            else:
-                action = expert.select_move(game, state)
-            moves.append(action)
-            state = game.step(state, action)
-        text = game.moves_to_string(moves)
-        out.append((text, f"{text} {C4_RESULTS[game.winner(state)]}"))
+
+    def report(outcome: Outcome) -> bool:
+        text = game.moves_to_string(outcome.actions)
+        out.append((text, f"{text} {C4_RESULTS[game.winner(outcome.final_state)]}"))
+        return True
+
+    play_games(game, lineup, games, 0, report, seed=int(rng.integers(2**31)))
     return out
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from selfplay.llm.grpo import GRPOTrainer
-from selfplay.llm.run import LLMRunDir, Setting, prepare_run, read_eval
+from selfplay.llm.run import Setting, prepare_run
 from selfplay.llm.sft import SFTTrainer
 from selfplay.rating.plots import save_figure
+from selfplay.run.directory import RunDir, read_rows
 
 
 def run_curve(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (), resume: bool = False,
@@ -20,7 +21,7 @@ def run_curve(run_dir: str | Path, config_path: str | None = None, overrides: li
     sft_checkpoint = SFTTrainer(setting, run_dir, log, show_progress).train()
     GRPOTrainer(setting, run_dir, sft_checkpoint, log, show_progress).train()
     plot_curve(run_dir)
-    return summarize(read_eval(LLMRunDir(run_dir).eval_csv))
+    return summarize(read_rows(RunDir(run_dir).eval_csv))
 
 
 def _last(rows: list[dict], phase: str) -> dict:
@@ -54,8 +55,8 @@ def plot_curve(run_dir: str | Path, out_dir: str | Path | None = None) -> list[P
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    run = LLMRunDir(run_dir)
-    rows = read_eval(run.eval_csv)
+    run = RunDir(run_dir)
+    rows = read_rows(run.eval_csv)
     fig = Figure(figsize=(8, 6), dpi=120)
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})

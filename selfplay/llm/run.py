@@ -1,6 +1,6 @@
-"""What SFT and GRPO share: the run directory, the setting (task, tokenizer, teacher, model,
-held-out problems) and a phase's bookkeeping (log, TensorBoard, progress bar, eval.csv,
-checkpoints).
+"""What SFT and GRPO share: the run directory (selfplay.run.directory), the setting (task,
+tokenizer, teacher, model, held-out problems) and a phase's bookkeeping: the run log the board
+trainer uses too (selfplay.run.log) and its checkpoints.
 
     runs/<name>/config.yaml            the resolved config
     runs/<name>/sft/step-N.pt          checkpoints of each phase (atomic, weights_only)
@@ -12,51 +12,30 @@ checkpoints).
 
 from __future__ import annotations
 
-import csv
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from selfplay.configio import ConfigError, dump_config, load_config
-from selfplay.errors import UserError
+from selfplay.configio import ConfigError
 from selfplay.llm.config import LLMConfig
 from selfplay.llm.model import TokenPolicyValueModel
 from selfplay.llm.tasks import ColumnTask, Problem, make_task
 from selfplay.llm.teacher import Teacher
 from selfplay.llm.tokenizer import CharTokenizer
 from selfplay.network import resolve_device
+from selfplay.run import directory
 from selfplay.run.checkpoint import (
     checkpoint_path,
-    list_checkpoints,
     load_latest_good,
+    prune_checkpoints,
     save_checkpoint,
 )
+from selfplay.run.directory import RunDir
+from selfplay.run.log import RunLog
 
 EVAL_FIELDS = ["phase", "step", "curve_step", "minutes", "accuracy", "mean_length", "teacher_accuracy"]
-
-
-class LLMRunDir:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.config = self.root / "config.yaml"
-        self.eval_csv = self.root / "eval.csv"
-        self.log = self.root / "log.txt"
-
-    def checkpoints(self, phase: str) -> Path:
-        return self.root / phase
-
-    def tb(self, phase: str) -> Path:
-        return self.root / "tb" / phase
 
 
 def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[str], resume: bool,
@@ -64,18 +43,8 @@ def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[st
     """The run's config. A new phase writes its resolved config (and may start beside another
     phase's checkpoints: GRPO after SFT); a resumed run reads its config back (overrides still
     apply); a phase that already has checkpoints must be resumed."""
-    run = LLMRunDir(run_dir)
-    if resume:
-        if not run.config.is_file():
-            raise UserError(f"cannot resume {run.root}: it has no config.yaml (not an llm run directory?)")
-        config = load_config(LLMConfig, run.config, overrides)
-    else:
-        if list_checkpoints(run.checkpoints(phase)):
-            raise UserError(f"{run.root} already holds a {phase} run; use --resume to continue it, or another --name")
-        config = load_config(LLMConfig, config_path, overrides)
-    run.root.mkdir(parents=True, exist_ok=True)
-    dump_config(config, run.config)
-    return config
+    return directory.prepare_run(LLMConfig, run_dir, config_path, overrides, resume,
+                                 checkpoints=RunDir(run_dir).phase_checkpoints(phase), kind=f"{phase} run")
 
 
 @dataclass
@@ -106,68 +75,35 @@ class Setting:
 
 
 class Phase:
-    """A phase's log, TensorBoard writer, progress bar, evaluation rows and checkpoints."""
+    """A phase's run log (log.txt lines tagged with its name, tb/<phase>, the progress bar,
+    eval.csv rows) and its checkpoints (<phase>/step-N.pt, the newest three kept)."""
 
     def __init__(self, name: str, run_dir: str | Path, total_steps: int, log=print, show_progress=False):
-        from torch.utils.tensorboard import SummaryWriter
         self.name = name
-        self.run = LLMRunDir(run_dir)
-        self.directory = self.run.checkpoints(name)
+        self.run = RunDir(run_dir)
+        self.directory = self.run.phase_checkpoints(name)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.writer = SummaryWriter(str(self.run.tb(name)))
-        self.log_fn = log
-        self.total_steps = total_steps
-        self.started = time.monotonic()
-        self.last_log = 0.0
-        self.progress = None
-        if show_progress:
-            self.progress = Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), TextColumn("{task.fields[figures]}"))
-            self.progress_task = self.progress.add_task(name, total=total_steps, figures="")
-            self.progress.start()
+        self.runlog = RunLog(self.run, self.run.phase_tb(name), total_steps, tag=name, echo=log,
+                             show_progress=show_progress)
+        self.writer = self.runlog.writer
+        self.runlog.start_progress(0)
 
     def log(self, message: str, quiet: bool = False) -> None:
-        self.run.root.mkdir(parents=True, exist_ok=True)
-        with open(self.run.log, "a") as f:
-            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{self.name}] {message}\n")
-        if not quiet:
-            self.log_fn(message)
+        self.runlog.log(message, quiet)
 
     def report(self, step: int, metrics: dict[str, float], figures: str) -> None:
         """Scalars to TensorBoard, figures to the progress bar, a log line every 10 s."""
-        for key, value in metrics.items():
-            if np.isfinite(value):
-                self.writer.add_scalar(key, value, step)
-        if self.progress is not None:
-            self.progress.update(self.progress_task, completed=step, figures=figures)
-        now = time.monotonic()
-        if now - self.last_log >= 10 or step == self.total_steps:
-            self.last_log = now
-            self.log(f"step {step}/{self.total_steps}  {figures}  {(now - self.started) / 60:.1f} min",
-                     quiet=self.progress is not None)
+        self.runlog.report(step, metrics, figures)
 
     def record_eval(self, step: int, curve_step: int, results: dict[str, float], teacher_accuracy: float) -> None:
-        for key, value in results.items():
-            self.writer.add_scalar(f"eval/{key}", value, step)
-        row = {"phase": self.name, "step": step, "curve_step": curve_step,
-               "minutes": round((time.monotonic() - self.started) / 60, 2), **results,
-               "teacher_accuracy": teacher_accuracy}
-        rows = read_eval(self.run.eval_csv)
-        rows.append(row)
-        fields = list(dict.fromkeys(EVAL_FIELDS + [k for r in rows for k in r]))
-        from selfplay.atomic import atomic_path
-        with atomic_path(self.run.eval_csv) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        self.log("eval: " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                                      for k, v in row.items() if k != "phase"))
+        row = {"phase": self.name, "step": step, "curve_step": curve_step, "minutes": self.runlog.minutes(),
+               **results, "teacher_accuracy": teacher_accuracy}
+        self.runlog.record_eval(step, row, results, first_columns=EVAL_FIELDS)
 
     def save(self, step: int, payload: dict, keep: int = 3) -> Path:
         path = checkpoint_path(self.directory, step)
         save_checkpoint(path, payload)
-        for _, old in list_checkpoints(self.directory)[:-keep]:
-            old.unlink(missing_ok=True)
+        prune_checkpoints(self.directory, keep)
         return path
 
     def latest(self, device) -> tuple[Path, dict] | None:
@@ -175,16 +111,7 @@ class Phase:
                                 on_bad=lambda p, e: self.log(f"skipping a broken checkpoint: {e}"))
 
     def close(self) -> None:
-        self.writer.close()
-        if self.progress is not None:
-            self.progress.stop()
-
-
-def read_eval(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        self.runlog.close()
 
 
 def base_payload(setting: Setting, model: TokenPolicyValueModel, optimizer, step: int,

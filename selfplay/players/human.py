@@ -49,7 +49,7 @@ class HumanPlayer(Player):
             if command in ("hint", "eval"):
                 raise HintRequest
             if command in ("help", "?", ""):
-                self.write(HELP.format(example=_example_moves(game)))
+                self.write(HELP.format(example=game.move_hint()))
                 continue
             try:
                 action = game.parse_move(text)
@@ -58,14 +58,6 @@ class HumanPlayer(Player):
                 self.write(f"  {e}")
                 continue
             return action
-
-
-def _example_moves(game: Game) -> str:
-    if game.name == "connect4":
-        return "a column 1-7"
-    if game.name == "go":
-        return "a vertex such as C3, or pass"
-    return "e.g. " + game.format_move(0)
 
 
 def make_human(game, options, context):

@@ -5,30 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from games import Game
-from selfplay.configio import from_dict
 from selfplay.mcts import MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
 from selfplay.players import PlayerSpecError, read_options
-from selfplay.run.checkpoint import CheckpointError, load_checkpoint, load_latest_good
+from selfplay.run.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_latest_good,
+    read_sections,
+)
+from selfplay.run.directory import RunDir
 
 
 def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, dict]:
     """The game, the network and the checkpoint dict of a checkpoint file or of a run directory
-    (its newest checkpoint that loads)."""
-    from selfplay.training.config import RunConfig
+    (its newest checkpoint that loads), rebuilt from the checkpoint's own game and network."""
     path = Path(path)
     if path.is_dir():
-        found = load_latest_good(path / "checkpoints" if (path / "checkpoints").is_dir() else path)
+        checkpoints = RunDir(path).checkpoints
+        found = load_latest_good(checkpoints if checkpoints.is_dir() else path)
         if found is None:
             raise CheckpointError(f"{path} holds no readable checkpoint")
         _, payload = found
     else:
         payload = load_checkpoint(path)
-    if "config" not in payload:
-        raise CheckpointError(f"checkpoint {path} has no run config: cannot rebuild its network")
-    config = from_dict(RunConfig, payload["config"], f"config of {path}")
-    game = config.game.make()
-    model = PolicyValueNet(game.obs_shape, game.num_actions, config.network)
+    game, network = read_sections(payload, path)
+    model = PolicyValueNet(game.obs_shape, game.num_actions, network)
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as e:

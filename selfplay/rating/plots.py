@@ -20,14 +20,13 @@ other one's ended.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from selfplay.arena import read_results
+from selfplay.arena.results import read_results
 from selfplay.errors import UserError
 from selfplay.rating.elo import EloFit, Rating, fit_elo
 from selfplay.rating.rate import checkpoint_of
@@ -37,6 +36,7 @@ from selfplay.run.checkpoint import (
     list_checkpoints,
     load_checkpoint,
 )
+from selfplay.run.directory import RunDir, read_rows
 
 MARKERS = "●▲■◆✚"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -81,13 +81,8 @@ class EloCurves:
 
 def run_minutes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """(steps, cumulative minutes) from a run's eval.csv, sorted by step; empty without one."""
-    path = run_dir / "eval.csv"
     steps, minutes = [], []
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError:
-        return np.zeros(0), np.zeros(0)
+    rows = read_rows(RunDir(run_dir).eval_csv)
     offset, last = 0.0, 0.0
     by_step: dict[int, float] = {}
     for row in rows:
@@ -109,7 +104,7 @@ def run_minutes(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def run_initial(run_dir: Path) -> dict:
     """The training behind the network a run started from, as its newest readable checkpoint says."""
-    for _, path in reversed(list_checkpoints(run_dir / "checkpoints")):
+    for _, path in reversed(list_checkpoints(RunDir(run_dir).checkpoints)):
         try:
             return dict(load_checkpoint(path).get("initial") or {})
         except CheckpointError:
@@ -124,7 +119,7 @@ def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray,
     step = int(CHECKPOINT_NAME.match(file_name).group(1))
     minutes = math.nan
     try:
-        payload = load_checkpoint(run_dir / "checkpoints" / file_name)
+        payload = load_checkpoint(RunDir(run_dir).checkpoints / file_name)
         step = int(payload.get("step", step))
         if "elapsed_seconds" in payload:  # the trainer's cumulative training time
             minutes = float(payload["elapsed_seconds"]) / 60
@@ -143,7 +138,7 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
     results = []
     own: dict[Path, set[str]] = {}
     for run in runs:
-        path = run / "ratings.csv"
+        path = RunDir(run).ratings
         if not path.is_file():
             raise PlotError(f"{run} has no ratings.csv: rate its checkpoints first (selfplay.rating.rate)")
         rows = read_results(path)
@@ -184,7 +179,7 @@ def _join_initial_points(curves: list[RunCurve]) -> None:
     by_dir = {c.run_dir.resolve(): c for c in curves}
     for curve in curves:
         try:
-            source = (yaml.safe_load((curve.run_dir / "config.yaml").read_text()) or {}).get("init_from")
+            source = (yaml.safe_load(RunDir(curve.run_dir).config.read_text()) or {}).get("init_from")
         except (OSError, yaml.YAMLError, AttributeError):
             continue
         if not source or not curve.points:
@@ -244,11 +239,11 @@ def write_tensorboard(curve: RunCurve) -> Path:
     the wall time of a point is the run's start plus its training time, so TensorBoard's
     relative axis shows training time."""
     from torch.utils.tensorboard import SummaryWriter
-    folder = curve.run_dir / "tb" / "elo"
+    folder = RunDir(curve.run_dir).tb / "elo"
     if folder.is_dir():
         for old in folder.glob("events.out.tfevents.*"):
             old.unlink()
-    config = curve.run_dir / "config.yaml"
+    config = RunDir(curve.run_dir).config
     start = config.stat().st_mtime if config.is_file() else 0.0
     writer = SummaryWriter(str(folder))
     try:

@@ -21,21 +21,20 @@ from typing import Callable
 import numpy as np
 
 from games import Game, GameError
-from selfplay.arena import (
-    Contestant,
-    GameResult,
-    game_label,
-    read_results,
-    run_arena,
-    schedule,
-)
+from selfplay.arena.results import GameResult, read_results
+from selfplay.arena.runner import run_arena
+from selfplay.arena.schedule import Contestant, schedule
 from selfplay.configio import require
 from selfplay.errors import UserError
 from selfplay.players import PLAYER_FACTORIES, PlayerSpecError, make_player, parse_spec
 from selfplay.rating.elo import fit_elo
-from selfplay.run.checkpoint import CHECKPOINT_NAME, CheckpointError
-
-RATINGS_FILE = "ratings.csv"
+from selfplay.run.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    read_sections,
+)
+from selfplay.run.directory import RunDir
 
 
 @dataclass
@@ -78,7 +77,7 @@ class CheckpointRating:
 
 
 def checkpoint_name(run_dir: str | Path, checkpoint: str | Path, simulations: int) -> str:
-    return f"net:{Path(run_dir) / 'checkpoints' / Path(checkpoint).name},sims={simulations}"
+    return f"net:{RunDir(run_dir).checkpoints / Path(checkpoint).name},sims={simulations}"
 
 
 def checkpoint_of(player: str) -> tuple[str, str] | None:
@@ -112,7 +111,7 @@ def _playable(name: str, run_dir: Path) -> str | None:
     """The spec that plays a rated checkpoint from this run's folder, None if its file is gone."""
     _, options = parse_spec(name)
     file_name = Path(options.get("") or options.get("path")).name
-    path = run_dir / "checkpoints" / file_name
+    path = RunDir(run_dir).checkpoints / file_name
     if not path.is_file():
         return None
     rest = ",".join(f"{k}={v}" for k, v in options.items() if k not in ("", "path"))
@@ -139,7 +138,6 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
                     on_result: Callable[[GameResult], None] | None = None) -> CheckpointRating:
     """Play the checkpoint against the pool, append the games to RUN_DIR/ratings.csv, refit and
     return its Elo. ``pool`` and ``games`` override the config's."""
-    from selfplay.training.trainer import load_run_config
     config = config or RatingConfig()
     config.validate()
     games = config.games if games is None else games
@@ -150,10 +148,10 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
     match = CHECKPOINT_NAME.match(checkpoint_path.name)
     if match is None or not checkpoint_path.is_file():
         raise CheckpointError(f"{checkpoint_path} is not a checkpoint file (checkpoints/step-N.pt)")
-    game = load_run_config(run_dir).game.make()
-    ratings = run_dir / RATINGS_FILE
+    game, _ = read_sections(load_checkpoint(checkpoint_path), checkpoint_path)  # the game it was trained for
+    ratings = RunDir(run_dir).ratings
     earlier = read_results(ratings) if ratings.exists() else []
-    label = game_label(game)
+    label = game.label()
     if any(r.game != label for r in earlier):
         raise UserError(f"{ratings} holds games other than {label}: not this run's ratings")
 

@@ -1,19 +1,27 @@
 """Checkpoints: written atomically, read back with ``torch.load(weights_only=True)`` only.
 
 A checkpoint is a plain dict of tensors, numbers, strings, lists and dicts (no pickled objects,
-no numpy arrays), so loading one that a user hands us cannot run code.
+no numpy arrays), so loading one that a user hands us cannot run code. What rebuilds its
+network is in two sections, ``game`` (the game's name and ``Game.params()``) and ``network``
+(the NetworkConfig), so a reader needs only the rules and the network module; checkpoints
+written before those sections existed hold the whole run config under ``config`` instead.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from games import Game, GameError, make_game
 from selfplay.atomic import atomic_write_bytes
+from selfplay.configio import ConfigError, from_dict
 from selfplay.errors import UserError
+from selfplay.network import NetworkConfig
 
 CHECKPOINT_NAME = re.compile(r"^step-(\d+)\.pt$")
 
@@ -56,6 +64,13 @@ def list_checkpoints(directory: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def prune_checkpoints(directory: str | Path, keep_newest: int, keep: Callable[[int], bool] = lambda step: False) -> None:
+    """Delete all but the newest ``keep_newest`` checkpoints, except those whose step ``keep`` names."""
+    for step, old in list_checkpoints(directory)[:-keep_newest]:
+        if not keep(step):
+            old.unlink(missing_ok=True)
+
+
 def load_latest_good(directory: str | Path, map_location="cpu", on_bad=None) -> tuple[Path, dict] | None:
     """The newest checkpoint that loads; broken newer ones are reported through ``on_bad(path,
     error)`` and skipped, so a run killed while something corrupted its last file falls back."""
@@ -66,3 +81,39 @@ def load_latest_good(directory: str | Path, map_location="cpu", on_bad=None) -> 
             if on_bad is not None:
                 on_bad(path, e)
     return None
+
+
+# ---- what rebuilds the network -------------------------------------------------------------------
+def network_sections(game: Game, network: NetworkConfig) -> dict:
+    """The ``game`` and ``network`` sections of a checkpoint."""
+    return {"game": {"name": game.name, **game.params()}, "network": asdict(network)}
+
+
+def read_sections(payload: dict, where) -> tuple[Game, NetworkConfig]:
+    """The game and network config a checkpoint was trained with (``network_sections``, or the
+    run config of a checkpoint written before them)."""
+    if "game" in payload and "network" in payload:
+        game_section, network_section = dict(payload["game"]), payload["network"]
+        name = game_section.pop("name", None)
+    elif isinstance(payload.get("config"), dict) and {"game", "network"} <= payload["config"].keys():
+        game_section, network_section = _older_game(payload["config"]["game"]), payload["config"]["network"]
+        name = game_section.pop("name", None)
+    else:
+        raise CheckpointError(f"checkpoint {where} has neither game and network sections nor a run config: "
+                              "cannot rebuild its network (a checkpoint of another program, or of the token "
+                              "mode? Retrain it, or load it with the tool that wrote it)")
+    try:
+        game = make_game(str(name), **game_section)
+        network = from_dict(NetworkConfig, network_section, f"network of {where}")
+    except (GameError, ConfigError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {where}: cannot rebuild its game or network: {e}") from None
+    return game, network
+
+
+def _older_game(section: dict) -> dict:
+    """The game of a run config's ``game`` section, as written before checkpoints had sections:
+    its size, komi and max_moves (0 = the rules' default) were Go's parameters only."""
+    if section.get("name") != "go":
+        return {"name": section.get("name")}
+    max_moves = section.get("max_moves") or None
+    return {"name": "go", "size": section.get("size"), "komi": section.get("komi"), "max_moves": max_moves}

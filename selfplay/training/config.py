@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from games import Game, make_game
-from selfplay.configio import require
+from games import GAME_NAMES, Game, GameError, make_game
+from games.registry import game_entry
+from selfplay.configio import ConfigError, require
 from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.network import NetworkConfig
 from selfplay.rating.rate import RatingConfig
@@ -18,20 +19,28 @@ from selfplay.training.selfplay import SelfPlayConfig
 
 @dataclass
 class GameConfig:
-    name: Literal["connect4", "go", "tictactoe"] = "connect4"
-    size: int = 9          # Go only
-    komi: float = 7.0      # Go only
-    max_moves: int = 0     # Go only; 0 = the rules' default cap
+    """The game of a run: a name of games.registry and the parameters that game takes (the
+    fields of parameters it does not take are ignored), checked by building the game."""
+    name: Literal[GAME_NAMES] = "connect4"
+    size: int = 9          # Go
+    komi: float = 7.0      # Go
+    max_moves: int = 0     # Go; 0 = the rules' default cap
+
+    def params(self) -> dict:
+        """make_game's keyword parameters: the fields the game takes."""
+        params = {name: getattr(self, name) for name in game_entry(self.name).params}
+        if params.get("max_moves") == 0:
+            params["max_moves"] = None
+        return params
 
     def validate(self):
-        if self.name == "go":
-            require(5 <= self.size <= 19, "size must be between 5 and 19")
-            require(self.max_moves >= 0, "max_moves must be 0 (default) or positive")
+        try:
+            self.make()
+        except GameError as e:
+            raise ConfigError(str(e)) from None
 
     def make(self) -> Game:
-        if self.name == "go":
-            return make_game("go", size=self.size, komi=self.komi, max_moves=self.max_moves or None)
-        return make_game(self.name)
+        return make_game(self.name, **self.params())
 
 
 @dataclass

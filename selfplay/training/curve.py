@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 
 from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
+from selfplay.experts.games import Settings, expert_settings
+from selfplay.experts.registry import EXPERTS
 
 if TYPE_CHECKING:
-    from selfplay.experts.games import Settings
     from selfplay.training.config import GameConfig
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's configs/
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
     from selfplay.configio import load_config
     from selfplay.experts.games import generate
     from selfplay.rating.rate import checkpoint_name
+    from selfplay.run.checkpoint import checkpoint_path
     from selfplay.training.config import RunConfig
     from selfplay.training.imitation import run_imitation
     from selfplay.training.trainer import run_training
@@ -180,7 +182,7 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
 
     rl_dir = out / "rl"
     log(f"[3/4] self-play RL from the SFT network in {rl_dir}")
-    final_sft = checkpoint_name(sft_dir, f"step-{sft.step:08d}.pt", sft.config.rating.simulations)
+    final_sft = checkpoint_name(sft_dir, checkpoint_path(sft.run.checkpoints, sft.step), sft.config.rating.simulations)
     rl_overrides = [*p.rl, f"init_from={sft_dir}", f"rating.expert={expert}",
                     f"rating.pool={sft.config.rating.pool};{final_sft}", *rl_extra]
     rl = run_training(rl_dir, base, rl_overrides, resume=_started(rl_dir), log=_indent(log))
@@ -197,17 +199,14 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
 
 def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
     """The expert's player spec (rated with every checkpoint) and the settings of the games it
-    plays for SFT: the Connect Four alpha-beta expert at depth ``level``, or GNU Go at level
-    ``level`` on the config's board, under our rules."""
-    from selfplay.experts.games import expert_settings
-    from selfplay.players.expert import gnugo_command
-
-    if game.name == "connect4":
-        return f"expert:depth={level}", expert_settings("connect4", depth=level)
-    if game.name == "go":  # no GNU Go: said before anything starts
-        return f"expert:level={level}", expert_settings("go", size=game.size, komi=game.komi,
-                                                        engine=gnugo_command(level))
-    raise UserError(f"no expert plays {game.name}: the curve needs connect4 or go")
+    plays for SFT at strength ``level`` on the config's board (selfplay.experts.registry: the
+    Connect Four alpha-beta expert at depth ``level``, GNU Go at level ``level`` under our rules)."""
+    expert = EXPERTS.get(game.name)
+    if expert is None:
+        raise UserError(f"no expert plays {game.name}: the curve needs {' or '.join(EXPERTS)}")
+    board = {name: value for name, value in game.params().items() if name in ("size", "komi")}
+    # expert_settings looks for the engine: no GNU Go is said here, before anything starts
+    return f"expert:{expert.strength}={level}", expert_settings(game.name, **board, **expert.settings_at(level))
 
 
 def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> CurveSummary:
@@ -246,7 +245,8 @@ def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
 
 
 def _started(run_dir: Path) -> bool:
-    return (run_dir / "config.yaml").is_file()
+    from selfplay.run.directory import RunDir
+    return RunDir(run_dir).config.is_file()
 
 
 def _indent(log):

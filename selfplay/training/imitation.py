@@ -2,9 +2,9 @@
 
 The policy head learns the expert's move (cross-entropy against a one-hot target), the value
 head the game's result from the point of view of the player to move: the same loss, network,
-checkpoints and evaluation as self-play RL (``selfplay.training.trainer``), with the replay window
-replaced by a fixed dataset. A share of whole games is held out to measure move-prediction
-accuracy, so positions of one game never sit on both sides of the split.
+checkpoints and evaluation as self-play RL (``selfplay.training.trainer``), with a fixed
+dataset as the data source in place of self-play. A share of whole games is held out to
+measure move-prediction accuracy, so positions of one game never sit on both sides of the split.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from games import Game, GameError
+from games import Game
 from selfplay.errors import UserError
+from selfplay.run.directory import prepare_run
 from selfplay.training.config import RunConfig
 from selfplay.training.learner import losses
-from selfplay.training.replay import GameChunk, ReplayBuffer, ReplayConfig
-from selfplay.training.trainer import RunDir, Trainer, prepare_run
+from selfplay.training.replay import GameChunk
+from selfplay.training.sources import ExpertDataset
+from selfplay.training.trainer import Trainer
 
 
 @dataclass
@@ -30,43 +32,13 @@ class ExpertGame:
     setup: np.ndarray | None = None      # a start position other than the initial one (Go setup stones)
 
 
-def read_connect4_games(path: str | Path, game: Game) -> list[ExpertGame]:
-    """Lines "MOVES [RESULT]" (1-indexed columns); the result is recomputed from the moves."""
-    path = Path(path)
-    files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-    if not files:
-        raise UserError(f"{path}: no Connect Four game files (*.txt)")
-    games = []
-    for file in files:
-        try:
-            lines = file.read_text().splitlines()
-        except OSError as e:
-            raise UserError(f"cannot read {file}: {e.strerror}") from None
-        for number, line in enumerate(lines, 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            moves = line.split()[0]
-            try:
-                state = game.state_from_moves(moves)
-            except GameError as e:
-                raise UserError(f"{file}:{number}: {e}") from None
-            returns = game.returns(state) if game.is_terminal(state) else None
-            games.append(ExpertGame([int(c) - 1 for c in moves], returns))
-    return games
-
-
-def read_go_games(path: str | Path, game: Game) -> tuple[list[ExpertGame], int]:
-    """Every SGF file under ``path`` of this board size; returns (games, files skipped)."""
-    from games.go.sgf import read_sgf_dir
-    records, skipped = read_sgf_dir(path)
-    games = []
-    for record in records:
-        if record.size != game.size:
-            skipped += 1
-            continue
-        setup = game.from_board(record.setup_board(), record.first_player) if record.has_setup else None
-        games.append(ExpertGame(list(record.actions(game)), record.returns, setup))
-    return games, skipped
+def read_expert_games(path: str | Path, game: Game, log=print) -> list[ExpertGame]:
+    """The games in the records at ``path``, in the game's own format (``Game.read_records``:
+    Connect Four move-string lines, Go SGF files of the run's board size)."""
+    records, skipped = game.read_records(path)
+    if skipped:
+        log(f"skipped {skipped} {game.record_suffix} files (unreadable, or of another board size or variant)")
+    return [ExpertGame(record.actions, record.returns, record.start) for record in records]
 
 
 def build_dataset(game: Game, games: list[ExpertGame]) -> GameChunk:
@@ -90,39 +62,31 @@ def build_dataset(game: Game, games: list[ExpertGame]) -> GameChunk:
 
 
 class ImitationTrainer(Trainer):
-    """Trainer whose minibatches come from expert games; validation on held-out games."""
+    """Trainer whose minibatches come from expert games (an ExpertDataset source); validation
+    on held-out games."""
 
     def __init__(self, config: RunConfig, run_dir, games: list[ExpertGame], log=print, show_progress=False):
-        super().__init__(config, run_dir, log, show_progress)
         if len(games) < 2:
             raise UserError(f"SFT needs at least 2 expert games, got {len(games)}")
+        self.expert_games = games
+        super().__init__(config, run_dir, log, show_progress)
+
+    def _make_source(self) -> ExpertDataset:
+        games, config = self.expert_games, self.config
         order = np.random.default_rng(config.seed).permutation(len(games))
         if config.sft.max_games:
             order = order[:config.sft.max_games]
         held_out = max(1, int(len(order) * config.sft.validation_share))
         self.validation = build_dataset(self.game, [games[i] for i in order[:held_out]])
         train = build_dataset(self.game, [games[i] for i in order[held_out:]])
-        self.buffer = ReplayBuffer(self.game, ReplayConfig(capacity=max(len(train), 1), min_positions=1,
-                                                           augment=config.replay.augment), self.run.replay)
-        self.buffer.add(train)
         self.log(f"SFT data: {train.games} games ({len(train)} positions) to train on, "
                  f"{self.validation.games} held out ({len(self.validation)} positions)")
-
-    def restore(self) -> None:
-        counters = (self.buffer.games, self.buffer.positions_total)
-        super().restore()
-        self.buffer.games, self.buffer.positions_total = counters  # the dataset, not a replay window
-
-    def _start_data(self) -> None:
-        self.workers = []
-
-    def _next_batch(self):
-        return self.buffer.sample(self.config.optim.batch_size, self.rng)
+        return ExpertDataset(self.game, train, config.replay.augment, self.run)
 
     def _after_step(self) -> None:
         if self.step % self.config.sft.validate_every == 0 or self.step == self.config.total_steps:
             for name, value in self.validate().items():
-                self.writer.add_scalar(name, value, self.step)
+                self.runlog.scalar(name, value, self.step)
 
     @torch.no_grad()
     def validate(self, batch_size: int = 1024) -> dict[str, float]:
@@ -148,14 +112,9 @@ class ImitationTrainer(Trainer):
 
 def run_imitation(run_dir, games_path, config_path=None, overrides=(), resume=False, log=print,
                   show_progress=False) -> ImitationTrainer:
-    config = prepare_run(run_dir, config_path, list(overrides), resume)
+    config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume)
     game = config.game.make()
-    if game.name == "go":
-        games, skipped = read_go_games(games_path, game)
-        if skipped:
-            log(f"skipped {skipped} SGF files (unreadable, or another board size)")
-    else:
-        games = read_connect4_games(games_path, game)
-    trainer = ImitationTrainer(config, RunDir(run_dir).root, games, log, show_progress)
+    games = read_expert_games(games_path, game, log)
+    trainer = ImitationTrainer(config, run_dir, games, log, show_progress)
     trainer.train()
     return trainer

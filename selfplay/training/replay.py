@@ -10,7 +10,6 @@ value targets as the final result from the point of view of the player to move.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from games import Game
 from selfplay.atomic import atomic_path
 from selfplay.configio import require
 from selfplay.errors import UserError
-
-CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)\.npz$")  # chunk-<worker>-<sequence>.npz
+from selfplay.run.directory import chunk_path, list_chunks, next_sequence
 
 
 @dataclass
@@ -48,7 +46,7 @@ class GameChunk:
 
 
 def write_chunk(directory: str | Path, worker: int, sequence: int, chunk: GameChunk) -> Path:
-    path = Path(directory) / f"chunk-{worker:03d}-{sequence:08d}.npz"
+    path = chunk_path(directory, worker, sequence)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, planes=chunk.planes, policy=chunk.policy, value=chunk.value,
@@ -68,13 +66,19 @@ def read_chunk(path: str | Path) -> GameChunk:
     return chunk
 
 
-def list_chunks(directory: str | Path) -> list[Path]:
-    """Chunk files in the order they were written (several workers write concurrently)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    paths = [p for p in directory.iterdir() if CHUNK_NAME.match(p.name)]
-    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))  # oldest first
+class ChunkWriter:
+    """One writer's chunks, numbered by the run directory's sequence rule: it continues past
+    every chunk name of this writer the run has seen (``known_names``: a buffer's ingested ones)."""
+
+    def __init__(self, directory: str | Path, writer: int, known_names=()):
+        self.directory = Path(directory)
+        self.writer = writer
+        self.sequence = next_sequence(self.directory, writer, known_names)
+
+    def write(self, chunk: GameChunk) -> Path:
+        path = write_chunk(self.directory, self.writer, self.sequence, chunk)
+        self.sequence += 1
+        return path
 
 
 class ReplayBuffer:
@@ -106,6 +110,10 @@ class ReplayBuffer:
         self.games = int(state["games"])
         self.positions_total = int(state["positions_total"])
         self.counted = set(state["ingested"])
+
+    def seen_chunks(self) -> set[str]:
+        """Names of every chunk read or counted (some pruned from disk since): the sequence rule's input."""
+        return self.ingested | self.counted
 
     def ingest_new(self, on_bad=None) -> int:
         """Read every chunk on disk not read yet; returns the number of new positions. An

@@ -105,7 +105,7 @@ class SelfPlay:
 
     def play(self, num_games: int) -> tuple[GameChunk, SelfPlayStats]:
         """Play until ``num_games`` games finish (other games keep running for the next call)."""
-        c, stats = self.config, SelfPlayStats()
+        stats = SelfPlayStats()
         finished: list[tuple[_Slot, tuple]] = []
         t0 = time.perf_counter()
         while len(finished) < num_games:

@@ -1,0 +1,33 @@
+"""Saved games: each finished game in a file of its own, in the game's own record format
+(``Game.record_text``: SGF for Go, written by games.go.sgf; move strings otherwise)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from games import Game
+from selfplay.atomic import atomic_write_text
+
+
+class GameSaver:
+    """Writes each finished game into a folder under names that never overwrite earlier ones."""
+
+    def __init__(self, folder: str | Path, game: Game):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.game = game
+        self.prefix = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+        self.count = 0
+
+    def save(self, actions: Sequence[int], first: str, second: str, final_state: np.ndarray) -> Path:
+        self.count += 1
+        path = self.folder / f"arena-{self.prefix}-{self.count:05d}{self.game.record_suffix}"
+        text = self.game.record_text(actions, first, second, self.game.result_string(final_state),
+                                     time.strftime("%Y-%m-%d"))
+        atomic_write_text(path, text)
+        return path

@@ -1,0 +1,141 @@
+"""The run directory, the contract between stages (as in KataGo): every stage of a run (the
+learner, self-play workers and actors, rating, plots, the token mode's phases) finds what it
+needs here by these names, and nothing else says where a file lives.
+
+    config.yaml                 the resolved config (``prepare_run`` writes it, ``load_run_config`` reads it)
+    checkpoints/step-N.pt       the board trainer's checkpoints (selfplay.run.checkpoint)
+    <phase>/step-N.pt           a token-mode phase's checkpoints (sft/, grpo/)
+    replay/chunk-W-S.npz        finished self-play games of writer W, its S-th chunk
+    tb/, tb/<phase>/            TensorBoard events
+    eval.csv                    one row per evaluation (columns: the union of every row's)
+    log.txt                     the run's log
+    ratings.csv                 rating games (the arena's columns)
+    STOP                        present while the learner asks its worker processes to stop
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Iterable, TypeVar
+
+from selfplay.atomic import atomic_write_text
+from selfplay.configio import ConfigError, dump_config, load_config
+from selfplay.errors import UserError
+from selfplay.run.checkpoint import list_checkpoints
+
+T = TypeVar("T")
+
+CHUNK_NAME = re.compile(r"^chunk-(\d+)-(\d+)\.npz$")  # chunk-<writer>-<sequence>.npz
+LEARNER_WRITER = 0  # chunks of self-play in the learner's process; worker processes and actors are 1..N
+
+
+class RunDir:
+    """Paths of a run directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config = self.root / "config.yaml"
+        self.checkpoints = self.root / "checkpoints"
+        self.replay = self.root / "replay"
+        self.tb = self.root / "tb"
+        self.eval_csv = self.root / "eval.csv"
+        self.log = self.root / "log.txt"
+        self.ratings = self.root / "ratings.csv"
+        self.stop = self.root / "STOP"
+
+    def phase_checkpoints(self, phase: str) -> Path:
+        """A token-mode phase's checkpoints (``sft``, ``grpo``)."""
+        return self.root / phase
+
+    def phase_tb(self, phase: str) -> Path:
+        return self.tb / phase
+
+    def make(self) -> None:
+        for d in (self.checkpoints, self.replay, self.tb):
+            d.mkdir(parents=True, exist_ok=True)
+
+
+# ---- the resolved config -------------------------------------------------------------------------
+def prepare_run(config_class: type[T], run_dir: str | Path, config_path: str | None, overrides: list[str],
+                resume: bool, checkpoints: Path | None = None, kind: str = "run") -> T:
+    """The run's config: a new run writes it into the directory; a resumed run reads it back
+    (overrides still apply, for example a larger total_steps). A new run is refused where
+    ``checkpoints`` (the run's, by default) already holds some: that run must be resumed."""
+    run = RunDir(run_dir)
+    if resume:
+        if not run.config.is_file():
+            raise UserError(f"cannot resume {run.root}: it has no config.yaml (not a run directory?)")
+        config = load_config(config_class, run.config, overrides)
+    else:
+        if run.config.exists() and list_checkpoints(run.checkpoints if checkpoints is None else checkpoints):
+            raise UserError(f"{run.root} already holds a {kind}; use --resume to continue it, or another --name")
+        config = load_config(config_class, config_path, overrides)
+    run.root.mkdir(parents=True, exist_ok=True)
+    dump_config(config, run.config)
+    return config
+
+
+def load_run_config(config_class: type[T], run_dir: str | Path, overrides: Iterable[str] = ()) -> T:
+    path = RunDir(run_dir).config
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no config.yaml: not a run directory")
+    return load_config(config_class, path, list(overrides))
+
+
+# ---- small CSV files (eval.csv) ------------------------------------------------------------------
+def read_rows(path: str | Path) -> list[dict]:
+    """The rows of a small CSV as dicts of strings; none when the file is missing."""
+    try:
+        with open(path, newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def append_csv_row(path: str | Path, row: dict, first_columns: Iterable[str] = ()) -> None:
+    """Add a row to a small CSV, rewriting it atomically with the union of the columns (after
+    ``first_columns``), so rows written before a new column existed (an older run, another
+    config, another phase) stay aligned."""
+    rows = read_rows(path)
+    rows.append({k: str(v) for k, v in row.items()})
+    columns = list(dict.fromkeys([*first_columns, *(k for r in rows for k in r)]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+# ---- replay chunks -------------------------------------------------------------------------------
+def chunk_path(directory: str | Path, writer: int, sequence: int) -> Path:
+    return Path(directory) / f"chunk-{writer:03d}-{sequence:08d}.npz"
+
+
+def list_chunks(directory: str | Path) -> list[Path]:
+    """Chunk files in the order they were written (several writers write concurrently)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    paths = [p for p in directory.iterdir() if CHUNK_NAME.match(p.name)]
+    return sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))  # oldest first
+
+
+def next_sequences(known_names: Iterable[str], writers: Iterable[int]) -> dict[int, int]:
+    """The chunk sequence rule: for each writer, one past the highest sequence in any chunk name
+    the run has seen (on disk, or ingested and since pruned), so no name is written twice."""
+    next_of = {w: 0 for w in writers}
+    for name in known_names:
+        m = CHUNK_NAME.match(name)
+        if m and int(m.group(1)) in next_of:
+            w = int(m.group(1))
+            next_of[w] = max(next_of[w], int(m.group(2)) + 1)
+    return next_of
+
+
+def next_sequence(directory: str | Path, writer: int, known_names: Iterable[str] = ()) -> int:
+    """``next_sequences`` of one writer over the chunks in ``directory`` and ``known_names``."""
+    names = [*known_names, *(p.name for p in list_chunks(directory))]
+    return next_sequences(names, [writer])[writer]

@@ -1,0 +1,123 @@
+"""The learner (selfplay/training/learner.py): the AlphaZero loss and its metrics against numbers
+worked out by hand, a gradient step (clipping, the loss going down), and the optimizer settings
+a resumed run takes from its config."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from games import make_game
+from selfplay.network import NetworkConfig, PolicyValueNet
+from selfplay.training.learner import (
+    OptimConfig,
+    apply_optim_config,
+    losses,
+    make_optimizer,
+    train_step,
+)
+
+CPU = torch.device("cpu")
+
+
+class FixedOutputs(nn.Module):
+    """A 'network' whose logits and values are its parameters, whatever the planes: the loss of
+    known outputs can be worked out by hand, and so can its gradient."""
+
+    def __init__(self, probabilities, values):
+        super().__init__()
+        self.logits = nn.Parameter(torch.tensor(probabilities, dtype=torch.float32).log())
+        self.values = nn.Parameter(torch.tensor(values, dtype=torch.float32))
+
+    def forward(self, planes):
+        return self.logits, self.values
+
+
+# Three positions, three moves. The network's move probabilities and values:
+PROBABILITIES = [[0.5, 0.25, 0.25], [0.2, 0.3, 0.5], [0.25, 0.25, 0.5]]
+PREDICTED = [0.5, -0.2, 0.3]
+# The targets: an expert's move, a two-way visit split, a uniform split; a win, a draw, a loss.
+TARGET_POLICY = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]]
+TARGET_VALUE = [1.0, 0.0, -1.0]
+
+
+def tiny_batch():
+    planes = torch.zeros(3, 1, 1, 1)
+    return planes, torch.tensor(TARGET_POLICY), torch.tensor(TARGET_VALUE)
+
+
+def test_loss_and_metrics_match_a_hand_computation():
+    model = FixedOutputs(PROBABILITIES, PREDICTED)
+    total, metrics = losses(model, *tiny_batch(), value_weight=2.0)
+    ln = math.log
+    # cross-entropy per position: -sum target * log p
+    policy = (-ln(0.5) - (0.5 * ln(0.2) + 0.5 * ln(0.3)) - (ln(0.25) + ln(0.25) + ln(0.5)) / 3) / 3
+    value = (0.5 ** 2 + 0.2 ** 2 + 1.3 ** 2) / 3
+    entropy = (-(0.5 * ln(0.5) + 0.5 * ln(0.25)) - (0.2 * ln(0.2) + 0.3 * ln(0.3) + 0.5 * ln(0.5))
+               - (0.5 * ln(0.25) + 0.5 * ln(0.5))) / 3
+    target_entropy = (0.0 + ln(2) + ln(3)) / 3
+    assert total.item() == pytest.approx(policy + 2.0 * value, rel=1e-5)
+    assert metrics["losses/total"] == pytest.approx(policy + 2.0 * value, rel=1e-5)
+    assert metrics["losses/policy"] == pytest.approx(policy, rel=1e-5)
+    assert metrics["losses/value"] == pytest.approx(value, rel=1e-5)
+    assert metrics["policy/entropy"] == pytest.approx(entropy, rel=1e-5)
+    assert metrics["policy/target_entropy"] == pytest.approx(target_entropy, rel=1e-5)
+    assert metrics["losses/policy_kl"] == pytest.approx(policy - target_entropy, rel=1e-5)
+    # decisive targets only (the draw is left out): the win predicted positive, the loss not
+    assert metrics["value/sign_accuracy"] == pytest.approx(0.5)
+
+
+def test_the_kl_is_zero_when_the_network_matches_the_target():
+    planes, _, value = tiny_batch()
+    _, metrics = losses(FixedOutputs(PROBABILITIES, TARGET_VALUE), planes, torch.tensor(PROBABILITIES), value)
+    assert metrics["losses/policy_kl"] == pytest.approx(0.0, abs=1e-6)
+    assert metrics["losses/value"] == pytest.approx(0.0, abs=1e-12)
+    assert metrics["policy/entropy"] == pytest.approx(metrics["policy/target_entropy"], rel=1e-5)
+    assert metrics["value/sign_accuracy"] == 1.0
+
+
+def test_sign_accuracy_is_nan_without_a_decisive_target():
+    planes, policy, _ = tiny_batch()
+    _, metrics = losses(FixedOutputs(PROBABILITIES, PREDICTED), planes, policy, torch.tensor([0.0, 0.4, -0.5]))
+    assert math.isnan(metrics["value/sign_accuracy"])
+
+
+def test_train_step_reports_the_gradient_norm_before_clipping_and_clips():
+    model = FixedOutputs(PROBABILITIES, PREDICTED)
+    before = [p.detach().clone() for p in model.parameters()]
+    config = OptimConfig(value_weight=2.0, grad_clip=0.01)
+    batch = tuple(x.numpy() for x in tiny_batch())
+    metrics = train_step(model, torch.optim.SGD(model.parameters(), lr=1.0), batch, config, CPU)
+    # d loss / d logits = (p - target) / n; d loss / d values = value_weight * 2 (v - z) / n
+    grad_logits = (np.array(PROBABILITIES) - np.array(TARGET_POLICY)) / 3
+    grad_values = 2.0 * 2 * (np.array(PREDICTED) - np.array(TARGET_VALUE)) / 3
+    norm = math.sqrt((grad_logits ** 2).sum() + (grad_values ** 2).sum())
+    assert metrics["losses/grad_norm"] == pytest.approx(norm, rel=1e-5)
+    step = math.sqrt(sum(((p.detach() - b) ** 2).sum().item() for p, b in zip(model.parameters(), before)))
+    assert step == pytest.approx(0.01, rel=1e-3)  # lr 1: the step is the clipped gradient
+
+
+def test_train_step_lowers_the_loss_on_a_repeated_batch():
+    game = make_game("connect4")
+    torch.manual_seed(0)
+    model = PolicyValueNet(game.obs_shape, game.num_actions, NetworkConfig(channels=8, blocks=1, value_hidden=8))
+    rng = np.random.default_rng(0)
+    planes = rng.integers(0, 2, size=(32, *game.obs_shape)).astype(np.float32)
+    policy = rng.dirichlet(np.ones(game.num_actions), size=32).astype(np.float32)
+    value = rng.choice([-1.0, 0.0, 1.0], size=32).astype(np.float32)
+    config = OptimConfig(learning_rate=1e-2)
+    optimizer = make_optimizer(model, config)
+    totals = [train_step(model, optimizer, (planes, policy, value), config, CPU)["losses/total"] for _ in range(40)]
+    assert totals[-1] < 0.7 * totals[0]
+
+
+def test_a_resumed_optimizer_takes_the_configs_rate_and_weight_decay():
+    model = FixedOutputs(PROBABILITIES, PREDICTED)
+    optimizer = make_optimizer(model, OptimConfig(learning_rate=2e-3, weight_decay=1e-4))
+    assert apply_optim_config(optimizer, OptimConfig(learning_rate=2e-3, weight_decay=1e-4)) == []
+    assert apply_optim_config(optimizer, OptimConfig(learning_rate=5e-4, weight_decay=1e-4)) == ["lr 0.002 -> 0.0005"]
+    changes = apply_optim_config(optimizer, OptimConfig(learning_rate=1e-4, weight_decay=0.0))
+    assert changes == ["lr 0.0005 -> 0.0001", "weight_decay 0.0001 -> 0"]
+    assert all(g["lr"] == 1e-4 and g["weight_decay"] == 0.0 for g in optimizer.param_groups)

@@ -1,0 +1,179 @@
+"""Self-play (selfplay/training/selfplay.py): playout cap randomisation, value targets,
+resignation and the false-resign count, on tic-tac-toe and Connect Four.
+
+The evaluators here are fixed (uniform priors, a value we choose), and the expected outcome of
+each game is worked out from the recorded positions by the rules, not taken from the code under
+test. Both games encode a position as planes (own stones, opponent's stones, ones when the first
+player is to move), which is all the checks read.
+"""
+
+import numpy as np
+import pytest
+
+from games import make_game
+from selfplay.mcts import Evaluator, UniformEvaluator
+from selfplay.training.selfplay import SelfPlay, SelfPlayConfig
+
+TTT, C4 = make_game("tictactoe"), make_game("connect4")
+LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
+
+
+class HopelessFor(Evaluator):
+    """Uniform priors; value -0.99 when ``loser`` is to move at the leaf, +0.99 otherwise: every
+    search believes ``loser`` is lost, whichever side it searches for."""
+
+    def __init__(self, loser: int):
+        self.loser = loser
+
+    def evaluate(self, batch):
+        legal = batch.legal_mask
+        priors = legal / np.maximum(legal.sum(axis=1, keepdims=True), 1)
+        to_play = np.array([batch.game.to_play(s) for s in batch.states])
+        return priors.astype(np.float32), np.where(to_play == self.loser, -0.99, 0.99).astype(np.float32)
+
+
+def config(**overrides) -> SelfPlayConfig:
+    """One game at a time (so a call's chunk holds exactly the games it finished, in order), no
+    root noise, every move recorded and no resignation unless a test says otherwise."""
+    settings = dict(parallel_games=1, simulations=8, cheap_simulations=8, full_search_prob=1.0, c_puct=4.0,
+                    dirichlet_fraction=0.0, temperature_moves=9, resign_threshold=-1.0, resign_moves=2,
+                    resign_disabled_share=0.0)
+    settings.update(overrides)
+    c = SelfPlayConfig(**settings)
+    c.validate()
+    return c
+
+
+def to_move(planes: np.ndarray) -> int:
+    return 0 if planes[2].any() else 1
+
+
+def stones(planes: np.ndarray) -> int:
+    return int(planes[0].sum() + planes[1].sum())
+
+
+def ttt_board(planes: np.ndarray) -> np.ndarray:
+    """Cells 0-8: 1 for X (the first player), 2 for O, 0 empty."""
+    mine, theirs = planes[0].reshape(9), planes[1].reshape(9)
+    x, o = (mine, theirs) if to_move(planes) == 0 else (theirs, mine)
+    return x * 1 + o * 2
+
+
+def split_games(chunk) -> list[range]:
+    """Row ranges of each game in a chunk where every move was recorded: a game starts on the
+    empty board, and each next row has one stone more."""
+    starts = [i for i in range(len(chunk)) if stones(chunk.planes[i]) == 0]
+    assert starts and starts[0] == 0
+    games = [range(a, b) for a, b in zip(starts, starts[1:] + [len(chunk)])]
+    for rows in games:
+        assert [stones(chunk.planes[i]) for i in rows] == list(range(len(rows)))
+    return games
+
+
+def wins_now(planes: np.ndarray) -> bool:
+    """Whether the player to move in tic-tac-toe can complete a line with one stone."""
+    mine, empty = planes[0].reshape(9) > 0, (planes[0] + planes[1]).reshape(9) == 0
+    return any(sum(mine[i] for i in line) == 2 and any(empty[i] for i in line) for line in LINES)
+
+
+def ttt_returns(chunk, rows: range) -> tuple[float, float]:
+    """The result of a tic-tac-toe game played to its end, from its recorded positions alone: a
+    game shorter than nine moves was won by the player who moved last; a nine-move game ends by
+    X filling the one empty cell of the last recorded position."""
+    last = chunk.planes[rows[-1]]
+    if len(rows) < 9:
+        winner = to_move(last)
+    else:
+        board = ttt_board(last)
+        board[board == 0] = 1
+        winner = 0 if any(board[a] == board[b] == board[c] == 1 for a, b, c in LINES) else None
+    return (0.0, 0.0) if winner is None else (1.0, -1.0) if winner == 0 else (-1.0, 1.0)
+
+
+def illegal_moves(game, planes: np.ndarray) -> np.ndarray:
+    """Tic-tac-toe: the occupied cells; Connect Four: the full columns (a stone in the top row)."""
+    stones_on = planes[0] + planes[1]
+    return (stones_on.reshape(-1) if game.name == "tictactoe" else stones_on[0]) > 0
+
+
+def check_policy_targets(game, chunk) -> None:
+    """Each target is a visit distribution over the legal moves: non-negative, summing to 1."""
+    assert chunk.policy.shape == (len(chunk), game.num_actions)
+    assert (chunk.policy >= 0).all()
+    np.testing.assert_allclose(chunk.policy.sum(axis=1), 1.0, atol=1e-5)
+    for planes, target in zip(chunk.planes, chunk.policy):
+        assert not target[illegal_moves(game, planes)].any()
+
+
+@pytest.mark.parametrize("full_search_prob", [0.25, 0.7])
+def test_only_the_full_searches_become_policy_targets(full_search_prob):
+    selfplay = SelfPlay(TTT, UniformEvaluator(), config(cheap_simulations=2, full_search_prob=full_search_prob),
+                        seed=3)
+    chunk, stats = selfplay.play(150)
+    assert stats.games == chunk.games == 150
+    share = stats.positions / stats.moves
+    assert len(chunk) == stats.positions and abs(share - full_search_prob) < 0.06, share
+    check_policy_targets(TTT, chunk)
+    full = stats.positions * 6  # simulations: 2 per move, 6 more on the recorded ones
+    assert stats.simulations == 2 * stats.moves + full
+
+
+def test_without_a_cap_every_move_is_a_target_and_z_is_the_result_for_the_player_to_move():
+    selfplay = SelfPlay(TTT, HopelessFor(0), config(), seed=5)  # X looks lost, but -1 never resigns
+    chunk, stats = selfplay.play(30)
+    assert stats.positions == stats.moves == len(chunk) and stats.resigned == 0 and stats.resign_checks == 0
+    check_policy_targets(TTT, chunk)
+    outcomes = [0, 0, 0]
+    for rows in split_games(chunk):
+        returns = ttt_returns(chunk, rows)
+        outcomes[0 if returns[0] > 0 else 2 if returns[0] < 0 else 1] += 1
+        assert [chunk.value[i] for i in rows] == [returns[to_move(chunk.planes[i])] for i in rows]
+        assert len(rows) == 9 or wins_now(chunk.planes[rows[-1]])  # the game ended by the rules
+    assert stats.outcomes == outcomes and sum(outcomes) == 30
+    assert outcomes[0] and outcomes[2]  # both sides win some: the values tested are not all one sign
+
+
+def test_targets_of_connect_four_games_sum_to_one_over_legal_moves():
+    chunk, stats = SelfPlay(C4, UniformEvaluator(), config(cheap_simulations=4, full_search_prob=0.5),
+                            seed=2).play(4)
+    assert 0 < len(chunk) < stats.moves
+    check_policy_targets(C4, chunk)
+
+
+@pytest.mark.parametrize("loser, plies", [(0, 5), (1, 6)])
+def test_a_hopeless_player_resigns_after_resign_moves_own_moves_and_loses(loser, plies):
+    """Connect Four, resign_moves=3: no line of four can be near before the sixth move, so the
+    root value stays the evaluator's -0.99 and the loser resigns at its third own move."""
+    selfplay = SelfPlay(C4, HopelessFor(loser), config(resign_threshold=-0.5, resign_moves=3), seed=1)
+    chunk, stats = selfplay.play(1)
+    assert (stats.games, stats.resigned, stats.resign_checks) == (1, 1, 0)
+    assert stats.moves == plies - 1  # the resigning move is searched, recorded, not played
+    assert len(chunk) == plies and to_move(chunk.planes[-1]) == loser
+    assert stats.outcomes == ([0, 0, 1] if loser == 0 else [1, 0, 0])
+    assert [chunk.value[i] for i in range(plies)] == [-1.0 if i % 2 == loser else 1.0 for i in range(plies)]
+
+
+def test_a_threshold_of_minus_one_or_a_long_streak_never_resigns():
+    for overrides in (dict(resign_threshold=-1.0), dict(resign_threshold=-0.5, resign_moves=6)):
+        chunk, stats = SelfPlay(TTT, HopelessFor(0), config(**overrides), seed=4).play(10)
+        assert stats.resigned == 0 and stats.games == 10 and stats.positions == stats.moves  # X moves 5 times at most
+        for rows in split_games(chunk):  # each game went on to its end by the rules
+            assert len(rows) == 9 or wins_now(chunk.planes[rows[-1]])
+
+
+def test_false_resigns_count_the_would_be_resigners_who_did_not_lose():
+    """Resignation disabled in every game: X would resign at its second move each time (its
+    root value is -0.99), the game goes on, and each game X wins or draws is a false resign."""
+    selfplay = SelfPlay(TTT, HopelessFor(0), config(resign_threshold=-0.5, resign_disabled_share=1.0), seed=7)
+    chunk, stats = selfplay.play(40)
+    assert stats.resigned == 0 and stats.resign_checks == 40
+    results = [ttt_returns(chunk, rows)[0] for rows in split_games(chunk)]
+    assert len(results) == 40
+    assert stats.false_resigns == sum(result >= 0 for result in results)
+    assert 0 < stats.false_resigns < 40  # both kinds occur, so the count is not trivially all or none
+
+
+def test_where_resignation_is_allowed_no_check_is_counted():
+    chunk, stats = SelfPlay(TTT, HopelessFor(0), config(resign_threshold=-0.5), seed=7).play(5)
+    assert stats.resigned == 5 and stats.resign_checks == 0 and stats.false_resigns == 0
+    assert stats.outcomes == [0, 0, 5] and len(chunk) == 5 * 3  # X resigns at its second move, ply 2
