@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import yaml
 
+from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
 
 T = TypeVar("T")
@@ -130,7 +131,6 @@ def to_dict(obj) -> dict:
 
 def dump_config(obj, path: str | Path) -> None:
     """Write the resolved config as YAML (atomically), so a resumed run reads it back."""
-    from selfplay.atomic import atomic_write_text
     atomic_write_text(path, yaml.safe_dump(to_dict(obj), sort_keys=False))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from games import Game, IllegalMoveError, make_game
+from selfplay.players import make_player
 
 #: An opponent policy: takes the observation dict (from the opponent's point of view), returns an action.
 Policy = Callable[[dict], int]
@@ -49,7 +50,6 @@ class BoardGameEnv(gym.Env):
         if opponent is None:
             return self._random_policy
         if isinstance(opponent, str):
-            from selfplay.players import make_player
             player = make_player(opponent, self.game)
             return lambda obs: player.select_move(self.game, self.state)
         if not callable(opponent):

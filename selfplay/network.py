@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from selfplay.configio import require
+from selfplay.errors import UserError
 from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
 
 #: Logit given to illegal actions: finite (a softmax over an all-masked row stays defined) but
@@ -87,10 +88,8 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as e:
-        from selfplay.errors import UserError
         raise UserError(f"unknown device {name!r}: {e}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        from selfplay.errors import UserError
         raise UserError(f"device {name!r} asked for, but torch sees no CUDA GPU (try --device auto)")
     return device
 

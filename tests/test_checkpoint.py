@@ -80,6 +80,7 @@ def test_a_checkpoint_rebuilds_its_game_and_network(tmp_path):
 @pytest.mark.parametrize("game_section, size", [
     ({"name": "go", "size": 5, "komi": 0.5, "max_moves": 0}, 5),   # max_moves 0: the rules' default
     ({"name": "connect4", "size": 9, "komi": 7.0, "max_moves": 0}, None),  # Go's fields, unused
+    ({"name": "tictactoe", "size": 9, "komi": 7.0, "max_moves": 0}, None),
 ])
 def test_a_checkpoint_of_the_older_format_still_loads(tmp_path, game_section, size):
     """Before the sections, a checkpoint held the whole run config under "config"."""
@@ -98,6 +99,17 @@ def test_a_checkpoint_of_the_older_format_still_loads(tmp_path, game_section, si
     loaded_game, loaded, _ = load_network(tmp_path / "run")  # a run directory: its newest checkpoint
     assert loaded_game.name == game_section["name"] and loaded_game.obs_shape == game.obs_shape
     assert loaded.config == small_network()
+
+
+def test_an_older_checkpoint_of_an_unknown_game_names_the_game(tmp_path):
+    from dataclasses import asdict
+
+    from selfplay.players.net import load_network
+    path = checkpoint_path(tmp_path, 1)
+    old_config = {"game": {"name": "chess", "size": 8}, "network": asdict(small_network())}
+    save_checkpoint(path, {"model": {}, "step": 1, "config": old_config})
+    with pytest.raises(CheckpointError, match="cannot rebuild its game or network: unknown game 'chess'"):
+        load_network(path)
 
 
 def test_a_checkpoint_without_sections_names_the_way_out(tmp_path):

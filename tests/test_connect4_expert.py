@@ -6,7 +6,7 @@ import pytest
 
 from games import GameError, make_game
 from games.connect4_solver import Solver
-from selfplay.evaluation import c4_positions as c4_eval
+from selfplay.evaluation import c4_positions
 from selfplay.experts import connect4_expert as ex
 from selfplay.experts.connect4_expert import ConnectFourExpert
 from selfplay.players import PlayerSpecError, RandomPlayer, make_player
@@ -193,9 +193,9 @@ def test_strength_is_between_random_and_the_solver(tmp_path):
             lines.add(moves)
     path = tmp_path / "positions.txt"
     path.write_text("\n".join(sorted(lines)) + "\n")
-    positions = c4_eval.read_positions(path)
-    scores = c4_eval.move_scores(positions, tmp_path / "cache", solver=Solver(log_size=20))
-    share = {name: c4_eval.evaluate(player, positions, scores).outcome.value for name, player in [
+    positions = c4_positions.read_positions(path)
+    scores = c4_positions.move_scores(positions, tmp_path / "cache", solver=Solver(log_size=20))
+    share = {name: c4_positions.evaluate(player, positions, scores).outcome.value for name, player in [
         ("random", RandomPlayer(seed=0)), ("expert", ConnectFourExpert(seed=0)),
         ("deeper expert", ConnectFourExpert(depth=6, seed=0))]}
     assert share["random"] < share["expert"] <= share["deeper expert"] < 1.0, share

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from games.connect4 import ConnectFour
+from games.go import GoGame
 from games.tictactoe import TicTacToe
 from selfplay.mcts import (
     MCTS,
@@ -377,10 +378,7 @@ def test_network_evaluator_receives_encoded_planes_and_masks():
 
 # ---- Go ----------------------------------------------------------------------------------------
 def go_game():
-    go = pytest.importorskip("games.go")
-    if not hasattr(go, "GoGame"):
-        pytest.skip("games/go.py is still a placeholder")
-    return go.GoGame(size=5, komi=0.5)
+    return GoGame(size=5, komi=0.5)
 
 
 def board_from_rows(rows):

@@ -2,7 +2,7 @@
 actors, 1 and 2 of each, with the same network and settings, in one run.
 
 Measured as the learner sees it: positions in finished-game chunks arriving in a replay folder,
-through the real code paths (selfplay/workers.py writing chunks itself; Ray actors returning
+through the real code paths (selfplay/distributed/workers.py writing chunks itself; Ray actors returning
 chunks that the driver writes), so Ray's overhead (object transfers, the driver's round trip
 before the next task, its daemons) is in the figure. Each worker's first chunk (process start,
 Numba and torch warm-up) is left out; its rate is the positions of its later chunks over the
@@ -25,6 +25,11 @@ import torch
 
 from selfplay.benchmarks.selfplay import NETWORK
 from selfplay.configio import dump_config
+from selfplay.distributed.ray_cluster import connect, import_ray
+from selfplay.distributed.ray_selfplay import RaySelfPlayPool
+from selfplay.distributed.workers import start_workers, stop_workers
+from selfplay.network import PolicyValueNet
+from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
 from selfplay.run.directory import CHUNK_NAME, RunDir, list_chunks
 from selfplay.training.config import RunConfig
 from selfplay.training.replay import read_chunk
@@ -102,9 +107,6 @@ def _watch(poll, workers: int, seconds: float, min_chunks: int = 3) -> tuple[flo
 
 
 def measure_local(workers: int, seconds: float, root: Path) -> tuple:
-    from selfplay.distributed.workers import start_workers, stop_workers
-    from selfplay.network import PolicyValueNet
-    from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
     config = bench_config("local", workers)
     run = RunDir(root / f"local-{workers}")
     run.make()
@@ -129,8 +131,6 @@ def measure_local(workers: int, seconds: float, root: Path) -> tuple:
 
 
 def measure_ray(workers: int, seconds: float, root: Path) -> tuple:
-    from selfplay.distributed.ray_selfplay import RaySelfPlayPool
-    from selfplay.network import PolicyValueNet
     config = bench_config("ray", workers)
     game = config.game.make()
     torch.manual_seed(0)
@@ -147,7 +147,6 @@ def measure_ray(workers: int, seconds: float, root: Path) -> tuple:
 def run(args) -> dict:
     """ROUNDS rounds of: local 1 and 2 processes, then a fresh local Ray cluster for Ray 1 and 2
     actors (so its daemons weigh on the Ray figures only); the median round of each is shown."""
-    from selfplay.distributed.ray_cluster import connect, import_ray
     import_ray()
     seconds = max(args.seconds, 5.0)
     results: dict[tuple[str, int], list[tuple]] = {}

@@ -1,5 +1,5 @@
 """``selfplay curve --game connect4|go [--preset quick|full]``: expert games -> SFT -> RL from the
-SFT network -> ratings -> the Elo figure, resumable (selfplay/curve.py)."""
+SFT network -> ratings -> the Elo figure, resumable (selfplay/training/curve.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``selfplay eval-c4 PLAYER --positions FILE``: share of a player's Connect Four moves that keep
-the game-theoretic outcome and share that are exactly best (see selfplay/c4_eval.py)."""
+the game-theoretic outcome and share that are exactly best (see selfplay/evaluation/c4_positions.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from games.connect4 import ConnectFour
 from selfplay.errors import UserError
-from selfplay.evaluation import c4_positions as c4_eval
+from selfplay.evaluation import c4_positions
 from selfplay.players import make_player
 
 
@@ -23,7 +23,7 @@ def add_parser(sub):
                    help='positions file: one "MOVES [SCORE]" per line (e.g. shared/data/connect4/Test_L2_R1)')
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N positions")
     p.add_argument("--cache-dir", default=None,
-                   help=f"where move scores are cached (default {c4_eval.default_cache_dir()})")
+                   help=f"where move scores are cached (default {c4_positions.default_cache_dir()})")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -31,7 +31,7 @@ def add_parser(sub):
 def run(args):
     if args.limit is not None and args.limit < 1:
         raise UserError(f"--limit must be at least 1, got {args.limit}")
-    positions = c4_eval.read_positions(args.positions, limit=args.limit)
+    positions = c4_positions.read_positions(args.positions, limit=args.limit)
     player = make_player(args.player, ConnectFour())
 
     def progress(done, total):
@@ -39,8 +39,8 @@ def run(args):
             print(f"\rsolving moves of position {done}/{total}", end="" if done < total else "\n",
                   file=sys.stderr, flush=True)
 
-    scores = c4_eval.move_scores(positions, args.cache_dir, progress=progress)
-    result = c4_eval.evaluate(player, positions, scores)
+    scores = c4_positions.move_scores(positions, args.cache_dir, progress=progress)
+    result = c4_positions.evaluate(player, positions, scores)
     if args.json:
         print(json.dumps({"player": args.player, "file": str(positions.path), **result.as_dict()}, indent=2))
         return 0

@@ -16,9 +16,10 @@ from rich.progress import (
 
 from games.go import fair_komi
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
-from selfplay.experts.games import ExpertGamesError, Settings, expert_settings, generate
+from selfplay.experts.games import expert_for, expert_settings, generate
 from selfplay.experts.gnugo import GNUGO_DEFAULT_LEVEL, gnugo_command
 from selfplay.experts.registry import EXPERTS
+from selfplay.experts.settings import ExpertGamesError, Settings
 from selfplay.gtp.client import DEFAULT_TIMEOUT, EngineTimeoutError
 
 
@@ -32,7 +33,8 @@ def add_parser(sub):
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--random-plies", type=int, default=None,
-                   help="uniformly random opening moves of every game (default: connect4 4, go 2)")
+                   help="uniformly random opening moves of every game (default: "
+                        + ", ".join(f"{game} {expert.random_plies}" for game, expert in EXPERTS.items()) + ")")
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
     p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help="connect4: the expert's search depth")
     p.add_argument("--size", type=int, default=7, help="go: board size")
@@ -46,11 +48,13 @@ def add_parser(sub):
 
 
 def settings_from_args(args) -> Settings:
-    if args.game == "connect4":
-        return expert_settings("connect4", args.random_plies, depth=args.depth)
-    komi = fair_komi(args.size) if args.komi is None else args.komi
-    return expert_settings("go", args.random_plies, size=args.size, komi=komi,
-                           engine=args.engine or gnugo_command(args.level))
+    """The settings of the game's expert from the options it reads (its entry's ``options``);
+    the options of other experts are ignored, as their help says."""
+    given = {"depth": args.depth, "size": args.size,
+             "komi": fair_komi(args.size) if args.komi is None else args.komi,
+             "engine": args.engine or gnugo_command(args.level)}
+    options = {name: given[name] for name in expert_for(args.game).options}
+    return expert_settings(args.game, args.random_plies, **options)
 
 
 def run(args):

@@ -1,5 +1,5 @@
 """``selfplay gtp --player SPEC --size 9 [--komi K]``: our agent as a GTP engine on stdin/stdout,
-for Sabaki, GoGui, twogtp or any GTP controller (see selfplay/gtp_engine.py)."""
+for Sabaki, GoGui, twogtp or any GTP controller (see selfplay/gtp/engine.py)."""
 
 from __future__ import annotations
 

@@ -33,6 +33,8 @@ from selfplay.distributed.ray_cluster import (
     restarting,
 )
 from selfplay.errors import UserError
+from selfplay.network import PolicyValueNet
+from selfplay.training.chunk_player import ChunkPlayer
 from selfplay.training.replay import ChunkWriter
 
 
@@ -47,7 +49,6 @@ class SelfPlayActor:
     unfinished games stay in this process; ``play`` returns the next chunk of finished games."""
 
     def __init__(self, run_config, worker_id: int):
-        from selfplay.network import PolicyValueNet
         self.config = run_config
         self.worker_id = worker_id
         self.device = actor_setup(run_config.ray)
@@ -62,7 +63,6 @@ class SelfPlayActor:
         import ray
         import torch
 
-        from selfplay.training.chunk_player import ChunkPlayer
         if self.player is None:
             self.player = ChunkPlayer(self.game, self.model, self.device, self.config.selfplay, seed=seed)
         # torch.tensor copies: arrays from the object store are read-only

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from games import Game, make_game
+from games.connect4 import ConnectFour
 from selfplay.arena.lockstep import Lineup, Outcome, build_player, play_games
 from selfplay.arena.schedule import schedule
 from selfplay.evaluation.c4_positions import move_scores, read_positions
@@ -61,7 +62,8 @@ def match_score(game: Game, lineup: Lineup, games: int, seed: int) -> float:
 
 def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed: int) -> dict[str, float]:
     """Scores keyed ``score_vs/<opponent spec>`` and, when configured and the positions file
-    exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.training.config)."""
+    exists, ``c4/outcome_share`` and ``c4/best_share`` (EvalConfig in selfplay.training.config);
+    the positions are Connect Four's, so another game's run skips them."""
     rng = np.random.default_rng(seed)
     results: dict[str, float] = {}
     match_seed = int(rng.integers(2**31))
@@ -69,7 +71,7 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
         for spec in filter(None, (s.strip() for s in config.opponents.split(";"))):
             lineup = NetworkAgainst(game, model, device, config.simulations, spec)
             results[f"score_vs/{spec}"] = match_score(game, lineup, config.games, match_seed)
-    if config.c4_positions and game.name == "connect4" and Path(config.c4_positions).is_file():
+    if config.c4_positions and isinstance(game, ConnectFour) and Path(config.c4_positions).is_file():
         results.update(connect4_benchmark(model, device, config.c4_positions, config.c4_limit,
                                           config.simulations, int(rng.integers(2**31))))
     return results

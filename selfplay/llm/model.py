@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from selfplay.configio import require
+from selfplay.configio import from_dict, require
 
 
 @dataclass
@@ -163,7 +163,6 @@ def attention_mask(key_mask: torch.Tensor, past: int, t: int) -> torch.Tensor:
 
 def model_from_payload(payload: dict, device="cpu") -> TokenPolicyValueModel:
     """Rebuild a model from a checkpoint written by sft or grpo (see selfplay/llm/run.py)."""
-    from selfplay.configio import from_dict
     config = from_dict(ModelConfig, payload["model_config"], "checkpoint model_config")
     model = TokenPolicyValueModel(len(payload["vocab"]), config)
     model.load_state_dict(payload["model"])

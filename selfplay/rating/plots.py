@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from selfplay.arena.results import read_results
+from selfplay.atomic import atomic_path
 from selfplay.errors import UserError
 from selfplay.rating.elo import EloFit, Rating, fit_elo
 from selfplay.rating.rate import checkpoint_of
@@ -224,7 +225,6 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
 
 def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:
     """``NAME.png`` and ``NAME.svg`` in ``out_dir``, each written atomically."""
-    from selfplay.atomic import atomic_path
     written = []
     for fmt in ("png", "svg"):
         path = Path(out_dir) / f"{name}.{fmt}"

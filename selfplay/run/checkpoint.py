@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 
 from games import Game, GameError, make_game
+from games.registry import game_entry
 from selfplay.atomic import atomic_write_bytes
 from selfplay.configio import ConfigError, from_dict
 from selfplay.errors import UserError
@@ -112,8 +113,14 @@ def read_sections(payload: dict, where) -> tuple[Game, NetworkConfig]:
 
 def _older_game(section: dict) -> dict:
     """The game of a run config's ``game`` section, as written before checkpoints had sections:
-    its size, komi and max_moves (0 = the rules' default) were Go's parameters only."""
-    if section.get("name") != "go":
-        return {"name": section.get("name")}
-    max_moves = section.get("max_moves") or None
-    return {"name": "go", "size": section.get("size"), "komi": section.get("komi"), "max_moves": max_moves}
+    every game's section held every game's fields (size, komi, max_moves), of which the game
+    takes only its registry entry's ``params``; a max_moves of 0 meant the rules' default."""
+    name = section.get("name")
+    try:
+        params = game_entry(name).params
+    except GameError:
+        return {"name": name}  # make_game names the unknown game
+    game = {"name": name, **{param: section.get(param) for param in params}}
+    if game.get("max_moves") == 0:
+        game["max_moves"] = None
+    return game

@@ -23,15 +23,21 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from selfplay.atomic import atomic_write_text
+from selfplay.configio import load_config
 from selfplay.errors import UserError
-from selfplay.experts.games import Settings, expert_settings
+from selfplay.evaluation.matches import connect4_benchmark
+from selfplay.experts.games import expert_settings, generate
 from selfplay.experts.registry import EXPERTS
-
-if TYPE_CHECKING:
-    from selfplay.training.config import GameConfig
+from selfplay.experts.settings import Settings
+from selfplay.rating.plots import load_curves, plot_elo, terminal_chart
+from selfplay.rating.rate import checkpoint_name
+from selfplay.run.checkpoint import checkpoint_path
+from selfplay.run.directory import RunDir
+from selfplay.training.config import GameConfig, RunConfig
+from selfplay.training.imitation import run_imitation
+from selfplay.training.trainer import run_training
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"  # the repository's configs/
 
@@ -152,13 +158,6 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
 
 def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None = None,
                     expert_games: int | None = None, overrides: list[str] = (), log=print) -> CurveSummary:
-    from selfplay.configio import load_config
-    from selfplay.experts.games import generate
-    from selfplay.rating.rate import checkpoint_name
-    from selfplay.run.checkpoint import checkpoint_path
-    from selfplay.training.config import RunConfig
-    from selfplay.training.imitation import run_imitation
-    from selfplay.training.trainer import run_training
 
     p = preset_for(game, preset)
     out = Path(out)
@@ -189,7 +188,7 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
 
     log("[4/4] the figure")
     summary = summarise(out, [sft_dir, rl_dir], expert, accuracy)
-    if p.benchmark_positions and game == "connect4":
+    if p.benchmark_positions:  # set by Connect Four's presets only: the positions are Connect Four's
         summary.benchmark = _benchmark(sft, rl, p.benchmark_positions, log)
     atomic_write_text(out / "summary.json", json.dumps(summary.__dict__, indent=2) + "\n")
     for line in summary.verdict():
@@ -210,7 +209,6 @@ def expert_of(game: GameConfig, level: int) -> tuple[str, Settings]:
 
 
 def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> CurveSummary:
-    from selfplay.rating.plots import load_curves, plot_elo, terminal_chart
 
     data = load_curves(runs, expert=expert)
     experts = [r for r in data.experts if r.player == expert]
@@ -230,7 +228,6 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
 def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
     """Outcome-keeping and best-move shares of the final SFT and RL networks (with the rating
     search) on the middle-medium benchmark positions, where the data is present."""
-    from selfplay.evaluation.matches import connect4_benchmark
     path = CONFIGS.parent.parent / "shared" / "data" / "connect4" / "Test_L2_R2"
     if not path.is_file():
         log(f"no benchmark positions at {path}: optimal-move shares skipped")
@@ -245,7 +242,6 @@ def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
 
 
 def _started(run_dir: Path) -> bool:
-    from selfplay.run.directory import RunDir
     return RunDir(run_dir).config.is_file()
 
 
