@@ -111,13 +111,18 @@ def make_killing_trainer(ray, total_steps):
         def _worker1_chunks(self):
             return self.source.pool.written[1]
 
-        def _after_step(self):
+        def _kill_once_delivered(self):
             if self.killed_after is None and self._worker1_chunks() >= 1:
                 self.source.pool.collect()  # anything finished is written first: the kill hits a game in progress
                 self.killed_after = self._worker1_chunks()
                 ray.kill(self.source.pool.actors[1], no_restart=False)
 
+        def _after_step(self):
+            self._kill_once_delivered()
+
         def _may_train(self):
+            # also while the last step waits: actor 2 alone may have fed every step before it
+            self._kill_once_delivered()
             if self.step >= total_steps - 1 and (self.killed_after is None
                                                  or self._worker1_chunks() <= self.killed_after):
                 return False

@@ -9,13 +9,12 @@ measure move-prediction accuracy, so positions of one game never sit on both sid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from games import Game
+from games import Game, GameRecord
 from selfplay.errors import UserError
 from selfplay.run.directory import prepare_run
 from selfplay.training.config import RunConfig
@@ -25,27 +24,20 @@ from selfplay.training.sources import ExpertDataset
 from selfplay.training.trainer import Trainer
 
 
-@dataclass
-class ExpertGame:
-    actions: list[int]
-    returns: tuple[float, float] | None  # for players 0 and 1; None = unknown (no value target)
-    setup: np.ndarray | None = None      # a start position other than the initial one (Go setup stones)
-
-
-def read_expert_games(path: str | Path, game: Game, log=print) -> list[ExpertGame]:
+def read_expert_games(path: str | Path, game: Game, log=print) -> list[GameRecord]:
     """The games in the records at ``path``, in the game's own format (``Game.read_records``:
     Connect Four move-string lines, Go SGF files of the run's board size)."""
     records, skipped = game.read_records(path)
     if skipped:
         log(f"skipped {skipped} {game.record_suffix} files (unreadable, or of another board size or variant)")
-    return [ExpertGame(record.actions, record.returns, record.start) for record in records]
+    return records
 
 
-def build_dataset(game: Game, games: list[ExpertGame]) -> GameChunk:
+def build_dataset(game: Game, games: list[GameRecord]) -> GameChunk:
     """Every position of every game with its expert move and result."""
     planes, policy, value = [], [], []
     for g in games:
-        state = game.initial_state() if g.setup is None else g.setup.copy()
+        state = game.initial_state() if g.start is None else g.start.copy()
         for action in g.actions:
             if game.is_terminal(state):
                 break
@@ -65,7 +57,7 @@ class ImitationTrainer(Trainer):
     """Trainer whose minibatches come from expert games (an ExpertDataset source); validation
     on held-out games."""
 
-    def __init__(self, config: RunConfig, run_dir, games: list[ExpertGame], log=print, show_progress=False):
+    def __init__(self, config: RunConfig, run_dir, games: list[GameRecord], log=print, show_progress=False):
         if len(games) < 2:
             raise UserError(f"SFT needs at least 2 expert games, got {len(games)}")
         self.expert_games = games
