@@ -58,3 +58,29 @@ def test_resume_continues_grpo_where_it_stopped(smoke_run, capsys):
     assert "[grpo] resumed from step-00000015.pt at step 15" in log
     assert list_checkpoints(smoke_run / "grpo")[-1][0] == 17
     assert int(read_rows(smoke_run / "eval.csv")[-1]["step"]) == 17
+
+
+# ---- the summary reads more than the last evaluation (issue 17) --------------------------------
+def test_summary_gives_the_last_evaluation_with_its_interval_and_the_mean_of_the_last_three():
+    from selfplay.llm.curve import SUMMARY_WINDOW, summary_rows
+
+    def row(phase, step, accuracy, pass1=""):
+        return {"phase": phase, "step": str(step), "curve_step": str(step), "minutes": "1.0",
+                "accuracy": str(accuracy), "accuracy_low": str(accuracy - 0.05), "accuracy_high": str(accuracy + 0.05),
+                "problems": "500", "pass@1": str(pass1), "teacher_accuracy": "0.78",
+                "teacher_accuracy_low": "0.74", "teacher_accuracy_high": "0.81", "teacher_greedy_accuracy": "1.0"}
+
+    rows = [row("sft", 100, 0.5, 0.4), row("sft", 200, 0.7, 0.6), row("sft", 300, 0.6, 0.5), row("sft", 400, 0.8, 0.7),
+            row("grpo", 0, 0.8), row("grpo", 10, 0.9)]
+    s = summarize(rows)
+    assert SUMMARY_WINDOW == 3
+    assert s["sft_accuracy"] == 0.8 and s["sft_accuracy_low"] == pytest.approx(0.75)   # the last one
+    assert s["sft_accuracy_mean_last3"] == pytest.approx((0.7 + 0.6 + 0.8) / 3)        # steps 200-400
+    assert s["sft_pass@1_mean_last3"] == pytest.approx((0.6 + 0.5 + 0.7) / 3)
+    assert s["grpo_accuracy_mean_last3"] == pytest.approx(0.9) and s["grpo_evals_in_mean"] == 1  # not step 0
+    assert "grpo_pass@1_mean_last3" not in s                                          # not measured there
+    assert s["teacher_accuracy"] == 0.78 and s["teacher_greedy_accuracy"] == 1.0
+    table = {r["measure"]: r for r in summary_rows(s)}
+    assert table["SFT greedy accuracy"]["95% interval"] == "[0.750, 0.850]"
+    assert table["SFT sampled accuracy (pass@1)"]["last"] == pytest.approx(0.7)
+    assert table["teacher accuracy"]["95% interval"] == "[0.740, 0.810]"

@@ -201,3 +201,84 @@ def test_a_step_logs_what_trl_users_expect(tmp_path):
     if metrics["frac_reward_zero_std"] < 1:
         assert any(not torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
     assert trainer.curve_step() == 7  # the SFT step it started from; no GRPO step counted yet
+
+
+# ---- KL to the reference, measured and logged always (issue 17) -------------------------------
+def test_reference_kl_by_hand():
+    """Two fixed next-token distributions over a 18-token vocabulary: the exact KL and k3."""
+    from selfplay.llm.grpo import reference_kl
+
+    def fixed(logits_row):
+        def model(tokens):
+            return torch.tensor(logits_row).repeat(tokens.shape[0], tokens.shape[1], 1), None
+        return model
+
+    vocab = 18
+    p_row, q_row = [0.0] * vocab, [0.0] * vocab
+    p_row[5], q_row[6] = math.log(3.0), math.log(3.0)  # PAD (0) gets weight too, but it is masked
+    tokens = torch.tensor([[1, 5, 6]])
+    mask = torch.tensor([[False, True]])                 # one response token: 6
+    got = reference_kl(fixed(p_row), fixed(q_row), tokens, mask, temperature=1.0)
+    legal = vocab - 3                                   # PAD, BOS, SEP masked
+    z = legal - 1 + 3.0                                 # 14 tokens of weight 1, one of weight 3
+    p = {5: 3 / z, 6: 1 / z}
+    q = {5: 1 / z, 6: 3 / z}
+    exact = p[5] * math.log(p[5] / q[5]) + p[6] * math.log(p[6] / q[6])  # the other 13 agree
+    assert got["kl_ref/exact"] == pytest.approx(exact, rel=1e-5)
+    d = math.log(q[6] / p[6])
+    assert got["kl_ref/k3"] == pytest.approx(math.exp(d) - d - 1, rel=1e-5)
+
+
+def test_kl_to_the_reference_is_logged_with_beta_zero(tmp_path, monkeypatch):
+    setting, init = sft_checkpoint(tmp_path, ["grpo.beta=0.0", "grpo.learning_rate=0.01", "grpo.num_iterations=2"])
+    trainer = GRPOTrainer(setting, tmp_path / "run", init, log=lambda m: None)
+    collect = trainer.collect
+
+    def half_right():  # an untrained model gets nothing right: give every group a signal
+        batch = collect()
+        batch.rewards = torch.arange(len(batch.rewards), device=batch.rewards.device).remainder(2).float()
+        return batch
+
+    monkeypatch.setattr(trainer, "collect", half_right)
+    assert trainer.ref_model is None                    # not in the loss ...
+    assert trainer.reference is not None                # ... but kept, frozen
+    assert not any(p.requires_grad for p in trainer.reference.parameters())
+    first = trainer.train_step()
+    assert first["kl_ref/exact"] == 0.0 and first["kl_ref/k3"] == 0.0  # the sampler is the reference
+    assert "losses/approx_kl" in first and "kl" not in first
+    later = [trainer.train_step() for _ in range(3)]
+    assert later[-1]["kl_ref/exact"] > 0 and later[-1]["kl_ref/k3"] > 0
+
+
+def test_the_ratio_reads_the_distribution_that_was_sampled():
+    """A model that prefers PAD, SEP and BOS: the sampler never draws them, and the log-probs the
+    GRPO ratio recomputes are those of the same masked distribution: for a model whose logits
+    are 16 * 0.2 = 3.2 on the digit '5' (id 10) and 0 on the 14 other legal tokens,
+    log p('5') = 3.2 - log(e^3.2 + 14), by hand."""
+    from selfplay.llm.grpo import token_logprobs
+    from selfplay.llm.model import ModelConfig, TokenPolicyValueModel
+    from selfplay.llm.sampling import generate, right_pad
+
+    torch.manual_seed(0)
+    model = TokenPolicyValueModel(18, ModelConfig(layers=1, heads=2, dim=16, context=24)).eval()
+    with torch.no_grad():
+        for p in model.blocks.parameters():
+            p.zero_()
+        model.norm.weight.zero_()
+        model.norm.bias.fill_(1.0)
+        model.lm_head.weight.zero_()
+        model.lm_head.weight[0], model.lm_head.weight[3], model.lm_head.weight[1] = 3.0, 2.9, 2.8
+        model.lm_head.weight[10] = 0.2
+    prompt = [1, 6, 13, 7, 3]
+    responses = generate(model, [prompt] * 64, 6, 0, 2, temperature=1.0, generator=torch.Generator().manual_seed(0))
+    rows = [prompt + r[:r.index(2) + 1] if 2 in r else prompt + r for r in responses.tolist()]
+    assert all(t not in (0, 1, 3) for row in rows for t in row[len(prompt):])
+    tokens, mask = right_pad(rows, [len(prompt)] * len(rows), 0)
+    logp, entropy = token_logprobs(model, tokens, mask, 1.0)
+    assert torch.isfinite(logp).all() and torch.isfinite(entropy).all()
+    five = (tokens[:, 1:] == 10) & mask
+    other = ~(tokens[:, 1:] == 10) & mask
+    assert five.any() and other.any()
+    z = math.exp(3.2) + 14
+    assert torch.allclose(logp[five], torch.tensor(3.2 - math.log(z)), atol=1e-5)
+    assert torch.allclose(logp[other], torch.tensor(-math.log(z)), atol=1e-5)

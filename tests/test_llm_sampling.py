@@ -78,3 +78,55 @@ def test_right_pad_masks_the_response_positions():
     assert tokens.tolist() == [[1, 5, 3, 7, 2, 0], [1, 3, 8, 8, 8, 2]]
     # position t predicts token t + 1: row 0's response is tokens 3..4, row 1's tokens 2..5
     assert mask.tolist() == [[False, False, True, True, False], [False, True, True, True, True]]
+
+
+# ---- tokens never legal in a response are never emitted (issue 17) ----------------------------
+BANNED = (0, 1, 3)  # PAD, BOS, SEP
+
+
+def model_favouring(scores: dict[int, float]):
+    """A model whose next-token logits are ``dim * scores[token]`` (0 for the rest) whatever
+    the input: blocks zeroed, the final norm writes all ones, the head holds the scores."""
+    torch.manual_seed(0)
+    model = TokenPolicyValueModel(18, ModelConfig(layers=1, heads=2, dim=16, context=24)).eval()
+    with torch.no_grad():
+        for p in model.blocks.parameters():
+            p.zero_()
+        model.norm.weight.zero_()
+        model.norm.bias.fill_(1.0)
+        model.lm_head.weight.zero_()
+        for token, score in scores.items():
+            model.lm_head.weight[token] = score
+    return model
+
+
+def test_the_mask_is_what_the_tokenizer_says():
+    from selfplay.llm.sampling import NOT_IN_RESPONSE_IDS
+    from selfplay.llm.tokenizer import CharTokenizer
+    tok = CharTokenizer()
+    assert set(NOT_IN_RESPONSE_IDS) == {tok.pad_id, tok.bos_id, tok.sep_id} == set(BANNED)
+    assert set(tok.not_in_response_ids) == set(BANNED)
+
+
+@pytest.mark.parametrize("temperature, top_k", [(0.0, 0), (1.0, 0), (1.0, 2), (2.0, 0)])
+def test_pad_sep_and_bos_are_never_sampled_even_when_the_model_prefers_them(temperature, top_k):
+    model = model_favouring({0: 3.0, 3: 2.9, 1: 2.8, 9: 0.2})  # PAD, SEP, BOS far above a digit
+    generator = torch.Generator().manual_seed(0)
+    tokens = generate(model, PROMPTS * 50, 12, PAD, EOS, temperature, top_k, generator)
+    for row in tokens.tolist():
+        body = row[:row.index(EOS) + 1] if EOS in row else row
+        assert not set(body) & set(BANNED), row
+    if temperature == 0:  # greedy takes the best legal token: the digit
+        assert (tokens == 9).all()
+    else:
+        assert len(set(tokens.flatten().tolist()) - {PAD}) > 3  # it does sample among the legal ones
+
+
+def test_masked_logits():
+    from selfplay.llm.sampling import mask_not_in_response
+    logits = torch.arange(18.0).repeat(2, 1)
+    masked = mask_not_in_response(logits)
+    assert torch.isinf(masked[:, list(BANNED)]).all() and (masked[:, list(BANNED)] < 0).all()
+    keep = [i for i in range(18) if i not in BANNED]
+    assert torch.equal(masked[:, keep], logits[:, keep])
+    assert torch.equal(logits, torch.arange(18.0).repeat(2, 1))  # not in place

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from selfplay.configio import ConfigError, load_config
 from selfplay.llm.tasks import TaskConfig, TaskError, extract_answer, make_task
+from selfplay.llm.tokenizer import CharTokenizer
 
 ADD = make_task(TaskConfig("addition", 1, 4))
 MUL = make_task(TaskConfig("multiplication", 1, 4))
@@ -124,3 +125,70 @@ def test_bad_task_configs(override, message):
 @given(st.integers(0, 2**31))
 def test_sampling_is_reproducible(seed):
     assert ADD.sample_many(5, np.random.default_rng(seed)) == ADD.sample_many(5, np.random.default_rng(seed))
+
+
+# ---- the split on the canonical problem, evaluation without replacement (issue 17) ------------
+@pytest.mark.parametrize("name, lo, hi", [("addition", 2, 2), ("addition", 1, 2), ("multiplication", 1, 1)])
+def test_no_heldout_problem_has_its_swapped_twin_in_training(name, lo, hi):
+    """Every problem of the space, both orders: a+b and b+a are on the same side of the split."""
+    task = make_task(TaskConfig(name, lo, hi, heldout_fraction=0.2))
+    space = set(task.all_problems())
+    assert len(space) == task.space_size()
+    heldout = [p for p in space if task.is_heldout(p)]
+    assert heldout
+    twins = [(b, a) for a, b in heldout if (b, a) in space]
+    assert twins and all(task.is_heldout(t) for t in twins)
+
+
+def test_three_digit_additions_twins_are_held_out_too():
+    """The audit's case: 3-digit addition, where ~95% of held-out twins used to be training prompts."""
+    task = make_task(TaskConfig("addition", 3, 3))
+    problems = task.sample_many(400, np.random.default_rng(0), heldout=True)
+    assert all(task.is_heldout((b, a)) for a, b in problems)
+    train = task.sample_many(4000, np.random.default_rng(1))
+    assert not {(b, a) for a, b in train} & set(problems)
+
+
+def test_evaluation_problems_are_distinct_and_counted():
+    task = make_task(TaskConfig("addition", 2, 2, heldout_fraction=0.05))
+    count = sum(task.is_heldout((a, b)) for a in range(10, 100) for b in range(10, 100))
+    assert task.heldout_count() == count and 300 < count < 520  # ~5% of 8100
+    every = task.sample_many(count, np.random.default_rng(0), heldout=True)
+    assert len(set(every)) == count and all(task.is_heldout(p) for p in every)
+    some = task.sample_many(200, np.random.default_rng(3), heldout=True)
+    assert len(set(some)) == 200
+    with pytest.raises(TaskError, match=f"has {count} held-out problems .* fewer than the {count + 1} asked"):
+        task.sample_many(count + 1, np.random.default_rng(0), heldout=True)
+
+
+def test_training_problems_are_drawn_with_replacement():
+    task = make_task(TaskConfig("addition", 1, 1))
+    problems = task.sample_many(500, np.random.default_rng(0))
+    assert len(set(problems)) < 100 and not any(task.is_heldout(p) for p in problems)
+
+
+# ---- the verifier reads the exact response tokens (issue 17) -----------------------------------
+@pytest.mark.parametrize("response, reward", [
+    ("51,21,80<ans>825<eos>", 1.0),
+    ("51,21,80<ans>825<eos><pad><pad>", 1.0),   # padding added by batching
+    ("<ans>825<eos>", 1.0),
+    ("<ans>8<pad>25<eos>", 0.0),                # PAD inside the answer
+    ("51,<pad>21,80<ans>825<eos>", 0.0),        # PAD inside the scratchpad
+    ("<pad><ans>825<eos>", 0.0),
+    ("51,21<sep>,80<ans>825<eos>", 0.0),        # SEP inside
+    ("<bos><ans>825<eos>", 0.0),                # BOS inside
+    ("<ans>825<eos>5", 0.0),                    # something after EOS
+    ("<ans>825<eos><eos>", 0.0),
+    ("<ans>825<eos><pad>5", 0.0),
+    ("<ans>825", 0.0),                          # cut off before EOS
+    ("<ans>825<pad><pad>", 0.0),
+])
+def test_the_verifier_accepts_only_well_formed_responses(response, reward):
+    tok = CharTokenizer()
+    assert ADD.reward_ids((358, 467), tok.encode(response), tok) == reward
+
+
+def test_the_text_verifier_rejects_special_tokens_inside():
+    for text in ("<ans>8<pad>25<eos>", "5<sep>1<ans>825<eos>", "<bos>51<ans>825<eos>", "<ans>825<eos><eos>"):
+        assert ADD.reward((358, 467), text) == 0.0 and extract_answer(text) is None
+    assert CharTokenizer().response_text(CharTokenizer().encode("<ans>8<pad>25<eos>")) == "<ans>8<pad>25<eos>"

@@ -3,6 +3,7 @@
     selfplay llm sft configs/llm_addition.yaml            imitate the teacher -> runs/llm_addition/sft
     selfplay llm grpo configs/llm_addition.yaml           GRPO from that run's SFT checkpoint
     selfplay llm grpo configs/llm_addition.yaml --init runs/other/sft/step-00002000.pt
+    selfplay llm ppo configs/llm_addition.yaml            PPO with a critic from that run's SFT checkpoint
     selfplay llm curve configs/llm_addition.yaml          both, then runs/llm_addition/curve.png
     selfplay llm curve --resume runs/llm_addition         continue wherever it stopped
 """
@@ -18,29 +19,35 @@ from selfplay.errors import UserError
 
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
-    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|curve")
+    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|ppo|curve|reward-model")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
-                           ("curve", "SFT then GRPO, and the accuracy curve against the teacher")):
+                           ("ppo", "PPO with a critic from an SFT checkpoint"),
+                           ("curve", "SFT then GRPO, and the accuracy curve against the teacher"),
+                           ("reward-model", "a reward model from simulated pairwise preferences (RLHF)")):
         q = llm.add_parser(name, help=helptext)
         q.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE",
                        help="a config file (configs/llm_addition.yaml) and overrides such as grpo.beta=0.04")
         q.add_argument("--name", help="run name: the run lives in runs/NAME (default: the config's name)")
         q.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
         q.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
-        if name == "grpo":
+        if name in ("grpo", "ppo"):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
+        if name == "reward-model":
+            q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
+                           help="the SFT policy whose samples are labelled (default: the run's own newest SFT "
+                                "checkpoint, else the teacher's demonstrations)")
         q.set_defaults(func=run)
 
 
-def resolve_init(init: str | None, run_dir: Path, resume: bool) -> Path:
-    """A checkpoint file, or the newest SFT checkpoint of a run directory; a resumed GRPO run
-    keeps the one it started from."""
+def resolve_init(init: str | None, run_dir: Path, resume: bool, phase: str = "grpo") -> Path:
+    """A checkpoint file, or the newest SFT checkpoint of a run directory; a resumed GRPO (or
+    PPO) run keeps the one it started from."""
     from selfplay.run.checkpoint import list_checkpoints, load_latest_good
     from selfplay.run.directory import RunDir
     if init is None and resume:
-        found = load_latest_good(RunDir(run_dir).phase_checkpoints("grpo"))
+        found = load_latest_good(RunDir(run_dir).phase_checkpoints(phase))
         if found is not None and "init" in found[1]:
             return Path(found[1]["init"])
     path = Path(init) if init else run_dir
@@ -62,20 +69,50 @@ def run(args):
     show = sys.stdout.isatty()
     print(f"run directory: {run_dir}")
     if args.llm_command == "curve":
-        from selfplay.llm.curve import run_curve
+        from selfplay.llm.curve import run_curve, summary_rows
         summary = run_curve(run_dir, config_path, overrides, bool(args.resume), show_progress=show)
-        print(format_table("held-out results", [{"figure": k, "value": v} for k, v in summary.items()]))
+        print(format_table("held-out results (last evaluation, its 95% Wilson interval, mean of the last ones)",
+                           summary_rows(summary)))
         print(f"curve: {run_dir / 'curve.png'}")
         return 0
+    if args.llm_command == "reward-model":
+        return run_reward_model(args, run_dir, config_path, overrides, show)
     phase = args.llm_command
-    init = resolve_init(args.init, run_dir, bool(args.resume)) if phase == "grpo" else None
+    init = resolve_init(args.init, run_dir, bool(args.resume), phase) if phase in ("grpo", "ppo") else None
     config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=phase)
     setting = Setting.build(config)
     if phase == "sft":
         from selfplay.llm.sft import SFTTrainer
         checkpoint = SFTTrainer(setting, run_dir, show_progress=show).train()
+    elif phase == "ppo":
+        from selfplay.llm.ppo import PPOTrainer
+        checkpoint = PPOTrainer(setting, run_dir, init, show_progress=show).train()
     else:
         from selfplay.llm.grpo import GRPOTrainer
         checkpoint = GRPOTrainer(setting, run_dir, init, show_progress=show).train()
+    print(f"done: {checkpoint}")
+    return 0
+
+
+def run_reward_model(args, run_dir: Path, config_path, overrides, show: bool) -> int:
+    """``selfplay llm reward-model``: pairs from the SFT policy (--init, or the run's own SFT
+    checkpoint) or, with neither, from the teacher; a resumed run keeps its source."""
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.reward_model import PHASE, RewardModelTrainer
+    from selfplay.llm.run import Setting, prepare_run
+    from selfplay.run.checkpoint import list_checkpoints, load_latest_good
+    from selfplay.run.directory import RunDir
+    init = None
+    if args.init is not None:
+        init = resolve_init(args.init, run_dir, False)
+    elif args.resume:
+        found = load_latest_good(RunDir(run_dir).phase_checkpoints(PHASE))
+        init = Path(found[1]["init"]) if found is not None and found[1].get("init") else None
+    elif list_checkpoints(RunDir(run_dir).phase_checkpoints("sft")):
+        init = resolve_init(None, run_dir, False)
+    config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=PHASE)
+    trainer = RewardModelTrainer(Setting.build(config), run_dir, init, show_progress=show)
+    checkpoint = trainer.train()
+    print(format_table("reward model, held-out pairs", [{"figure": k, "value": v} for k, v in trainer.results.items()]))
     print(f"done: {checkpoint}")
     return 0

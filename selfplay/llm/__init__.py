@@ -3,17 +3,23 @@ so far, the action the next token, the reward the verifier's at the end).
 
     tasks.py      problems with verifiable rewards (column addition, multiplication), scratchpad
     tokenizer.py  characters plus <pad> <bos> <eos> <sep> <ans>
-    teacher.py    the imperfect teacher: forgets every carry on most multi-carry problems
+    teacher.py    the imperfect teacher: forgets every carry on multi-carry problems (random or systematic)
     model.py      TokenPolicyValueModel: tokens -> (next-token logits, value per position), KV cache
-    sampling.py   batched sampling: left padding, the cache, temperature, top-k
+    sampling.py   batched sampling: left padding, the cache, temperature, top-k, no token illegal in a response
     env.py        TokenEnv, the token game as a Gymnasium env (selfplay/Tokens-v0)
-    evaluation.py held-out greedy accuracy, pass@k, maj@k
+    evaluation.py held-out greedy and sampled accuracy, pass@k, maj@k, with 95% intervals
     sft.py        imitation of the teacher
+    rollouts.py   what GRPO and PPO share: log-probs as sampled, values, KL to the reference
     grpo.py       GRPO (DeepSeekMath), Dr. GRPO, DAPO's clip-higher and dynamic sampling
+    ppo.py        PPO with a critic (the RLHF recipe): KL-shaped reward, GAE, clipped ratio and value
+    preferences.py a simulated labeller: Bradley-Terry preferences over a gold score
+    reward_model.py a reward model from those preferences, and the scorers RL optimises (verifier or model)
     curve.py      SFT then GRPO, and the accuracy curve against the teacher
     config.py     the typed config of a run; run.py the run directory and a phase's bookkeeping
 
     selfplay llm curve configs/llm_addition.yaml
+    selfplay llm ppo configs/llm_addition.yaml          (after the curve: from its SFT checkpoint)
+    selfplay llm reward-model configs/llm_addition.yaml
 """
 
 from selfplay.llm.config import EvalConfig, GRPOConfig, LLMConfig, SFTConfig

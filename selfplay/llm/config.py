@@ -55,8 +55,10 @@ class GRPOConfig:
     eval_every: int = 20
     checkpoint_every: int = 50
     log_completions_every: int = 20  # write a few sample completions (0 = never)
+    reward: str = "verifier"         # or model:RUN_DIR, a reward model (selfplay llm reward-model): RLHF
 
     def validate(self):
+        check_reward_spec(self.reward)
         require(self.group_size >= 2, f"group_size must be at least 2 (GRPO compares the samples of a "
                                       f"prompt with each other), got {self.group_size}")
         require(self.steps >= 1 and self.prompts_per_step >= 1, "steps and prompts_per_step must be positive")
@@ -70,6 +72,117 @@ class GRPOConfig:
         require(self.max_resample_rounds >= 0, "max_resample_rounds must be 0 or more")
         require(self.eval_every >= 1 and self.checkpoint_every >= 1, "eval_every and checkpoint_every must be positive")
         require(self.log_completions_every >= 0, "log_completions_every must be 0 (never) or positive")
+
+
+@dataclass
+class PPOConfig:
+    """PPO with a critic (selfplay/llm/ppo.py), defaults after Huang et al. 2024's RLHF recipe."""
+    steps: int = 100                 # rollout batches (each gives epochs * minibatches updates)
+    rollout_batch: int = 64          # prompts per batch, one sampled response each
+    epochs: int = 4                  # PPO epochs over each rollout batch
+    minibatches: int = 4             # per epoch
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    critic: Literal["shared", "separate"] = "shared"  # value head on the policy's trunk, or a second network
+    critic_init: str = ""            # separate critic: a reward model to start it from (RUN_DIR or
+                                     # checkpoint of `selfplay llm reward-model`; "" = the policy)
+    reward: str = "verifier"         # or model:RUN_DIR, a reward model (selfplay llm reward-model): RLHF
+    gamma: float = 1.0               # discount over response tokens
+    gae_lambda: float = 0.95         # GAE's lambda
+    clip_range: float = 0.2          # policy ratio clipped to [1 - c, 1 + c]
+    clip_range_value: float = 0.2    # value prediction kept within +-c of the rollout's
+    value_coef: float = 0.1          # weight of the value loss
+    kl_coef: float = 0.05            # per-token KL penalty to the reference, in the reward
+    adaptive_kl: bool = False        # Ziegler et al.'s proportional controller on kl_coef
+    kl_target: float = 6.0           # ... KL (per response, summed over tokens) it steers towards
+    kl_horizon: int = 10000          # ... samples over which it closes the gap
+    no_eos_score: float = -1.0       # the score of a response cut off before its EOS
+    whiten_advantages: bool = True
+    temperature: float = 1.0         # sampling and the log-probs both use softmax(logits / T)
+    eval_every: int = 10
+    checkpoint_every: int = 20
+    log_completions_every: int = 10  # write a few sample completions (0 = never)
+
+    def validate(self):
+        require(self.steps >= 1, f"steps must be positive, got {self.steps}")
+        require(self.rollout_batch >= 2, f"rollout_batch must be at least 2 (advantages are whitened over "
+                                         f"the batch), got {self.rollout_batch}")
+        require(self.epochs >= 1, f"epochs must be positive, got {self.epochs}")
+        require(1 <= self.minibatches <= self.rollout_batch,
+                f"minibatches must be between 1 and rollout_batch ({self.rollout_batch}), got {self.minibatches}")
+        require(self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}")
+        require(self.grad_clip > 0, f"grad_clip must be positive, got {self.grad_clip}")
+        require(self.weight_decay >= 0, f"weight_decay must be 0 or more, got {self.weight_decay}")
+        check_reward_spec(self.reward)
+        require(not self.critic_init or self.critic == "separate",
+                "critic_init needs critic: separate (a shared critic is the policy's own value head)")
+        require(0 <= self.gamma <= 1, f"gamma must be between 0 and 1, got {self.gamma}")
+        require(0 < self.gae_lambda <= 1, f"gae_lambda must be in (0, 1], got {self.gae_lambda}")
+        require(0 < self.clip_range < 1, f"clip_range must be between 0 and 1, got {self.clip_range}")
+        require(self.clip_range_value > 0, f"clip_range_value must be positive, got {self.clip_range_value}")
+        require(self.value_coef > 0, f"value_coef must be positive (the critic must learn), got {self.value_coef}")
+        require(self.kl_coef >= 0, f"kl_coef must be 0 or more, got {self.kl_coef}")
+        require(not self.adaptive_kl or self.kl_coef > 0,
+                "adaptive_kl needs a positive kl_coef to start from (the controller multiplies it)")
+        require(self.kl_target > 0, f"kl_target must be positive, got {self.kl_target}")
+        require(self.kl_horizon >= 1, f"kl_horizon must be positive, got {self.kl_horizon}")
+        require(self.no_eos_score <= 0, f"no_eos_score must be 0 or negative (a penalty), got {self.no_eos_score}")
+        require(self.temperature > 0, f"temperature must be positive (PPO samples), got {self.temperature}")
+        require(self.eval_every >= 1, f"eval_every must be positive, got {self.eval_every}")
+        require(self.checkpoint_every >= 1, f"checkpoint_every must be positive, got {self.checkpoint_every}")
+        require(self.log_completions_every >= 0, "log_completions_every must be 0 (never) or positive")
+
+
+def check_reward_spec(spec: str) -> None:
+    """``verifier`` (the task's exact-answer check) or ``model:RUN_DIR`` (a learned reward model)."""
+    require(spec == "verifier" or (spec.startswith("model:") and spec[len("model:"):].strip() != ""),
+            f"reward must be 'verifier' or 'model:RUN_DIR' (a run of `selfplay llm reward-model`), got {spec!r}")
+
+
+@dataclass
+class RewardModelConfig:
+    """A reward model from pairwise preferences (selfplay/llm/preferences.py, reward_model.py).
+    The simulated labeller's gold score of a response is correctness_weight * verifier -
+    brevity_weight * response tokens / the task's longest response."""
+    pairs: int = 4000                # labelled pairs, training and held-out together
+    heldout_fraction: float = 0.2    # share of the pairs (on prompts of their own) kept for evaluation
+    noise: float = 0.0               # the labeller's Bradley-Terry temperature (0 = noiseless)
+    correctness_weight: float = 1.0
+    brevity_weight: float = 0.1      # the secondary preference: shorter responses (0 = none)
+    sample_temperature: float = 1.0  # policy source: temperature of the sampled responses
+    normalisation_samples: int = 1000  # reference responses to training prompts; scores get mean 0, std 1
+    layers: int = 2
+    heads: int = 4
+    dim: int = 64
+    steps: int = 600
+    batch_size: int = 64             # pairs per step
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    eval_every: int = 200
+
+    def validate(self):
+        require(self.pairs >= 1, f"pairs must be positive (a reward model learns from labelled pairs), got {self.pairs}")
+        require(0 < self.heldout_fraction < 1, f"heldout_fraction must be between 0 and 1, got {self.heldout_fraction}")
+        require(round(self.pairs * self.heldout_fraction) >= 1 and round(self.pairs * self.heldout_fraction) < self.pairs,
+                f"pairs ({self.pairs}) x heldout_fraction ({self.heldout_fraction}) must leave at least one "
+                f"training and one held-out pair")
+        require(self.noise >= 0, f"noise must be 0 (noiseless) or positive, got {self.noise}")
+        require(self.correctness_weight >= 0 and self.brevity_weight >= 0,
+                "correctness_weight and brevity_weight must be 0 or more")
+        require(self.correctness_weight + self.brevity_weight > 0,
+                "correctness_weight and brevity_weight are both 0: the labeller would prefer nothing")
+        require(self.sample_temperature > 0, f"sample_temperature must be positive, got {self.sample_temperature}")
+        require(self.normalisation_samples >= 2, f"normalisation_samples must be at least 2 (a std), "
+                                                 f"got {self.normalisation_samples}")
+        require(self.layers >= 1 and self.heads >= 1, "layers and heads must be positive")
+        require(self.dim >= 1 and self.dim % self.heads == 0,
+                f"dim ({self.dim}) must be a positive multiple of heads ({self.heads})")
+        require(self.steps >= 1 and self.batch_size >= 1, "steps and batch_size must be positive")
+        require(self.learning_rate > 0 and self.grad_clip > 0, "learning_rate and grad_clip must be positive")
+        require(self.weight_decay >= 0, "weight_decay must be 0 or more")
+        require(self.eval_every >= 1, "eval_every must be positive")
 
 
 @dataclass
@@ -97,6 +210,8 @@ class LLMConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self):

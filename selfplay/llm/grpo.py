@@ -19,8 +19,15 @@ averaged per response then over responses (grpo), over all tokens of the batch (
 summed and divided by a constant, responses x the longest response (dr_grpo: no length
 normalisation). The batch is reused for ``num_iterations`` passes of ``minibatches`` updates.
 A group whose rewards are all equal has zero advantage, so no signal: the share of such
-groups is logged, and ``dynamic_sampling`` (DAPO) replaces them by fresh prompts. With
-beta = 0 no reference model is kept at all.
+groups is logged, and ``dynamic_sampling`` (DAPO) replaces them by fresh prompts.
+
+The initial policy is always kept frozen as the reference (the model is small), whether or not
+beta puts it in the loss, and two KLs are logged every step under names that keep them apart:
+``kl_ref/exact``, the exact per-token KL(pi_old || pi_ref) = sum_v pi_old(v) log(pi_old(v) /
+pi_ref(v)) averaged over the batch's response tokens, with ``kl_ref/k3`` its k3 estimate
+(both exactly 0 at the first step, where the sampling policy is the reference), and
+``losses/approx_kl`` (CleanRL's name; ``approx_kl_old`` on the progress line), the drift of the
+updated policy from the one that sampled the batch.
 """
 
 from __future__ import annotations
@@ -31,12 +38,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from selfplay.configio import ConfigError
 from selfplay.llm.config import GRPOConfig
 from selfplay.llm.evaluation import evaluate
-from selfplay.llm.model import TokenPolicyValueModel, model_from_payload
+from selfplay.llm.model import model_from_payload
+from selfplay.llm.reward_model import make_scorer, proxy_reward
+from selfplay.llm.rollouts import k3_kl, reference_kl, token_logprobs
 from selfplay.llm.run import Phase, Setting, base_payload, check_vocab, restore_base
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
@@ -54,23 +62,6 @@ def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool) -> tup
     if scale:
         advantages = advantages / (std + STD_EPSILON)
     return advantages.reshape(-1), std.squeeze(1)
-
-
-def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
-    """Per-token k3 estimate of KL(pi || pi_ref) from log-probs of tokens sampled from pi:
-    exp(d) - d - 1 with d = ref_logp - logp; non-negative, zero where the two agree."""
-    d = ref_logp - logp
-    return torch.exp(d) - d - 1
-
-
-def token_logprobs(model: TokenPolicyValueModel, tokens: torch.Tensor, mask: torch.Tensor, temperature: float):
-    """Log-prob of every next token under softmax(logits / temperature) [N, L - 1], and the
-    policy's entropy at those positions, for right-padded ``tokens`` [N, L]."""
-    logits, _ = model(tokens[:, :-1])
-    logp_all = F.log_softmax(logits.float() / temperature, dim=-1)
-    logp = logp_all.gather(-1, tokens[:, 1:, None]).squeeze(-1)
-    entropy = -(logp_all.exp() * logp_all).sum(-1)
-    return logp * mask, entropy
 
 
 def grpo_loss(logp, old_logp, ref_logp, advantages, mask, config: GRPOConfig, max_response_tokens: int):
@@ -135,9 +126,11 @@ class GRPOTrainer:
             raise ConfigError(f"{self.init}: its model's context ({self.model.config.context}) is shorter than "
                               f"this task needs ({longest} tokens)")
         self.init_step = int(payload["step"])
-        self.ref_model = None
-        if self.config.beta > 0:
-            self.ref_model = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.scorer = make_scorer(setting, self.config.reward, "grpo.reward")  # the verifier or a reward model
+        # the frozen initial policy: always kept for the logged kl_ref; ref_model is it when the
+        # loss penalises the KL to it (beta > 0), else None
+        self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.ref_model = self.reference if self.config.beta > 0 else None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
                                            weight_decay=self.config.weight_decay, betas=(0.9, 0.99))
         self.phase = Phase("grpo", run_dir, self.config.steps, log, show_progress)
@@ -176,7 +169,7 @@ class GRPOTrainer:
         responses = generate(self.model, prompts, s.task.max_response_tokens(), s.tokenizer.pad_id,
                              s.tokenizer.eos_id, temperature=self.config.temperature, generator=self.generator)
         texts = [s.tokenizer.response_text(r.tolist()) for r in responses]
-        rewards = torch.tensor([s.task.reward(problems[i // g], t) for i, t in enumerate(texts)])
+        rewards = self.scorer([problems[i // g] for i in range(len(texts))], texts)
         return prompts, responses, texts, rewards
 
     def collect(self) -> Rollouts:
@@ -234,6 +227,7 @@ class GRPOTrainer:
             ref_logp = None
             if self.ref_model is not None:
                 ref_logp, _ = token_logprobs(self.ref_model, batch.tokens, batch.mask, c.temperature)
+            metrics.update(reference_kl(self.model, self.reference, batch.tokens, batch.mask, c.temperature))
         self.model.train()
         n = len(batch.rewards)
         max_len = self.setting.task.max_response_tokens()
@@ -256,7 +250,8 @@ class GRPOTrainer:
         metrics.update(sums)
         metrics.update({
             "reward": batch.rewards.mean().item(), "reward_std": std.mean().item(),
-            "rewards/accuracy": batch.rewards.mean().item(),
+            "rewards/accuracy": self.scorer.verifier([batch.problems[i // c.group_size] for i in range(len(batch.texts))],
+                                                     batch.texts).mean().item(),  # the gold, whatever the reward
             "completions/mean_length": batch.lengths.mean().item(),
             "completions/min_length": batch.lengths.min().item(),
             "completions/max_length": batch.lengths.max().item(),
@@ -270,7 +265,8 @@ class GRPOTrainer:
         s, e = self.setting, self.setting.config.eval
         results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
                            e.sampled_problems, seed=s.config.seed)
-        self.phase.record_eval(self.step, self.curve_step(), results, self.teacher_accuracy)
+        results.update(proxy_reward(self.scorer, self.model, s.eval_problems))  # a reward model's view, beside the gold
+        self.phase.record_eval(self.step, self.curve_step(), results, self.teacher)
         return results
 
     def log_completions(self, batch: Rollouts, count: int = 4) -> None:
@@ -278,7 +274,7 @@ class GRPOTrainer:
         lines = []
         for row in range(0, min(len(batch.texts), count * g), g):
             problem = batch.problems[row // g]
-            lines.append(f"{s.task.prompt(problem)} -> {batch.texts[row]}  (reward {batch.rewards[row].item():.0f}, "
+            lines.append(f"{s.task.prompt(problem)} -> {batch.texts[row]}  (reward {batch.rewards[row].item():.2f}, "
                          f"answer {s.task.answer(problem)})")
         self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
         for line in lines:
@@ -287,10 +283,11 @@ class GRPOTrainer:
     def train(self) -> Path:
         c = self.config
         self.restore()
-        self.teacher_accuracy = self.setting.teacher_accuracy()
+        self.teacher = self.setting.teacher_report()
+        self.teacher_accuracy = self.teacher["teacher_accuracy"]
         if self.step == 0:
-            self.phase.log(f"GRPO from {self.init} (SFT step {self.init_step}); reference model: "
-                           f"{'kept (beta ' + str(c.beta) + ')' if self.ref_model is not None else 'none (beta 0)'}")
+            self.phase.log(f"GRPO from {self.init} (SFT step {self.init_step}); reference model: the initial "
+                           f"policy, KL to it logged as kl_ref, penalised with beta {c.beta}")
             self.evaluate()
         try:
             while self.step < c.steps:
@@ -299,7 +296,8 @@ class GRPOTrainer:
                 tagged = {k if k.startswith("losses/") else f"train/{k}": v for k, v in metrics.items()}
                 self.phase.report(self.step, tagged,
                                   f"reward {metrics['reward']:.3f}  zero-std {metrics['frac_reward_zero_std']:.2f}  "
-                                  f"kl {metrics.get('kl', metrics.get('losses/approx_kl', 0.0)):.4f}  "
+                                  f"kl_ref {metrics.get('kl_ref/exact', float('nan')):.4f}  "
+                                  f"approx_kl_old {metrics.get('losses/approx_kl', float('nan')):.4f}  "
                                   f"len {metrics.get('completions/mean_length', 0.0):.1f}")
                 if c.log_completions_every and self.step % c.log_completions_every == 0 and "skipped" not in metrics:
                     self.log_completions(self.last_batch)

@@ -20,6 +20,7 @@ import torch
 
 from selfplay.configio import ConfigError
 from selfplay.llm.config import LLMConfig
+from selfplay.llm.evaluation import score_responses, with_interval
 from selfplay.llm.model import TokenPolicyValueModel
 from selfplay.llm.tasks import ColumnTask, Problem, make_task
 from selfplay.llm.teacher import Teacher
@@ -35,7 +36,11 @@ from selfplay.run.checkpoint import (
 from selfplay.run.directory import RunDir
 from selfplay.run.log import RunLog
 
-EVAL_FIELDS = ["phase", "step", "curve_step", "minutes", "accuracy", "mean_length", "teacher_accuracy"]
+EVAL_FIELDS = ["phase", "step", "curve_step", "minutes", "accuracy", "accuracy_low", "accuracy_high", "problems",
+               "pass@1", "mean_length", "teacher_accuracy", "teacher_greedy_accuracy", "teacher_pass@1"]
+TEACHER_REPEATS = 20  # demonstrations per held-out problem for the teacher's sampled accuracy
+# the teacher's figures every eval.csv row carries (its pass@k and maj@k are logged once, at the start)
+TEACHER_COLUMNS = ("teacher_accuracy", "teacher_greedy_accuracy", "teacher_pass@1")
 
 
 def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[str], resume: bool,
@@ -71,7 +76,32 @@ class Setting:
 
     def teacher_accuracy(self) -> float:
         """On the held-out evaluation problems, 20 demonstrations each (the teacher is cheap)."""
-        return self.teacher.accuracy(self.eval_problems, np.random.default_rng([self.config.seed, 2]), repeats=20)
+        return self.teacher.accuracy(self.eval_problems, np.random.default_rng([self.config.seed, 2]),
+                                     repeats=TEACHER_REPEATS)
+
+    def teacher_report(self) -> dict[str, float]:
+        """The teacher measured as the student is, on the same held-out problems, each rate with
+        its Wilson interval over problems: ``teacher_accuracy`` (sampled demonstrations, 20 a
+        problem: the rate a perfect imitator sampled at temperature 1 would score; the same
+        value as ``teacher_accuracy()``), ``teacher_greedy_accuracy`` (its most likely response),
+        and on the first ``eval.sampled_problems`` problems with ``eval.samples`` demonstrations
+        each, exactly the student's pass@1 / pass@k / maj@k protocol: ``teacher_pass@1`` etc."""
+        task, teacher, e = self.task, self.teacher, self.config.eval
+        rng = np.random.default_rng([self.config.seed, 2])
+        sampled = [np.mean([task.reward(p, teacher.demonstrate(p, rng)[0] + "<eos>") for _ in range(TEACHER_REPEATS)])
+                   for p in self.eval_problems]
+        report: dict[str, float] = with_interval("teacher_accuracy", [float(x) for x in sampled])
+        greedy = [task.reward(p, teacher.greedy(p) + "<eos>") for p in self.eval_problems]
+        report.update(with_interval("teacher_greedy_accuracy", greedy))
+        if e.samples > 0 and e.sampled_problems > 0:
+            subset = self.eval_problems[:e.sampled_problems]
+            rng = np.random.default_rng([self.config.seed, 6])
+            texts = [[teacher.demonstrate(p, rng)[0] + "<eos>" for _ in range(e.samples)] for p in subset]
+            rewards = [[task.reward(p, t) for t in group] for p, group in zip(subset, texts)]
+            scored = score_responses(task, subset, [0.0] * len(subset), texts, rewards, e.pass_k)
+            report.update({f"teacher_{k}": v for k, v in scored.items()
+                           if k.startswith(("pass@", "maj@"))})
+        return report
 
 
 class Phase:
@@ -95,9 +125,14 @@ class Phase:
         """Scalars to TensorBoard, figures to the progress bar, a log line every 10 s."""
         self.runlog.report(step, metrics, figures)
 
-    def record_eval(self, step: int, curve_step: int, results: dict[str, float], teacher_accuracy: float) -> None:
+    def record_eval(self, step: int, curve_step: int, results: dict[str, float],
+                    teacher: float | dict[str, float]) -> None:
+        """One eval.csv row: ``results`` and the teacher's figures (``Setting.teacher_report()``,
+        or its sampled accuracy alone as a number)."""
+        teacher = teacher if isinstance(teacher, dict) else {"teacher_accuracy": teacher}
+        teacher = {k: v for k, v in teacher.items() if k.removesuffix("_low").removesuffix("_high") in TEACHER_COLUMNS}
         row = {"phase": self.name, "step": step, "curve_step": curve_step, "minutes": self.runlog.minutes(),
-               **results, "teacher_accuracy": teacher_accuracy}
+               **results, **teacher}
         self.runlog.record_eval(step, row, results, first_columns=EVAL_FIELDS)
 
     def save(self, step: int, payload: dict, keep: int = 3) -> Path:

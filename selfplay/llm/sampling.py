@@ -1,11 +1,28 @@
 """Batched sampling from a TokenPolicyValueModel: left-padded prompts, a KV cache (or, for the
-tests, a full forward per token), temperature (0 = greedy) and top-k."""
+tests, a full forward per token), temperature (0 = greedy) and top-k.
+
+Tokens that are never legal inside a response (PAD, BOS, SEP: tokenizer.NOT_IN_RESPONSE) are
+masked to -inf before every pick, greedy or sampled, by ``mask_not_in_response``: the one place
+that decides it, used by ``generate`` (SFT evaluation, GRPO rollouts, anything that samples
+responses) and by whoever recomputes the log-probs of sampled tokens (GRPO's ratio and KL), so
+that the probabilities a trainer optimises are those of the distribution it sampled from.
+"""
 
 from __future__ import annotations
 
 import torch
 
 from selfplay.llm.model import KVCache, TokenPolicyValueModel
+from selfplay.llm.tokenizer import NOT_IN_RESPONSE, SPECIALS
+
+NOT_IN_RESPONSE_IDS = tuple(SPECIALS.index(piece) for piece in NOT_IN_RESPONSE)  # PAD, BOS, SEP
+
+
+def mask_not_in_response(logits: torch.Tensor, banned_ids=NOT_IN_RESPONSE_IDS) -> torch.Tensor:
+    """``logits`` [..., V] with the tokens that may not appear in a response set to -inf."""
+    if not banned_ids:
+        return logits
+    return logits.index_fill(-1, torch.tensor(banned_ids, device=logits.device), float("-inf"))
 
 
 def left_pad(prompts: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,9 +63,11 @@ def pick_tokens(logits: torch.Tensor, temperature: float, top_k: int, generator:
 @torch.no_grad()
 def generate(model: TokenPolicyValueModel, prompts: list[list[int]], max_new_tokens: int, pad_id: int,
              eos_id: int, temperature: float = 1.0, top_k: int = 0, generator: torch.Generator | None = None,
-             use_cache: bool = True, return_logits: bool = False):
-    """Responses [N, max_new_tokens] (PAD after each row's EOS) and, with ``return_logits``,
-    the logits each token was drawn from [N, max_new_tokens, V] (zeros after EOS)."""
+             use_cache: bool = True, return_logits: bool = False, banned_ids=NOT_IN_RESPONSE_IDS):
+    """Responses [N, max_new_tokens] (PAD after each row's EOS, never a ``banned_ids`` token
+    before it) and, with ``return_logits``, the model's logits at each drawn token
+    [N, max_new_tokens, V] (zeros after EOS; before ``mask_not_in_response``, which the pick
+    applies on top)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -63,7 +82,7 @@ def generate(model: TokenPolicyValueModel, prompts: list[list[int]], max_new_tok
     finished = torch.zeros(n, dtype=torch.bool, device=device)
     next_position = positions[:, -1:] + 1
     for step in range(max_new_tokens):
-        token = pick_tokens(next_logits, temperature, top_k, generator)
+        token = pick_tokens(mask_not_in_response(next_logits, banned_ids), temperature, top_k, generator)
         token = token.masked_fill(finished, pad_id)
         responses[:, step] = token
         if return_logits:

@@ -87,7 +87,7 @@ class SFTTrainer:
         s, e = self.setting, self.setting.config.eval
         results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
                            e.sampled_problems, seed=s.config.seed)
-        self.phase.record_eval(self.step, self.step, results, self.teacher_accuracy)
+        self.phase.record_eval(self.step, self.step, results, self.teacher)
         return results
 
     def train(self) -> Path:
@@ -96,13 +96,15 @@ class SFTTrainer:
         if self.step >= c.steps:  # finished before (a resumed curve run)
             self.phase.close()
             return checkpoint_path(self.phase.directory, self.step)
-        self.teacher_accuracy = s.teacher_accuracy()
+        self.teacher = s.teacher_report()
+        self.teacher_accuracy = self.teacher["teacher_accuracy"]
         data_rng = np.random.default_rng([s.config.seed, 4])  # the same dataset on a resume
         tokens, mask, rewards = demonstrations(s, c.num_demonstrations, data_rng)
         demo_accuracy = rewards.mean().item()
         if self.step == 0:
             self.phase.log(f"{c.num_demonstrations} demonstrations (teacher right on {demo_accuracy:.1%}); "
-                           f"teacher accuracy on held-out problems {self.teacher_accuracy:.1%}; "
+                           f"the teacher on held-out problems (sampled; greedy: its most likely response): "
+                           f"{', '.join(f'{k} {v:.3f}' for k, v in self.teacher.items() if not k.endswith(('_low', '_high')))}; "
                            f"model {self.model.num_parameters():,} parameters")
             self.phase.writer.add_scalar("eval/teacher_accuracy", self.teacher_accuracy, 0)
             self.evaluate()

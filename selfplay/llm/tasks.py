@@ -8,11 +8,16 @@ scratchpad, the answer marker and the answer:
     response <ans>825<eos>              without the scratchpad
 
 The reward reads only the final answer (what follows ``<ans>``, up to ``<eos>``): 1.0 when it
-is exactly the right number, else 0.0; the scratchpad is never checked. Both tasks are the same
+is exactly the right number, else 0.0; the scratchpad's content is never checked, but the
+response must be well formed: ``(scratchpad)<ans>DIGITS<eos>`` with no special token (PAD,
+BOS, SEP, a second ``<ans>``) anywhere inside and nothing after ``<eos>`` but the padding that
+batching adds (``reward_ids`` reads the exact token ids; ``<ans>8<pad>25<eos>`` scores 0). Both tasks are the same
 column algorithm (a column value plus the carry from the column before), so the teacher's error
 class, forgetting to carry, means the same thing in both. Problems are split once and for all
-into training and held-out ones by a hash of the prompt, so evaluation uses problems that no
-demonstration and no RL rollout ever saw.
+into training and held-out ones by a hash of the canonical problem (the operands sorted: both
+tasks commute, so ``467+358`` is held out exactly when ``358+467`` is), so evaluation uses
+problems that no demonstration and no RL rollout ever saw, in either operand order. Evaluation
+problems are drawn without replacement.
 """
 
 from __future__ import annotations
@@ -25,9 +30,13 @@ import numpy as np
 
 from selfplay.configio import require
 from selfplay.errors import UserError
+from selfplay.llm.tokenizer import CharTokenizer
 
 Problem = tuple[int, int]
-_NUMBER = re.compile(r"[0-9]+")
+# A well-formed response text: a scratchpad of alphabet characters (no special token: every one
+# is written <...> and the alphabet holds no '<'), one answer marker, digits, one <eos> at the end.
+_WELL_FORMED = re.compile(r"[^<]*<ans>([0-9]+)<eos>")
+ENUMERATE_LIMIT = 200_000  # problem spaces up to this size are counted exactly for the held-out split
 
 
 class TaskError(UserError):
@@ -51,12 +60,10 @@ class TaskConfig:
 
 
 def extract_answer(response: str) -> str | None:
-    """The final answer of a response text (``...<ans>DIGITS<eos>``, one marker), or None."""
-    _, marker, tail = response.partition("<ans>")
-    if not marker or not tail.endswith("<eos>"):
-        return None
-    answer = tail[:-len("<eos>")]
-    return answer if _NUMBER.fullmatch(answer) else None
+    """The final answer of a well-formed response text (``SCRATCHPAD<ans>DIGITS<eos>``, no
+    special token but the one marker and the final EOS), or None."""
+    match = _WELL_FORMED.fullmatch(response)
+    return match.group(1) if match else None
 
 
 def random_operand(rng: np.random.Generator, digits: int) -> int:
@@ -124,13 +131,52 @@ class ColumnTask:
         return f"{pad}<ans>{answer}"
 
     def reward(self, problem: Problem, response: str) -> float:
-        """The verifier: 1.0 iff the final answer is exactly right and the response ended."""
+        """The verifier: 1.0 iff the response is well formed, ended, and its final answer is
+        exactly right."""
         return float(extract_answer(response) == self.answer(problem))
 
+    def reward_ids(self, problem: Problem, ids, tokenizer: CharTokenizer) -> float:
+        """The verifier on the exact response token ids (as sampled, PAD after EOS from
+        batching): 0 if anything but PAD follows the first EOS, else ``reward`` of their text
+        (which keeps any PAD before the EOS, so ``<ans>8<pad>25<eos>`` scores 0)."""
+        ids = [int(i) for i in ids]
+        if tokenizer.eos_id in ids and any(i != tokenizer.pad_id for i in ids[ids.index(tokenizer.eos_id) + 1:]):
+            return 0.0
+        return self.reward(problem, tokenizer.response_text(ids))
+
     # ---- problems and the held-out split ------------------------------------------------------
+    def canonical(self, problem: Problem) -> Problem:
+        """The problem with its operands sorted: both tasks commute, so a+b and b+a (a*b and
+        b*a) are one problem and fall on the same side of the split. For multiplication the
+        swap of a multi-digit a times a digit b is not a problem of the task anyway (the first
+        operand has min_digits or more, the second is one digit), so sorting changes nothing
+        there; with one-digit first operands (min_digits 1) 3*5 and 5*3 both occur, and
+        sorting keeps them together."""
+        return (min(problem), max(problem))
+
     def is_heldout(self, problem: Problem) -> bool:
-        bucket = zlib.crc32(self.prompt(problem).encode()) % 100_000
+        a, b = self.canonical(problem)
+        bucket = zlib.crc32(f"{a}{self.symbol}{b}".encode()) % 100_000
         return bucket < self.config.heldout_fraction * 100_000
+
+    def all_problems(self):
+        """Every problem of the task, in a fixed order (only for small spaces)."""
+        raise NotImplementedError
+
+    def space_size(self) -> int:
+        raise NotImplementedError
+
+    def _operand_range(self) -> range:
+        """Every operand of min_digits to max_digits digits (as random_operand draws them)."""
+        lo, hi = self.config.min_digits, self.config.max_digits
+        return range(0 if lo == 1 else 10 ** (lo - 1), 10 ** hi)
+
+    def heldout_count(self) -> int | None:
+        """The exact number of held-out problems when the space is small enough to count
+        (at most ENUMERATE_LIMIT problems), else None."""
+        if self.space_size() > ENUMERATE_LIMIT:
+            return None
+        return sum(self.is_heldout(p) for p in self.all_problems())
 
     def sample(self, rng: np.random.Generator, heldout: bool = False, max_tries: int = 10_000) -> Problem:
         """A random training (or held-out) problem; rejection against the hash split."""
@@ -143,7 +189,27 @@ class ColumnTask:
                         f"has no {split} problems (heldout_fraction {self.config.heldout_fraction})")
 
     def sample_many(self, n: int, rng: np.random.Generator, heldout: bool = False) -> list[Problem]:
-        return [self.sample(rng, heldout) for _ in range(n)]
+        """``n`` training problems drawn with replacement, or ``n`` distinct held-out problems
+        (an evaluation set: no problem counted twice); TaskError if the held-out split has fewer."""
+        if not heldout:
+            return [self.sample(rng, heldout) for _ in range(n)]
+        available = self.heldout_count()
+        if available is not None and available < n:
+            raise TaskError(f"task {self.name} with {self.config.min_digits}-{self.config.max_digits} digits has "
+                            f"{available} held-out problems (heldout_fraction {self.config.heldout_fraction}), "
+                            f"fewer than the {n} asked for (eval.problems)")
+        chosen: dict[Problem, None] = {}
+        misses = 0
+        while len(chosen) < n:
+            problem = self.sample(rng, heldout=True)
+            if problem in chosen:
+                misses += 1
+                if misses > 100 * n + 10_000:
+                    raise TaskError(f"task {self.name}: could not draw {n} distinct held-out problems "
+                                    f"(found {len(chosen)}); lower eval.problems or raise task.heldout_fraction")
+                continue
+            chosen[problem] = None
+        return list(chosen)
 
     # ---- sizes, in tokens (the tokenizer is one token per character) --------------------------
     def max_prompt_tokens(self) -> int:
@@ -181,6 +247,13 @@ class AdditionTask(ColumnTask):
     def max_prompt_tokens(self):
         return 2 * self.config.max_digits + 3
 
+    def space_size(self):
+        return len(self._operand_range()) ** 2
+
+    def all_problems(self):
+        r = self._operand_range()
+        return ((a, b) for a in r for b in r)
+
 
 class MultiplicationTask(ColumnTask):
     """a * b with a min_digits to max_digits long and b one digit from 2 to 9."""
@@ -202,6 +275,12 @@ class MultiplicationTask(ColumnTask):
 
     def max_prompt_tokens(self):
         return self.config.max_digits + 4
+
+    def space_size(self):
+        return len(self._operand_range()) * 8
+
+    def all_problems(self):
+        return ((a, b) for a in self._operand_range() for b in range(2, 10))
 
 
 TASKS = {"addition": AdditionTask, "multiplication": MultiplicationTask}

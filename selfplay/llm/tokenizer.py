@@ -14,6 +14,7 @@ import re
 from selfplay.errors import UserError
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<sep>", "<ans>")
+NOT_IN_RESPONSE = ("<pad>", "<bos>", "<sep>")  # never legal inside a response: the sampler masks them
 ALPHABET = "0123456789+*,"
 _PIECE = re.compile(r"<[a-z]+>|.", re.DOTALL)
 
@@ -29,6 +30,7 @@ class CharTokenizer:
         self.vocab: list[str] = [*SPECIALS, *alphabet]
         self._ids = {piece: i for i, piece in enumerate(self.vocab)}
         self.pad_id, self.bos_id, self.eos_id, self.sep_id, self.ans_id = range(len(SPECIALS))
+        self.not_in_response_ids = tuple(self._ids[piece] for piece in NOT_IN_RESPONSE)
 
     @property
     def vocab_size(self) -> int:
@@ -61,9 +63,13 @@ class CharTokenizer:
         return [*self.encode(response), self.eos_id]
 
     def response_text(self, ids) -> str:
-        """The text of sampled response ids up to and including the first EOS (PAD after it is
-        dropped); a response cut off before its EOS has none, and the verifier rejects it."""
+        """The text of sampled response ids up to and including the first EOS (what follows it,
+        the padding of batching, is dropped); a response cut off before its EOS has none, and
+        the verifier rejects it. A PAD before the EOS stays in the text as ``<pad>`` (the
+        verifier rejects it too); trailing PAD of a response cut off without EOS is dropped."""
         ids = [int(i) for i in ids]
         if self.eos_id in ids:
-            ids = ids[:ids.index(self.eos_id) + 1]
-        return self.decode(i for i in ids if i != self.pad_id)
+            return self.decode(ids[:ids.index(self.eos_id) + 1])
+        while ids and ids[-1] == self.pad_id:
+            ids.pop()
+        return self.decode(ids)
