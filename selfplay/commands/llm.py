@@ -6,6 +6,9 @@
     selfplay llm ppo configs/llm_addition.yaml            PPO with a critic from that run's SFT checkpoint
     selfplay llm curve configs/llm_addition.yaml          both, then runs/llm_addition/curve.png
     selfplay llm curve --resume runs/llm_addition         continue wherever it stopped
+    selfplay llm compare configs/llm_compare_smoke.yaml --seeds 0,1   PPO vs GRPO vs Dr. GRPO -> compare.png
+    selfplay llm overoptimization configs/llm_overoptimization_smoke.yaml   RL and best-of-n against a
+                                                          reward model, gold beside proxy -> overoptimization.png
 """
 
 from __future__ import annotations
@@ -19,18 +22,27 @@ from selfplay.errors import UserError
 
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
-    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|ppo|curve|reward-model")
+    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|ppo|curve|reward-model|overoptimization|compare")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
                            ("ppo", "PPO with a critic from an SFT checkpoint"),
                            ("curve", "SFT then GRPO, and the accuracy curve against the teacher"),
-                           ("reward-model", "a reward model from simulated pairwise preferences (RLHF)")):
+                           ("reward-model", "a reward model from simulated pairwise preferences (RLHF)"),
+                           ("overoptimization", "RL and best-of-n against a reward model: proxy and gold score "
+                                                "against sqrt(KL)"),
+                           ("compare", "PPO vs GRPO vs Dr. GRPO on one budget, over seeds: a table and a figure")):
         q = llm.add_parser(name, help=helptext)
         q.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE",
                        help="a config file (configs/llm_addition.yaml) and overrides such as grpo.beta=0.04")
         q.add_argument("--name", help="run name: the run lives in runs/NAME (default: the config's name)")
         q.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
-        q.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+        if name != "overoptimization":  # its measurements are one sitting's: a new --name reruns it
+            q.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
+        else:
+            q.set_defaults(resume=None)
+        if name == "compare":
+            q.add_argument("--seeds", help="comma-separated seeds, such as 0,1,2 (sets compare.seeds)")
+            q.add_argument("--methods", help="comma-separated methods among ppo,grpo,dr_grpo (sets compare.methods)")
         if name in ("grpo", "ppo"):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
@@ -77,6 +89,10 @@ def run(args):
         return 0
     if args.llm_command == "reward-model":
         return run_reward_model(args, run_dir, config_path, overrides, show)
+    if args.llm_command == "compare":
+        return run_compare(args, run_dir, config_path, overrides)
+    if args.llm_command == "overoptimization":
+        return run_overoptimization(run_dir, config_path, overrides, show)
     phase = args.llm_command
     init = resolve_init(args.init, run_dir, bool(args.resume), phase) if phase in ("grpo", "ppo") else None
     config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=phase)
@@ -115,4 +131,38 @@ def run_reward_model(args, run_dir: Path, config_path, overrides, show: bool) ->
     checkpoint = trainer.train()
     print(format_table("reward model, held-out pairs", [{"figure": k, "value": v} for k, v in trainer.results.items()]))
     print(f"done: {checkpoint}")
+    return 0
+
+
+def run_overoptimization(run_dir: Path, config_path, overrides, show: bool) -> int:
+    """``selfplay llm overoptimization``: the proxy is ``overoptimization.proxy`` (a run directory
+    with an SFT checkpoint and a reward model), or this run's own, trained when missing."""
+    from selfplay.commands.bench import format_table
+    from selfplay.configio import load_config
+    from selfplay.llm import overoptimization
+    from selfplay.llm.config import LLMConfig
+    from selfplay.llm.run import prepare_run
+    overoptimization.check_new_run(run_dir, load_config(LLMConfig, config_path, overrides))  # before config.yaml
+    config = prepare_run(run_dir, config_path, overrides, False, phase="overoptimization")
+    summary = overoptimization.run_overoptimization(run_dir, config, show_progress=show)
+    print(format_table("over-optimisation: gold (the labeller's) and proxy (the reward model's) against "
+                       "d = sqrt(KL to the initial policy)", [{"figure": k, "value": v} for k, v in summary.items()]))
+    print(f"points: {run_dir / overoptimization.CSV_NAME}\nfigure: {run_dir / overoptimization.FIGURE_NAME}.png")
+    return 0
+
+
+def run_compare(args, run_dir: Path, config_path, overrides) -> int:
+    """``selfplay llm compare``: PPO, GRPO and Dr. GRPO on one budget (selfplay/llm/compare.py)."""
+    import json
+
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.compare import run_compare as compare
+    overrides = list(overrides)
+    for key, value in (("seeds", args.seeds), ("methods", args.methods)):
+        if value is not None:
+            overrides.append(f"compare.{key}={json.dumps(value)}")
+    rows = compare(run_dir, config_path, overrides, bool(args.resume))
+    print(format_table("held-out greedy accuracy at the end of each method (mean over seeds, 95% t interval over "
+                       "seeds; per seed, its Wilson interval over problems)", rows))
+    print(f"table: {run_dir / 'compare.csv'}\nfigure: {run_dir / 'compare.png'}")
     return 0

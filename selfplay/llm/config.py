@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from selfplay.configio import require
+from selfplay.configio import ConfigError, require
 from selfplay.llm.model import ModelConfig
 from selfplay.llm.tasks import TaskConfig, make_task
 from selfplay.llm.teacher import TeacherConfig
@@ -186,6 +186,26 @@ class RewardModelConfig:
 
 
 @dataclass
+class OveroptimizationConfig:
+    """Reward hacking made visible (selfplay/llm/overoptimization.py): RL against a proxy reward
+    model, and best-of-n against it, with the labeller's gold score measured beside the proxy."""
+    algorithm: Literal["grpo", "ppo"] = "grpo"  # the RL that optimises the proxy (its section's other options apply)
+    proxy: str = ""                  # RUN_DIR with an SFT checkpoint and a reward model ("" = this run, built when missing)
+    steps: int = 200                 # RL steps (replaces the algorithm section's steps)
+    eval_every: int = 10             # RL steps between measurements (replaces its eval_every)
+    best_of_n: int = 64              # the largest n of best-of-n, a power of 2 (n = 1, 2, 4, ..., best_of_n)
+    problems: int = 200              # held-out prompts of each measurement (at most eval.problems: the first of them)
+
+    def validate(self):
+        require(self.algorithm in ("grpo", "ppo"), f"algorithm must be 'grpo' or 'ppo', got {self.algorithm!r}")
+        require(self.steps >= 1, f"steps must be positive, got {self.steps}")
+        require(self.eval_every >= 1, f"eval_every must be positive, got {self.eval_every}")
+        require(self.best_of_n >= 1 and self.best_of_n & (self.best_of_n - 1) == 0,
+                f"best_of_n must be a power of 2 (n runs over 1, 2, 4, ..., best_of_n), got {self.best_of_n}")
+        require(self.problems >= 1, f"problems must be positive, got {self.problems}")
+
+
+@dataclass
 class EvalConfig:
     problems: int = 500              # held-out problems, the same ones at every evaluation
     samples: int = 8                 # temperature-1 samples per problem for pass@k and maj@k (0 = off)
@@ -200,6 +220,46 @@ class EvalConfig:
                 f"pass_k must be between 1 and samples ({self.samples}), got {self.pass_k}")
 
 
+COMPARE_METHODS = ("ppo", "grpo", "dr_grpo")  # PPO with its critic, GRPO, Dr. GRPO (grpo.loss_type)
+
+
+@dataclass
+class CompareConfig:
+    """``selfplay llm compare`` (selfplay/llm/compare.py): every method and seed gets the same
+    budget, ``steps`` steps of ``responses_per_step`` sampled responses each, evaluated every
+    ``eval_every`` steps. ``methods`` and ``seeds`` are comma-separated lists (quote one seed: "0")."""
+    methods: str = "ppo,grpo,dr_grpo"
+    seeds: str = "0,1,2"
+    steps: int = 100
+    eval_every: int = 10
+    responses_per_step: int = 0      # 0 = grpo.prompts_per_step x grpo.group_size
+
+    def method_list(self) -> list[str]:
+        return [m.strip() for m in self.methods.split(",") if m.strip()]
+
+    def seed_list(self) -> list[int]:
+        return [int(s) for s in self.seeds.split(",") if s.strip()]
+
+    def validate(self):
+        methods = self.method_list()
+        require(methods, f"methods is empty; choose from {', '.join(COMPARE_METHODS)}")
+        unknown = [m for m in methods if m not in COMPARE_METHODS]
+        require(not unknown, f"unknown method {unknown[0]!r}; choose from {', '.join(COMPARE_METHODS)}"
+                if unknown else "")
+        require(len(set(methods)) == len(methods), f"methods lists a method twice: {self.methods!r}")
+        try:
+            seeds = self.seed_list()
+        except ValueError:
+            raise ConfigError(f"seeds must be comma-separated integers such as \"0,1,2\", got {self.seeds!r}") from None
+        require(seeds, "seeds is empty: name at least one seed, such as \"0,1,2\"")
+        require(len(set(seeds)) == len(seeds) and min(seeds) >= 0,
+                f"seeds must be distinct integers, 0 or more, got {self.seeds!r}")
+        require(self.steps >= 1, f"steps must be positive, got {self.steps}")
+        require(self.eval_every >= 1, f"eval_every must be positive, got {self.eval_every}")
+        require(self.responses_per_step >= 0, f"responses_per_step must be 0 (grpo.prompts_per_step x "
+                                              f"grpo.group_size) or positive, got {self.responses_per_step}")
+
+
 @dataclass
 class LLMConfig:
     seed: int = 0
@@ -212,6 +272,8 @@ class LLMConfig:
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
+    overoptimization: OveroptimizationConfig = field(default_factory=OveroptimizationConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self):
