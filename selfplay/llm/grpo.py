@@ -39,16 +39,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from selfplay.configio import ConfigError
 from selfplay.llm.config import GRPOConfig
 from selfplay.llm.evaluation import evaluate
-from selfplay.llm.model import model_from_payload
 from selfplay.llm.reward_model import make_scorer, proxy_reward
 from selfplay.llm.rollouts import k3_kl, reference_kl, token_logprobs
-from selfplay.llm.run import Phase, Setting, base_payload, check_vocab, restore_base
+from selfplay.llm.run import (
+    Phase,
+    Setting,
+    base_payload,
+    load_start,
+    restore_base,
+    start_policy,
+)
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
-from selfplay.run.checkpoint import checkpoint_path, load_checkpoint
+from selfplay.run.checkpoint import checkpoint_path
 
 STD_EPSILON = 1e-4
 
@@ -118,13 +123,8 @@ class GRPOTrainer:
         self.setting = setting
         self.config = setting.config.grpo
         self.init = Path(init)
-        payload = load_checkpoint(self.init, setting.device)
-        check_vocab(payload, setting.tokenizer, self.init)
-        self.model = model_from_payload(payload, setting.device)
-        longest = setting.task.max_prompt_tokens() + setting.task.max_response_tokens()
-        if self.model.config.context < longest:
-            raise ConfigError(f"{self.init}: its model's context ({self.model.config.context}) is shorter than "
-                              f"this task needs ({longest} tokens)")
+        payload = load_start(setting, self.init)
+        self.model = start_policy(setting, payload, self.init)
         self.init_step = int(payload["step"])
         self.scorer = make_scorer(setting, self.config.reward, "grpo.reward")  # the verifier or a reward model
         # the frozen initial policy: always kept for the logged kl_ref; ref_model is it when the

@@ -72,10 +72,17 @@ from selfplay.llm.rollouts import (
     token_logprobs,
     token_logprobs_and_values,
 )
-from selfplay.llm.run import Phase, Setting, base_payload, check_vocab, restore_base
+from selfplay.llm.run import (
+    Phase,
+    Setting,
+    base_payload,
+    load_start,
+    restore_base,
+    start_policy,
+)
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
-from selfplay.run.checkpoint import checkpoint_path, load_checkpoint
+from selfplay.run.checkpoint import checkpoint_path
 
 WHITEN_EPSILON = 1e-8
 Score = Callable[[list[Problem], list[str]], torch.Tensor]
@@ -194,15 +201,10 @@ class PPOTrainer:
         self.setting = setting
         self.config = c = setting.config.ppo
         self.init = Path(init)
-        payload = load_checkpoint(self.init, setting.device)
-        check_vocab(payload, setting.tokenizer, self.init)
+        payload = load_start(setting, self.init)
         if not c.critic_init:  # the critic starts as the policy checkpoint's value head
             require_value_head(payload, self.init)
-        self.model = model_from_payload(payload, setting.device)
-        longest = setting.task.max_prompt_tokens() + setting.task.max_response_tokens()
-        if self.model.config.context < longest:
-            raise ConfigError(f"{self.init}: its model's context ({self.model.config.context}) is shorter than "
-                              f"this task needs ({longest} tokens)")
+        self.model = start_policy(setting, payload, self.init)
         self.init_step = int(payload["step"])
         self.critic = None  # None: the policy's own value head
         if c.critic == "separate" and c.critic_init:  # Ouyang et al.: the value model from the reward model

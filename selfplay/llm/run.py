@@ -21,7 +21,7 @@ import torch
 from selfplay.configio import ConfigError
 from selfplay.llm.config import LLMConfig
 from selfplay.llm.evaluation import score_responses, with_interval
-from selfplay.llm.model import TokenPolicyValueModel
+from selfplay.llm.model import TokenPolicyValueModel, model_from_payload
 from selfplay.llm.tasks import ColumnTask, Problem, make_task
 from selfplay.llm.teacher import Teacher
 from selfplay.llm.tokenizer import CharTokenizer
@@ -29,6 +29,7 @@ from selfplay.network import resolve_device
 from selfplay.run import directory
 from selfplay.run.checkpoint import (
     checkpoint_path,
+    load_checkpoint,
     load_latest_good,
     prune_checkpoints,
     save_checkpoint,
@@ -169,3 +170,20 @@ def restore_base(payload: dict, model: TokenPolicyValueModel, optimizer, rng: np
 def check_vocab(payload: dict, tokenizer: CharTokenizer, where) -> None:
     if payload.get("vocab") != tokenizer.vocab:
         raise ConfigError(f"{where} was trained with another vocabulary: not an llm checkpoint of this version")
+
+
+def load_start(setting: Setting, init: Path) -> dict:
+    """The checkpoint an RL phase starts from (an SFT one), checked to be of this vocabulary."""
+    payload = load_checkpoint(init, setting.device)
+    check_vocab(payload, setting.tokenizer, init)
+    return payload
+
+
+def start_policy(setting: Setting, payload: dict, init: Path) -> TokenPolicyValueModel:
+    """The policy of that checkpoint, refused if its context cannot hold this task's prompt and response."""
+    model = model_from_payload(payload, setting.device)
+    longest = setting.task.max_prompt_tokens() + setting.task.max_response_tokens()
+    if model.config.context < longest:
+        raise ConfigError(f"{init}: its model's context ({model.config.context}) is shorter than "
+                          f"this task needs ({longest} tokens)")
+    return model
