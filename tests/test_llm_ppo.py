@@ -77,7 +77,7 @@ def test_reward_is_the_kl_penalty_per_token_plus_the_score_on_the_last_token():
 def test_a_response_without_eos_gets_the_fixed_penalty_whatever_it_says(tmp_path, monkeypatch):
     setting, init = tiny_checkpoint(tmp_path, ["ppo.no_eos_score=-0.7"])
     trainer = PPOTrainer(setting, tmp_path / "run", init, log=quiet,
-                         score=lambda problems, texts: torch.ones(len(problems)))
+                         scorer=lambda problems, texts: torch.ones(len(problems)))
     tok, width = setting.tokenizer, setting.task.max_response_tokens()
 
     def scripted(model, prompts, max_new_tokens, pad, eos, **kwargs):  # even rows finish, odd ones do not

@@ -56,9 +56,12 @@ class GRPOConfig:
     checkpoint_every: int = 50
     log_completions_every: int = 20  # write a few sample completions (0 = never)
     reward: str = "verifier"         # or model:RUN_DIR, a reward model (selfplay llm reward-model): RLHF
+    no_eos_score: float | None = None  # the score of a response cut off before its EOS (None: as the reward says)
 
     def validate(self):
         check_reward_spec(self.reward)
+        require(self.no_eos_score is None or self.no_eos_score <= 0,
+                f"no_eos_score must be 0 or negative (a penalty), or null for none, got {self.no_eos_score}")
         require(self.group_size >= 2, f"group_size must be at least 2 (GRPO compares the samples of a "
                                       f"prompt with each other), got {self.group_size}")
         require(self.steps >= 1 and self.prompts_per_step >= 1, "steps and prompts_per_step must be positive")

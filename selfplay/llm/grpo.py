@@ -18,7 +18,9 @@ KL(pi || pi_ref), kl_t = pi_ref/pi - log(pi_ref/pi) - 1 >= 0, the per-token loss
 averaged per response then over responses (grpo), over all tokens of the batch (dapo), or
 summed and divided by a constant, responses x the longest response (dr_grpo: no length
 normalisation). The batch is reused for ``num_iterations`` passes of ``minibatches`` updates.
-A group whose rewards are all equal has zero advantage, so no signal: the share of such
+With ``no_eos_score`` set, a response cut off before its EOS scores that instead of what the
+reward says (PPO's penalty, there by default: a learned reward model never saw such responses
+in its pairs and may score them anywhere). A group whose rewards are all equal has zero advantage, so no signal: the share of such
 groups is logged, and ``dynamic_sampling`` (DAPO) replaces them by fresh prompts.
 
 The initial policy is always kept frozen as the reference (the model is small), whether or not
@@ -32,7 +34,6 @@ updated policy from the one that sampled the batch.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,20 +41,11 @@ import numpy as np
 import torch
 
 from selfplay.llm.config import GRPOConfig
-from selfplay.llm.evaluation import evaluate
-from selfplay.llm.reward_model import make_scorer, proxy_reward
+from selfplay.llm.rl_phase import RLPhase
 from selfplay.llm.rollouts import k3_kl, reference_kl, token_logprobs
-from selfplay.llm.run import (
-    Phase,
-    Setting,
-    base_payload,
-    load_start,
-    restore_base,
-    start_policy,
-)
+from selfplay.llm.run import Setting
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
-from selfplay.run.checkpoint import checkpoint_path
 
 STD_EPSILON = 1e-4
 
@@ -118,48 +110,22 @@ class Rollouts:
     rounds: int
 
 
-class GRPOTrainer:
-    def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path, log=print, show_progress=False):
-        self.setting = setting
-        self.config = setting.config.grpo
-        self.init = Path(init)
-        payload = load_start(setting, self.init)
-        self.model = start_policy(setting, payload, self.init)
-        self.init_step = int(payload["step"])
-        self.scorer = make_scorer(setting, self.config.reward, "grpo.reward")  # the verifier or a reward model
-        # the frozen initial policy: always kept for the logged kl_ref; ref_model is it when the
-        # loss penalises the KL to it (beta > 0), else None
-        self.reference = copy.deepcopy(self.model).eval().requires_grad_(False)
+class GRPOTrainer(RLPhase):
+    name, rng_stream = "grpo", 5
+
+    def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path, log=print, show_progress=False,
+                 scorer=None):
+        super().__init__(setting, run_dir, init, log, show_progress, scorer)
+        # the loss's reference: the frozen initial policy when beta > 0 penalises the KL to it
         self.ref_model = self.reference if self.config.beta > 0 else None
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.learning_rate,
-                                           weight_decay=self.config.weight_decay, betas=(0.9, 0.99))
-        self.phase = Phase("grpo", run_dir, self.config.steps, log, show_progress)
-        self.rng = np.random.default_rng([setting.config.seed, 5])
-        self.generator = torch.Generator(device=setting.device).manual_seed(setting.config.seed)
-        torch.manual_seed(setting.config.seed)
-        self.step = 0
+        self.make_optimizer(self.model.parameters())
+
+    def optimizer_options(self) -> dict:
+        return {"betas": (0.9, 0.99)}
 
     @property
     def updates_per_step(self) -> int:
         return self.config.num_iterations * self.config.minibatches
-
-    def curve_step(self) -> int:
-        """Optimiser steps since the model was created (SFT's, then GRPO's): the curve's x."""
-        return self.init_step + self.step * self.updates_per_step
-
-    # ---- state ------------------------------------------------------------------------------
-    def restore(self) -> None:
-        found = self.phase.latest(self.setting.device)
-        if found is not None:
-            path, payload = found
-            self.step = restore_base(payload, self.model, self.optimizer, self.rng)
-            self.generator.set_state(payload["sampler_rng"])
-            self.phase.log(f"resumed from {path.name} at step {self.step}")
-
-    def save(self) -> Path:
-        payload = base_payload(self.setting, self.model, self.optimizer, self.step, self.rng)
-        return self.phase.save(self.step, {**payload, "phase": "grpo", "init": str(self.init),
-                                           "init_step": self.init_step, "sampler_rng": self.generator.get_state()})
 
     # ---- sampling ---------------------------------------------------------------------------
     def sample_groups(self, problems: list[Problem]):
@@ -170,6 +136,9 @@ class GRPOTrainer:
                              s.tokenizer.eos_id, temperature=self.config.temperature, generator=self.generator)
         texts = [s.tokenizer.response_text(r.tolist()) for r in responses]
         rewards = self.scorer([problems[i // g] for i in range(len(texts))], texts)
+        if self.config.no_eos_score is not None:  # a response cut off before its EOS scores this, whatever it says
+            finished = (responses == s.tokenizer.eos_id).any(dim=1).cpu()
+            rewards = torch.where(finished, rewards, torch.full_like(rewards, self.config.no_eos_score))
         return prompts, responses, texts, rewards
 
     def collect(self) -> Rollouts:
@@ -250,8 +219,8 @@ class GRPOTrainer:
         metrics.update(sums)
         metrics.update({
             "reward": batch.rewards.mean().item(), "reward_std": std.mean().item(),
-            "rewards/accuracy": self.scorer.verifier([batch.problems[i // c.group_size] for i in range(len(batch.texts))],
-                                                     batch.texts).mean().item(),  # the gold, whatever the reward
+            "rewards/accuracy": self.gold([batch.problems[i // c.group_size] for i in range(len(batch.texts))],
+                                          batch.texts).mean().item(),  # the gold, whatever the reward
             "completions/mean_length": batch.lengths.mean().item(),
             "completions/min_length": batch.lengths.min().item(),
             "completions/max_length": batch.lengths.max().item(),
@@ -261,16 +230,21 @@ class GRPOTrainer:
         return metrics
 
     # ---- the loop ---------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, float]:
-        s, e = self.setting, self.setting.config.eval
-        results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
-                           e.sampled_problems, seed=s.config.seed)
-        results.update(proxy_reward(self.scorer, self.model, s.eval_problems))  # a reward model's view, beside the gold
-        self.phase.record_eval(self.step, self.curve_step(), results, self.teacher)
-        return results
+    def start_message(self) -> str:
+        c = self.config
+        return (f"GRPO from {self.init} (SFT step {self.init_step}); reward: {c.reward}"
+                f"{'' if c.no_eos_score is None else f' ({c.no_eos_score} without EOS)'}; reference model: the "
+                f"initial policy, KL to it logged as kl_ref, penalised with beta {c.beta}")
 
-    def log_completions(self, batch: Rollouts, count: int = 4) -> None:
-        s, g = self.setting, self.config.group_size
+    def progress(self, metrics: dict[str, float]) -> tuple[dict[str, float], str]:
+        tagged = {k if k.startswith("losses/") else f"train/{k}": v for k, v in metrics.items()}
+        return tagged, (f"reward {metrics['reward']:.3f}  zero-std {metrics['frac_reward_zero_std']:.2f}  "
+                        f"kl_ref {metrics.get('kl_ref/exact', float('nan')):.4f}  "
+                        f"approx_kl_old {metrics.get('losses/approx_kl', float('nan')):.4f}  "
+                        f"len {metrics.get('completions/mean_length', 0.0):.1f}")
+
+    def log_completions(self, count: int = 4) -> None:
+        s, g, batch = self.setting, self.config.group_size, self.last_batch
         lines = []
         for row in range(0, min(len(batch.texts), count * g), g):
             problem = batch.problems[row // g]
@@ -279,32 +253,3 @@ class GRPOTrainer:
         self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
         for line in lines:
             self.phase.log("sample: " + line, quiet=True)
-
-    def train(self) -> Path:
-        c = self.config
-        self.restore()
-        self.teacher = self.setting.teacher_report()
-        self.teacher_accuracy = self.teacher["teacher_accuracy"]
-        if self.step == 0:
-            self.phase.log(f"GRPO from {self.init} (SFT step {self.init_step}); reference model: the initial "
-                           f"policy, KL to it logged as kl_ref, penalised with beta {c.beta}")
-            self.evaluate()
-        try:
-            while self.step < c.steps:
-                metrics = self.train_step()
-                self.step += 1
-                tagged = {k if k.startswith("losses/") else f"train/{k}": v for k, v in metrics.items()}
-                self.phase.report(self.step, tagged,
-                                  f"reward {metrics['reward']:.3f}  zero-std {metrics['frac_reward_zero_std']:.2f}  "
-                                  f"kl_ref {metrics.get('kl_ref/exact', float('nan')):.4f}  "
-                                  f"approx_kl_old {metrics.get('losses/approx_kl', float('nan')):.4f}  "
-                                  f"len {metrics.get('completions/mean_length', 0.0):.1f}")
-                if c.log_completions_every and self.step % c.log_completions_every == 0 and "skipped" not in metrics:
-                    self.log_completions(self.last_batch)
-                if self.step % c.eval_every == 0 or self.step == c.steps:
-                    self.evaluate()
-                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
-                    self.save()
-        finally:
-            self.phase.close()
-        return checkpoint_path(self.phase.directory, self.step)

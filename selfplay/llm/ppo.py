@@ -48,7 +48,6 @@ the reward), ``charts/response_length``, ``charts/no_eos_share``, ``charts/kl_co
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -58,31 +57,18 @@ import torch
 
 from selfplay.configio import ConfigError
 from selfplay.llm.config import PPOConfig
-from selfplay.llm.evaluation import evaluate
 from selfplay.llm.model import model_from_payload
-from selfplay.llm.reward_model import (
-    Scorer,
-    load_reward_model,
-    make_scorer,
-    proxy_reward,
-)
+from selfplay.llm.reward_model import load_reward_model
+from selfplay.llm.rl_phase import RLPhase
 from selfplay.llm.rollouts import (
     masked_mean,
     reference_kl,
     token_logprobs,
     token_logprobs_and_values,
 )
-from selfplay.llm.run import (
-    Phase,
-    Setting,
-    base_payload,
-    load_start,
-    restore_base,
-    start_policy,
-)
+from selfplay.llm.run import Setting
 from selfplay.llm.sampling import generate, right_pad
 from selfplay.llm.tasks import Problem
-from selfplay.run.checkpoint import checkpoint_path
 
 WHITEN_EPSILON = 1e-8
 Score = Callable[[list[Problem], list[str]], torch.Tensor]
@@ -195,62 +181,43 @@ class Rollouts:
     texts: list[str]
 
 
-class PPOTrainer:
+class PPOTrainer(RLPhase):
+    name, rng_stream = "ppo", 6
+
     def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path, log=print, show_progress=False,
-                 score: Score | None = None):
-        self.setting = setting
-        self.config = c = setting.config.ppo
-        self.init = Path(init)
-        payload = load_start(setting, self.init)
-        if not c.critic_init:  # the critic starts as the policy checkpoint's value head
-            require_value_head(payload, self.init)
-        self.model = start_policy(setting, payload, self.init)
-        self.init_step = int(payload["step"])
+                 scorer: Score | None = None):
+        super().__init__(setting, run_dir, init, log, show_progress, scorer)
+        c = self.config
+        self.ref_model = self.reference
         self.critic = None  # None: the policy's own value head
         if c.critic == "separate" and c.critic_init:  # Ouyang et al.: the value model from the reward model
             self.critic = load_reward_model(c.critic_init, setting, "ppo.critic_init")[0].train().requires_grad_(True)
         elif c.critic == "separate":
-            self.critic = model_from_payload(payload, setting.device)
-        self.ref_model = copy.deepcopy(self.model).eval().requires_grad_(False)
-        self.score = score if score is not None else make_scorer(setting, c.reward, "ppo.reward")
-        self.gold = Scorer(setting).verifier  # what accuracy counts, whatever the reward
-        parameters = list(self.model.parameters()) + (list(self.critic.parameters()) if self.critic else [])
-        self.optimizer = torch.optim.AdamW(parameters, lr=c.learning_rate, weight_decay=c.weight_decay,
-                                           eps=1e-5)
+            self.critic = model_from_payload(self.start_payload, setting.device)
         self.kl = AdaptiveKLController(c.kl_coef, c.kl_target, c.kl_horizon)
-        self.phase = Phase("ppo", run_dir, c.steps, log, show_progress)
-        self.rng = np.random.default_rng([setting.config.seed, 6])
-        self.generator = torch.Generator(device=setting.device).manual_seed(setting.config.seed)
-        torch.manual_seed(setting.config.seed)
-        self.step = 0
+        self.make_optimizer(list(self.model.parameters()) + (list(self.critic.parameters()) if self.critic else []))
+
+    def check_start(self, payload: dict) -> None:
+        if not self.config.critic_init:  # the critic starts as the policy checkpoint's value head
+            require_value_head(payload, self.init)
+
+    def optimizer_options(self) -> dict:
+        return {"eps": 1e-5}
 
     @property
     def updates_per_step(self) -> int:
         return self.config.epochs * self.config.minibatches
 
-    def curve_step(self) -> int:
-        """Optimiser steps since the model was created (SFT's, then PPO's): the curve's x."""
-        return self.init_step + self.step * self.updates_per_step
-
-    # ---- state ------------------------------------------------------------------------------
-    def restore(self) -> None:
-        found = self.phase.latest(self.setting.device)
-        if found is not None:
-            path, payload = found
-            if self.critic is not None:
-                self.critic.load_state_dict(payload["critic"])
-            self.step = restore_base(payload, self.model, self.optimizer, self.rng)
-            self.generator.set_state(payload["sampler_rng"])
-            self.kl.value = float(payload["kl_coef"])
-            self.phase.log(f"resumed from {path.name} at step {self.step}")
-
-    def save(self) -> Path:
-        payload = base_payload(self.setting, self.model, self.optimizer, self.step, self.rng)
-        extra = {"phase": "ppo", "init": str(self.init), "init_step": self.init_step, "kl_coef": self.kl.value,
-                 "sampler_rng": self.generator.get_state()}
+    def extra_state(self) -> dict:
+        state = {"kl_coef": self.kl.value}
         if self.critic is not None:
-            extra["critic"] = self.critic.state_dict()
-        return self.phase.save(self.step, {**payload, **extra})
+            state["critic"] = self.critic.state_dict()
+        return state
+
+    def load_extra_state(self, payload: dict) -> None:
+        if self.critic is not None:
+            self.critic.load_state_dict(payload["critic"])
+        self.kl.value = float(payload["kl_coef"])
 
     # ---- rollouts ---------------------------------------------------------------------------
     def collect(self) -> Rollouts:
@@ -271,7 +238,7 @@ class PPOTrainer:
         texts = [tok.response_text(r) for r in responses.tolist()]
         device = s.device
         has_eos = torch.tensor(has_eos, device=device)
-        scores = self.score(problems, texts).to(device)
+        scores = self.scorer(problems, texts).to(device)
         scores = torch.where(has_eos, scores, torch.full_like(scores, c.no_eos_score))
         correct = self.gold(problems, texts).to(device)
         return Rollouts(problems, tokens.to(device), mask.to(device), scores, correct, has_eos,
@@ -344,47 +311,22 @@ class PPOTrainer:
         return metrics
 
     # ---- the loop ---------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, float]:
-        s, e = self.setting, self.setting.config.eval
-        results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
-                           e.sampled_problems, seed=s.config.seed)
-        if isinstance(self.score, Scorer):
-            results.update(proxy_reward(self.score, self.model, s.eval_problems))  # a reward model's view
-        self.phase.record_eval(self.step, self.curve_step(), results, self.teacher)
-        return results
+    def start_message(self) -> str:
+        c = self.config
+        return (f"PPO from {self.init} (SFT step {self.init_step}); critic: {c.critic}"
+                f"{' from ' + c.critic_init if c.critic_init else ''}; reward: {c.reward}; "
+                f"kl_coef {c.kl_coef}{' (adaptive)' if c.adaptive_kl else ''}")
 
-    def log_completions(self, batch: Rollouts, count: int = 4) -> None:
-        s = self.setting
+    def progress(self, metrics: dict[str, float]) -> tuple[dict[str, float], str]:
+        return metrics, (f"reward {metrics['charts/reward']:.3f}  kl_ref {metrics['kl_ref/exact']:.4f}  "
+                         f"vloss {metrics['losses/value_loss']:.4f}  "
+                         f"ev {metrics['losses/explained_variance']:.2f}  "
+                         f"len {metrics['charts/response_length']:.1f}")
+
+    def log_completions(self, count: int = 4) -> None:
+        s, batch = self.setting, self.last_batch
         lines = [f"{s.task.prompt(p)} -> {text}  (score {score:.2f}, answer {s.task.answer(p)})"
                  for p, text, score in zip(batch.problems[:count], batch.texts, batch.scores.tolist())]
         self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
         for line in lines:
             self.phase.log("sample: " + line, quiet=True)
-
-    def train(self) -> Path:
-        c = self.config
-        self.restore()
-        self.teacher = self.setting.teacher_report()
-        if self.step == 0:
-            self.phase.log(f"PPO from {self.init} (SFT step {self.init_step}); critic: {c.critic}"
-                           f"{' from ' + c.critic_init if c.critic_init else ''}; reward: {c.reward}; "
-                           f"kl_coef {c.kl_coef}{' (adaptive)' if c.adaptive_kl else ''}")
-            self.evaluate()
-        try:
-            while self.step < c.steps:
-                metrics = self.train_step()
-                self.step += 1
-                self.phase.report(self.step, metrics,
-                                  f"reward {metrics['charts/reward']:.3f}  kl_ref {metrics['kl_ref/exact']:.4f}  "
-                                  f"vloss {metrics['losses/value_loss']:.4f}  "
-                                  f"ev {metrics['losses/explained_variance']:.2f}  "
-                                  f"len {metrics['charts/response_length']:.1f}")
-                if c.log_completions_every and self.step % c.log_completions_every == 0:
-                    self.log_completions(self.last_batch)
-                if self.step % c.eval_every == 0 or self.step == c.steps:
-                    self.evaluate()
-                if self.step % c.checkpoint_every == 0 or self.step == c.steps:
-                    self.save()
-        finally:
-            self.phase.close()
-        return checkpoint_path(self.phase.directory, self.step)
