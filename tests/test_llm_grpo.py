@@ -282,3 +282,34 @@ def test_the_ratio_reads_the_distribution_that_was_sampled():
     z = math.exp(3.2) + 14
     assert torch.allclose(logp[five], torch.tensor(3.2 - math.log(z)), atol=1e-5)
     assert torch.allclose(logp[other], torch.tensor(-math.log(z)), atol=1e-5)
+
+
+def test_a_response_without_eos_scores_no_eos_score_when_set(tmp_path, monkeypatch):
+    setting, init = sft_checkpoint(tmp_path, ["grpo.no_eos_score=-0.7"])
+    trainer = GRPOTrainer(setting, tmp_path / "run", init, log=lambda m: None,
+                          scorer=lambda problems, texts: torch.ones(len(problems)))
+    tok, width = setting.tokenizer, setting.task.max_response_tokens()
+
+    def scripted(model, prompts, max_new_tokens, pad, eos, **kwargs):  # even rows finish, odd ones do not
+        rows = [[tok.encode("1")[0]] * width for _ in prompts]
+        for i in range(0, len(rows), 2):
+            rows[i][2:] = [eos] + [pad] * (width - 3)
+        return torch.tensor(rows)
+
+    monkeypatch.setattr("selfplay.llm.grpo.generate", scripted)
+    batch = trainer.collect()
+    assert batch.rewards.tolist() == pytest.approx([1.0 if i % 2 == 0 else -0.7 for i in range(16)])
+    # unset (the default), the reward says what it says
+    setting, init = sft_checkpoint(tmp_path)
+    trainer = GRPOTrainer(setting, tmp_path / "run2", init, log=lambda m: None,
+                          scorer=lambda problems, texts: torch.ones(len(problems)))
+    assert trainer.collect().rewards.tolist() == [1.0] * 16
+
+
+def test_observers_see_every_step_after_its_checkpoint(tmp_path):
+    setting, init = sft_checkpoint(tmp_path, ["grpo.steps=3", "grpo.checkpoint_every=2"])
+    trainer = GRPOTrainer(setting, tmp_path / "run", init, log=lambda m: None)
+    seen = []
+    trainer.after_step.append(lambda rl: seen.append((rl.step, sorted(p.name for p in rl.phase.directory.glob("*.pt")))))
+    trainer.train()
+    assert seen == [(1, []), (2, ["step-00000002.pt"]), (3, ["step-00000002.pt", "step-00000003.pt"])]

@@ -116,3 +116,15 @@ def test_the_command_writes_its_figure_and_points(tmp_path, capsys):
     assert main(["llm", "overoptimization", SMOKE, "overoptimization.steps=3", "--name", "own", *runs]) == 2
     assert "already holds a grpo run" in capsys.readouterr().err
     assert (own / "config.yaml").read_text() == config_text  # refused before anything was written
+
+
+def test_an_ensemble_proxy_is_built_and_optimised_by_its_worst_member(tmp_path, capsys):
+    runs = ["--runs", str(tmp_path)]
+    assert main(["llm", "overoptimization", SMOKE, "reward_model.ensemble=2", "reward_model.ensemble_combine=worst",
+                 "overoptimization.steps=2", "--name", "ens", *runs]) == 0
+    run = tmp_path / "ens"
+    assert list((run / "reward_model").glob("step-*.pt")) and list((run / "reward_model-1").glob("step-*.pt"))
+    assert "2 reward models combined by worst" in capsys.readouterr().out
+    rl = [p for p in read_points(run / "overoptimization.csv") if p["method"] == "rl"]
+    assert [p["step"] for p in rl] == ["0", "2"]
+    assert all(float(p["spread"]) > 0 for p in rl)  # two members from different starts disagree somewhere

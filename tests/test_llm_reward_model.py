@@ -15,12 +15,8 @@ from selfplay.llm.preferences import (
     labeller_agreement,
     preference_probability,
 )
-from selfplay.llm.reward_model import (
-    RewardModelTrainer,
-    bradley_terry_loss,
-    make_scorer,
-    normalisation,
-)
+from selfplay.llm.reward_model import RewardModelTrainer, bradley_terry_loss, normalisation, train_reward_models
+from selfplay.llm.rewards import combine, make_scorer
 from selfplay.llm.run import Setting
 from selfplay.run.checkpoint import save_checkpoint
 
@@ -191,3 +187,52 @@ def test_a_reward_model_scores_are_normalised_on_the_reference(tmp_path):
     rewards = scorer(trainer.reference_problems, trainer.reference_texts)
     assert rewards.mean().item() == pytest.approx(0.0, abs=1e-4)
     assert rewards.std(unbiased=False).item() == pytest.approx(1.0, abs=1e-3)
+
+
+# ---- ensembles (Coste et al. 2024) -----------------------------------------------------------------
+def test_ensemble_combinations_by_hand():
+    scores = torch.tensor([[1.0, -2.0], [3.0, 0.0], [2.0, 2.0]])  # 3 members, 2 responses
+    assert combine(scores, "mean", 1.0).tolist() == pytest.approx([2.0, 0.0])
+    assert combine(scores, "worst", 1.0).tolist() == pytest.approx([1.0, -2.0])
+    # population variances: (1 + 1 + 0) / 3 and (4 + 0 + 4) / 3
+    assert combine(scores, "uncertainty", 0.5).tolist() == pytest.approx([2.0 - 0.5 * 2 / 3, 0.0 - 0.5 * 8 / 3])
+    with pytest.raises(ConfigError, match="ensemble_combine"):
+        combine(scores, "median", 1.0)
+
+
+def test_an_ensemble_is_members_from_different_starts_on_the_same_pairs(tmp_path):
+    s = setting("reward_model.pairs=100", "reward_model.steps=6", "reward_model.eval_every=6",
+                "reward_model.normalisation_samples=20", "reward_model.ensemble=3", "eval.problems=8")
+    trainers = train_reward_models(s, tmp_path, log=lambda message: None)
+    assert [t.phase.directory.name for t in trainers] == ["reward_model", "reward_model-1", "reward_model-2"]
+    assert all(t.heldout_pairs.chosen == trainers[0].heldout_pairs.chosen for t in trainers)  # the same pairs
+    first = [t.model.value_head.weight.detach() for t in trainers]
+    assert not torch.equal(first[0], first[1]) and not torch.equal(first[1], first[2])  # different starts
+    # a lone model of the same seed is member 0 exactly
+    lone = train_reward_models(setting("reward_model.pairs=100", "reward_model.steps=6", "reward_model.eval_every=6",
+                                       "reward_model.normalisation_samples=20", "eval.problems=8"),
+                               tmp_path / "lone", log=lambda message: None)
+    assert torch.equal(lone[0].model.value_head.weight, first[0])
+    # RL reads every member of the directory, each normalised on its own, combined as configured
+    problems = s.task.sample_many(5, np.random.default_rng(1))
+    texts = [s.task.response(p) + "<eos>" for p in problems]
+    members = make_scorer(s, f"model:{tmp_path}").member_scores(problems, texts)
+    assert members.shape == (3, 5)
+    for how in ("mean", "worst", "uncertainty"):
+        scorer = make_scorer(setting("reward_model.ensemble_combine=" + how, "reward_model.uncertainty_weight=2"),
+                             f"model:{tmp_path}")
+        assert len(scorer.models) == 3
+        assert scorer(problems, texts).tolist() == pytest.approx(combine(members, how, 2.0).tolist(), abs=1e-5)
+    # a checkpoint file is one model
+    assert len(make_scorer(s, f"model:{next((tmp_path / 'reward_model-2').glob('step-*.pt'))}").models) == 1
+
+
+@pytest.mark.parametrize("override, message", [
+    ("reward_model.ensemble=0", "ensemble must be between 1 and 64"),
+    ("reward_model.uncertainty_weight=-1", "uncertainty_weight must be 0 or more"),
+    ("reward_model.ensemble_combine=median", "ensemble_combine"),
+    ("grpo.no_eos_score=0.5", "no_eos_score must be 0 or negative"),
+])
+def test_bad_ensemble_and_penalty_configs_name_the_field(override, message):
+    with pytest.raises(ConfigError, match=message):
+        setting(override)

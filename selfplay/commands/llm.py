@@ -114,9 +114,9 @@ def run_reward_model(args, run_dir: Path, config_path, overrides, show: bool) ->
     """``selfplay llm reward-model``: pairs from the SFT policy (--init, or the run's own SFT
     checkpoint) or, with neither, from the teacher; a resumed run keeps its source."""
     from selfplay.commands.bench import format_table
-    from selfplay.llm.reward_model import PHASE, RewardModelTrainer
+    from selfplay.llm.reward_model import PHASE, train_reward_models
     from selfplay.llm.run import Setting, prepare_run
-    from selfplay.run.checkpoint import list_checkpoints, load_latest_good
+    from selfplay.run.checkpoint import checkpoint_path, list_checkpoints, load_latest_good
     from selfplay.run.directory import RunDir
     init = None
     if args.init is not None:
@@ -127,10 +127,11 @@ def run_reward_model(args, run_dir: Path, config_path, overrides, show: bool) ->
     elif list_checkpoints(RunDir(run_dir).phase_checkpoints("sft")):
         init = resolve_init(None, run_dir, False)
     config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=PHASE)
-    trainer = RewardModelTrainer(Setting.build(config), run_dir, init, show_progress=show)
-    checkpoint = trainer.train()
-    print(format_table("reward model, held-out pairs", [{"figure": k, "value": v} for k, v in trainer.results.items()]))
-    print(f"done: {checkpoint}")
+    trainers = train_reward_models(Setting.build(config), run_dir, init, show_progress=show)
+    for trainer in trainers:
+        title = f"reward model{f' member {trainer.member}' if len(trainers) > 1 else ''}, held-out pairs"
+        print(format_table(title, [{"figure": k, "value": v} for k, v in trainer.results.items()]))
+    print(f"done: {', '.join(str(checkpoint_path(t.phase.directory, t.step)) for t in trainers)}")
     return 0
 
 

@@ -164,8 +164,13 @@ class RewardModelConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     eval_every: int = 200
+    ensemble: int = 1                # members trained on the same pairs from different initialisations
+    ensemble_combine: Literal["mean", "worst", "uncertainty"] = "mean"  # how RL reads an ensemble (rewards.py)
+    uncertainty_weight: float = 1.0  # lambda of "uncertainty": mean - lambda * variance of the members
 
     def validate(self):
+        require(1 <= self.ensemble <= 64, f"ensemble must be between 1 and 64 members, got {self.ensemble}")
+        require(self.uncertainty_weight >= 0, f"uncertainty_weight must be 0 or more, got {self.uncertainty_weight}")
         require(self.pairs >= 1, f"pairs must be positive (a reward model learns from labelled pairs), got {self.pairs}")
         require(0 < self.heldout_fraction < 1, f"heldout_fraction must be between 0 and 1, got {self.heldout_fraction}")
         require(round(self.pairs * self.heldout_fraction) >= 1 and round(self.pairs * self.heldout_fraction) < self.pairs,
@@ -195,7 +200,7 @@ class OveroptimizationConfig:
     algorithm: Literal["grpo", "ppo"] = "grpo"  # the RL that optimises the proxy (its section's other options apply)
     proxy: str = ""                  # RUN_DIR with an SFT checkpoint and a reward model ("" = this run, built when missing)
     steps: int = 200                 # RL steps (replaces the algorithm section's steps)
-    eval_every: int = 10             # RL steps between measurements (replaces its eval_every)
+    eval_every: int = 10             # RL steps between measurements (the section's own eval_every: its eval.csv)
     best_of_n: int = 64              # the largest n of best-of-n, a power of 2 (n = 1, 2, 4, ..., best_of_n)
     problems: int = 200              # held-out prompts of each measurement (at most eval.problems: the first of them)
 

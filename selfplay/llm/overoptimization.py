@@ -15,6 +15,10 @@ temperature); logged are the mean normalised proxy score, the mean gold score an
 (the per-token KLs summed over a response sampled from pi estimate the sequence-level KL
 without bias).
 
+The proxy may be an ensemble of reward models (``reward_model.ensemble: K``, combined by
+``reward_model.ensemble_combine``: rewards.py), the mitigation of Coste et al. 2024; the proxy
+logged is then the combined score RL optimises.
+
 Best-of-n. From pi_init, N = ``best_of_n`` samples per held-out prompt, scored by the proxy; for
 n = 1, 2, 4, ..., N the gold score of the proxy's favourite of n samples, with the unbiased
 estimator from N samples (Gao et al., appendix): sorting a prompt's samples by proxy score
@@ -32,7 +36,9 @@ initial policy's, n = 1 for best-of-n, the first measurement for RL) over every 
 (each a linear least-squares problem in (alpha, beta); beta <= 0 has no peak). The proxy keeps
 rising with d while the gold peaks and falls: overoptimisation.
 
-    runs/<name>/overoptimization.csv       every point: method, step or n, KL, d, proxy, gold
+    runs/<name>/overoptimization.csv       every point: method, step or n, KL, d, proxy, gold, accuracy;
+                                           for RL also spread (the std of an ensemble's member scores)
+                                           and gold_se (the gold mean's standard error over prompts)
     runs/<name>/overoptimization.png|svg   proxy and gold against d, the fits dashed
     runs/<name>/grpo/ (or ppo/)            the RL run's checkpoints; eval.csv, tb/, log.txt as usual
 """
@@ -56,9 +62,11 @@ from selfplay.llm.evaluation import complete
 from selfplay.llm.grpo import GRPOTrainer
 from selfplay.llm.model import model_from_payload
 from selfplay.llm.ppo import PPOTrainer
+from selfplay.llm.rl_phase import RLPhase
 from selfplay.llm.preferences import gold_scores
 from selfplay.llm.reward_model import PHASE as REWARD_PHASE
-from selfplay.llm.reward_model import RewardModelTrainer, Scorer, load_reward_model
+from selfplay.llm.reward_model import member_phase, train_reward_models
+from selfplay.llm.rewards import Scorer, combine, load_reward_members, make_scorer
 from selfplay.llm.run import Setting
 from selfplay.llm.sampling import mask_not_in_response, right_pad
 from selfplay.llm.sft import SFTTrainer
@@ -69,7 +77,7 @@ from selfplay.run.directory import RunDir
 
 CSV_NAME = "overoptimization.csv"
 FIGURE_NAME = "overoptimization"
-COLUMNS = ["method", "step", "n", "kl", "d", "proxy", "gold", "accuracy"]
+COLUMNS = ["method", "step", "n", "kl", "d", "proxy", "gold", "accuracy", "spread", "gold_se"]
 
 
 # ---- the formulas ------------------------------------------------------------------------------
@@ -181,9 +189,13 @@ class Measure:
         kl = float(response_kl(model, self.initial, s, self.problems, texts, self.temperature).mean())
         kl = max(kl, 0.0)  # rounding below 0 at the first measurement, where pi is pi_init
         accuracy = float(self.scorer.verifier(self.problems, texts).mean())
+        members = self.scorer.member_scores(self.problems, texts)
+        gold = self.gold(self.problems, texts)
         return {"method": "rl", "step": step, "n": "", "kl": kl, "d": math.sqrt(kl),
-                "proxy": float(self.scorer(self.problems, texts).mean()),
-                "gold": float(self.gold(self.problems, texts).mean()), "accuracy": accuracy}
+                "proxy": float(combine(members, self.scorer.how, self.scorer.uncertainty_weight).mean()),
+                "gold": float(gold.mean()), "accuracy": accuracy,
+                "spread": float(members.std(0, unbiased=False).mean()),
+                "gold_se": float(gold.std(ddof=1) / math.sqrt(len(gold))) if len(gold) > 1 else float("nan")}
 
     def best_of_n(self, largest: int) -> list[dict]:
         """Best-of-n points for n = 1, 2, 4, ..., ``largest`` from pi_init's samples."""
@@ -200,42 +212,46 @@ class Measure:
             points.append({"method": "best_of_n", "step": "", "n": n, "kl": kl, "d": math.sqrt(kl),
                            "proxy": best_of_n_expectation(proxy, proxy, n),
                            "gold": best_of_n_expectation(proxy, gold, n),
-                           "accuracy": best_of_n_expectation(proxy, correct, n)})
+                           "accuracy": best_of_n_expectation(proxy, correct, n), "spread": "", "gold_se": ""})
             n *= 2
         return points
 
 
 # ---- the proxy: an SFT policy and a reward model, built when missing -----------------------------
-def ensure_proxy(setting: Setting, proxy_dir: Path, log=print, show_progress: bool = False) -> tuple[Path, Path]:
-    """The SFT checkpoint RL starts from and the reward model's checkpoint, in ``proxy_dir``;
-    a missing SFT checkpoint or reward model is trained there first with this config's
-    ``sft`` and ``reward_model`` sections (the reward model on the SFT policy's samples).
-    RL starts from the policy the reward model's pairs were sampled from, its reference."""
+def ensure_proxy(setting: Setting, proxy_dir: Path, log=print, show_progress: bool = False) -> Path:
+    """The SFT checkpoint RL starts from, the reward model (every member of the configured
+    ensemble) in ``proxy_dir``; a missing SFT checkpoint or reward model is trained there first
+    with this config's ``sft`` and ``reward_model`` sections (the reward model on the SFT
+    policy's samples). RL starts from the policy the reward model's pairs were sampled from."""
     run = RunDir(proxy_dir)
-    if not list_checkpoints(run.phase_checkpoints(REWARD_PHASE)):
-        if not list_checkpoints(run.phase_checkpoints("sft")):
-            log(f"no SFT checkpoint in {proxy_dir}: training one")
-            SFTTrainer(setting, proxy_dir, log=log, show_progress=show_progress).train()
-        log(f"no reward model in {proxy_dir}: training one on the SFT policy's samples")
-        sft = list_checkpoints(run.phase_checkpoints("sft"))[-1][1]
-        RewardModelTrainer(setting, proxy_dir, sft, log=log, show_progress=show_progress).train()
+    if not list_checkpoints(run.phase_checkpoints("sft")) and not list_checkpoints(run.phase_checkpoints(REWARD_PHASE)):
+        log(f"no SFT checkpoint in {proxy_dir}: training one")
+        SFTTrainer(setting, proxy_dir, log=log, show_progress=show_progress).train()
+    for member in range(setting.config.reward_model.ensemble):
+        if not list_checkpoints(run.phase_checkpoints(member_phase(member))):
+            log(f"reward model member {member} missing in {proxy_dir}: training the ensemble's missing members "
+                f"on the SFT policy's samples")
+            sft = list_checkpoints(run.phase_checkpoints("sft"))[-1][1]
+            train_reward_models(setting, proxy_dir, sft, log=log, show_progress=show_progress)
+            break
     reward_file = list_checkpoints(run.phase_checkpoints(REWARD_PHASE))[-1][1]
     sampled_from = load_checkpoint(reward_file, setting.device).get("init", "")
     if sampled_from and Path(sampled_from).is_file():
-        return Path(sampled_from), reward_file
+        return Path(sampled_from)
     found = list_checkpoints(run.phase_checkpoints("sft"))
     if not found:
         raise ConfigError(f"overoptimization.proxy: {proxy_dir} has a reward model of the teacher's demonstrations "
                           f"but no SFT checkpoint to start RL from; run `selfplay llm sft` there first")
-    return found[-1][1], reward_file
+    return found[-1][1]
 
 
-def rl_config(config: LLMConfig, reward_file: Path) -> LLMConfig:
+def rl_config(config: LLMConfig, proxy_dir: Path) -> LLMConfig:
     """The config the RL phase runs under: the chosen algorithm's section with the proxy as its
-    reward and the overoptimization section's steps and eval_every."""
+    reward and the overoptimization section's steps (its own eval_every sets the held-out
+    evaluations into eval.csv; the measurements here are overoptimization.eval_every apart)."""
     o = config.overoptimization
     section = getattr(config, o.algorithm)
-    section = replace(section, steps=o.steps, eval_every=o.eval_every, reward=f"model:{reward_file}")
+    section = replace(section, steps=o.steps, reward=f"model:{proxy_dir}")
     return replace(config, **{o.algorithm: section})
 
 
@@ -256,34 +272,32 @@ def run_overoptimization(run_dir: str | Path, config: LLMConfig, log=print, show
                           f"({config.eval.problems}): it measures on the first of the held-out problems")
     check_new_run(run_dir, config)
     proxy_dir = Path(o.proxy) if o.proxy else run_dir
-    init, reward_file = ensure_proxy(Setting.build(config), proxy_dir, log, show_progress)
-    setting = Setting.build(rl_config(config, reward_file))
-    reward_model, reward_payload = load_reward_model(reward_file, setting, "overoptimization.proxy")
-    scorer = Scorer(setting, reward_model, float(reward_payload["reward_mean"]), float(reward_payload["reward_std"]),
-                    f"model:{reward_file}")
-    trained_gold = reward_payload.get("config", {}).get("reward_model", {})
+    init = ensure_proxy(Setting.build(config), proxy_dir, log, show_progress)
+    setting = Setting.build(rl_config(config, proxy_dir))
+    scorer = make_scorer(setting, f"model:{proxy_dir}", "overoptimization.proxy")
+    members = len(scorer.models)
+    trained_gold = load_reward_members(proxy_dir, setting)[0][1].get("config", {}).get("reward_model", {})
     gold_config = RewardModelConfig(correctness_weight=float(trained_gold.get("correctness_weight", 1.0)),
                                     brevity_weight=float(trained_gold.get("brevity_weight", 0.1)))
     initial = model_from_payload(load_checkpoint(init, setting.device), setting.device).eval().requires_grad_(False)
     trainer_class = GRPOTrainer if o.algorithm == "grpo" else PPOTrainer
-    trainer = trainer_class(setting, run_dir, init, log=log, show_progress=show_progress)
+    trainer = trainer_class(setting, run_dir, init, log=log, show_progress=show_progress, scorer=scorer)
     measure = Measure(setting, scorer, gold_config, initial, trainer.config.temperature, o.problems)
-    log(f"over-optimisation: {o.algorithm} from {init} against the proxy {reward_file}, "
+    proxy = f"{members} reward models combined by {scorer.how}" if members > 1 else "the reward model"
+    log(f"over-optimisation: {o.algorithm} from {init} against {proxy} of {proxy_dir}, "
         f"{o.steps} steps, best-of-n up to {o.best_of_n}, {o.problems} held-out prompts")
     points = measure.best_of_n(o.best_of_n)
-    rl_points: list[dict] = []
-    evaluate = trainer.evaluate
+    rl_points = [measure.rl_point(trainer.model, 0)]
 
-    def evaluate_and_measure():  # the trainer's own evaluation (eval.csv), then proxy, gold and d
-        results = evaluate()
-        point = measure.rl_point(trainer.model, trainer.step)
-        rl_points.append(point)
-        for key in ("proxy", "gold", "kl", "d"):
-            trainer.phase.writer.add_scalar(f"overoptimization/{key}", point[key], trainer.step)
-        trainer.model.train()
-        return results
+    def measure_step(rl: RLPhase) -> None:  # proxy, gold and d every eval_every steps and at the end
+        if rl.step % o.eval_every == 0 or rl.step == o.steps:
+            point = measure.rl_point(rl.model, rl.step)
+            rl_points.append(point)
+            for key in ("proxy", "gold", "kl", "d"):
+                rl.phase.writer.add_scalar(f"overoptimization/{key}", point[key], rl.step)
+            rl.model.train()
 
-    trainer.evaluate = evaluate_and_measure
+    trainer.after_step.append(measure_step)
     trainer.train()
     points += rl_points
     write_points(run_dir / CSV_NAME, points)

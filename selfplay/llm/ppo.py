@@ -58,7 +58,7 @@ import torch
 from selfplay.configio import ConfigError
 from selfplay.llm.config import PPOConfig
 from selfplay.llm.model import model_from_payload
-from selfplay.llm.reward_model import load_reward_model
+from selfplay.llm.rewards import load_reward_model
 from selfplay.llm.rl_phase import RLPhase
 from selfplay.llm.rollouts import (
     masked_mean,

@@ -21,7 +21,12 @@ on reward normalisation): over reference responses to training prompts,
 so the reference's rewards have mean 0 and std 1; mean and std are stored in the checkpoint.
 The reference is the SFT policy the pairs were sampled from (or the teacher without one).
 
+An ensemble (``ensemble: K``, Coste et al. 2024) is K such models trained on the same pairs from
+different initialisations and batch orders, each normalised on its own; rewards.py reads them
+together (their mean, the worst of them, or the mean less their disagreement).
+
     runs/<name>/reward_model/step-N.pt    the model, its config, the normalisation, the metrics
+    runs/<name>/reward_model-K/step-N.pt  member K of an ensemble (member 0 is reward_model/)
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from selfplay.configio import ConfigError
 from selfplay.llm.evaluation import complete
 from selfplay.llm.model import ModelConfig, TokenPolicyValueModel, model_from_payload
 from selfplay.llm.preferences import (
@@ -49,15 +53,18 @@ from selfplay.llm.sampling import right_pad
 from selfplay.llm.tasks import Problem
 from selfplay.rating.stats import wilson_interval
 from selfplay.run.checkpoint import (
-    CheckpointError,
     checkpoint_path,
     load_checkpoint,
-    load_latest_good,
 )
-from selfplay.run.directory import RunDir
 
 PHASE = "reward_model"
 STD_FLOOR = 1e-6
+MEMBER_SEED_STRIDE = 7919  # member k initialises from torch seed seed + 7919 k
+
+
+def member_phase(member: int) -> str:
+    """The phase (checkpoint folder, tb tag, eval.csv phase) of ensemble member ``member``."""
+    return PHASE if member == 0 else f"{PHASE}-{member}"
 
 
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -117,15 +124,16 @@ def pairwise_accuracy(r_chosen: torch.Tensor, r_rejected: torch.Tensor, pairs: P
 
 class RewardModelTrainer:
     def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path | None = None, log=print,
-                 show_progress: bool = False):
+                 show_progress: bool = False, member: int = 0):
         self.setting = setting
         self.config = setting.config.reward_model
-        c = self.config
+        c, seed = self.config, setting.config.seed
+        self.member = member
         self.model_config = ModelConfig(layers=c.layers, heads=c.heads, dim=c.dim,
                                         context=setting.config.model.context, value_activation="none")
-        self.phase = Phase(PHASE, run_dir, c.steps, log, show_progress)
-        torch.manual_seed(setting.config.seed)
-        self.rng = np.random.default_rng([setting.config.seed, 7])
+        self.phase = Phase(member_phase(member), run_dir, c.steps, log, show_progress)
+        torch.manual_seed(seed + MEMBER_SEED_STRIDE * member)  # the pairs below are the same for every member
+        self.rng = np.random.default_rng([seed, 7] if member == 0 else [seed, 7, member])
         self.model = TokenPolicyValueModel(setting.tokenizer.vocab_size, self.model_config).to(setting.device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=c.learning_rate,
                                            weight_decay=c.weight_decay, betas=(0.9, 0.99))
@@ -166,7 +174,7 @@ class RewardModelTrainer:
                    "phase": PHASE, "config": asdict(self.setting.config), "model_config": asdict(self.model_config),
                    "vocab": list(self.setting.tokenizer.vocab), "numpy_rng": self.rng.bit_generator.state,
                    "torch_rng": torch.get_rng_state(), "reward_mean": mean, "reward_std": std,
-                   "source": self.source, "init": str(self.init or ""), "metrics": metrics}
+                   "source": self.source, "init": str(self.init or ""), "metrics": metrics, "member": self.member}
         return self.phase.save(self.step, payload)
 
     def restore(self) -> None:
@@ -187,7 +195,7 @@ class RewardModelTrainer:
         r_chosen = raw_scores(self.model, self.setting, pairs.problems, pairs.chosen)
         r_rejected = raw_scores(self.model, self.setting, pairs.problems, pairs.rejected)
         results = pairwise_accuracy(r_chosen, r_rejected, pairs, self.config.noise)
-        row = {"phase": PHASE, "step": self.step, "minutes": self.phase.runlog.minutes(), **results}
+        row = {"phase": self.phase.name, "step": self.step, "minutes": self.phase.runlog.minutes(), **results}
         self.phase.runlog.record_eval(self.step, row, results, first_columns=["phase", "step", "minutes"])
         self.model.train()
         return results
@@ -199,8 +207,9 @@ class RewardModelTrainer:
         tokens, last = (t.to(s.device) for t in self.train_tokens)
         n = len(self.train_pairs)
         if self.step == 0:
+            member = f" (ensemble member {self.member + 1} of {c.ensemble})" if c.ensemble > 1 else ""
             self.phase.log(f"{n} training and {len(self.heldout_pairs)} held-out pairs from {self.source}; "
-                           f"labeller noise {c.noise}; reward model {self.model.num_parameters():,} parameters")
+                           f"labeller noise {c.noise}; reward model{member} {self.model.num_parameters():,} parameters")
         self.model.train()
         try:
             while self.step < c.steps:
@@ -226,76 +235,13 @@ class RewardModelTrainer:
         return checkpoint_path(self.phase.directory, self.step)
 
 
-# ---- the reward RL optimises ------------------------------------------------------------------
-def load_reward_model(path: str | Path, setting: Setting, where: str = "reward") -> tuple[TokenPolicyValueModel, dict]:
-    """The reward model of a run directory (its newest checkpoint) or of a checkpoint file."""
-    path = Path(path)
-    if path.is_file():
-        found = (path, load_checkpoint(path, setting.device))
-    elif path.is_dir():
-        found = load_latest_good(RunDir(path).phase_checkpoints(PHASE), setting.device)
-    else:
-        raise ConfigError(f"{where}: {path} does not exist (a run directory of `selfplay llm reward-model`)")
-    if found is None:
-        raise ConfigError(f"{where}: {path} holds no reward model (no {PHASE}/step-N.pt); "
-                          f"train one with `selfplay llm reward-model`")
-    file, payload = found
-    if payload.get("phase") != PHASE or "reward_mean" not in payload:
-        raise ConfigError(f"{where}: {file} is not a reward model checkpoint (phase {payload.get('phase')!r})")
-    check_vocab(payload, setting.tokenizer, file)
-    keys = ("name", "min_digits", "max_digits", "scratchpad")
-    trained_on = {k: payload.get("config", {}).get("task", {}).get(k) for k in keys}
-    if trained_on != {k: getattr(setting.config.task, k) for k in keys}:
-        raise ConfigError(f"{where}: {file} was trained on another task ({trained_on})")
-    try:
-        model = model_from_payload(payload, setting.device)
-    except (ConfigError, RuntimeError) as e:
-        raise CheckpointError(f"{file}: cannot rebuild its reward model: {e}") from None
-    longest = setting.task.max_prompt_tokens() + setting.task.max_response_tokens()
-    if model.config.context < longest:
-        raise ConfigError(f"{where}: {file}'s context ({model.config.context}) is shorter than this task needs "
-                          f"({longest} tokens)")
-    return model.eval().requires_grad_(False), payload
-
-
-class Scorer:
-    """score(problems, response texts) -> rewards [N] (a float tensor on the CPU)."""
-
-    def __init__(self, setting: Setting, model: TokenPolicyValueModel | None = None, mean: float = 0.0,
-                 std: float = 1.0, spec: str = "verifier"):
-        self.setting, self.model, self.mean, self.std, self.spec = setting, model, mean, std, spec
-
-    @property
-    def is_model(self) -> bool:
-        return self.model is not None
-
-    def verifier(self, problems: list[Problem], texts: list[str]) -> torch.Tensor:
-        """The gold: the task's exact-answer check."""
-        return torch.tensor([self.setting.task.reward(p, t) for p, t in zip(problems, texts)], dtype=torch.float32)
-
-    def __call__(self, problems: list[Problem], texts: list[str]) -> torch.Tensor:
-        if self.model is None:
-            return self.verifier(problems, texts)
-        raw = raw_scores(self.model, self.setting, problems, texts, self.setting.config.eval.batch_size)
-        return (raw - self.mean) / self.std
-
-
-def make_scorer(setting: Setting, reward_spec: str, where: str = "reward") -> Scorer:
-    """``verifier`` or ``model:RUN_DIR`` (``where`` names the config field in errors)."""
-    if reward_spec == "verifier":
-        return Scorer(setting)
-    if not reward_spec.startswith("model:") or not reward_spec[len("model:"):].strip():
-        raise ConfigError(f"{where}: unknown reward {reward_spec!r}; use 'verifier' or 'model:RUN_DIR'")
-    model, payload = load_reward_model(reward_spec[len("model:"):].strip(), setting, where)
-    return Scorer(setting, model, float(payload["reward_mean"]), float(payload["reward_std"]), reward_spec)
-
-
-@torch.no_grad()
-def proxy_reward(scorer: Scorer, policy: TokenPolicyValueModel, problems: list[Problem]) -> dict[str, float]:
-    """The reward model's mean normalised score of the policy's greedy responses (empty for the
-    verifier, whose mean is the accuracy): beside the gold accuracy, it shows reward hacking."""
-    if not scorer.is_model:
-        return {}
-    s = scorer.setting
-    texts = complete(policy, s.task, s.tokenizer, problems, 0.0, s.config.eval.batch_size)
-    return {"proxy_reward": float(scorer(problems, texts).mean())}
+def train_reward_models(setting: Setting, run_dir: str | Path, init: str | Path | None = None, log=print,
+                        show_progress: bool = False) -> list[RewardModelTrainer]:
+    """Every member of the configured ensemble (one model unless ``ensemble`` > 1), in turn;
+    a member already trained is read back, not retrained."""
+    trainers = []
+    for member in range(setting.config.reward_model.ensemble):
+        trainer = RewardModelTrainer(setting, run_dir, init, log, show_progress, member)
+        trainer.train()
+        trainers.append(trainer)
+    return trainers

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from selfplay.llm.evaluation import evaluate
-from selfplay.llm.reward_model import Scorer, make_scorer, proxy_reward
+from selfplay.llm.rewards import Scorer, make_scorer, proxy_reward
 from selfplay.llm.run import Phase, Setting, base_payload, load_start, restore_base, start_policy
 from selfplay.run.checkpoint import checkpoint_path
 
