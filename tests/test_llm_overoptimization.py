@@ -116,6 +116,19 @@ def test_the_command_writes_its_figure_and_points(tmp_path, capsys):
     assert main(["llm", "overoptimization", SMOKE, "overoptimization.steps=3", "--name", "own", *runs]) == 2
     assert "already holds a grpo run" in capsys.readouterr().err
     assert (own / "config.yaml").read_text() == config_text  # refused before anything was written
+    # the two runs side by side: a row each, read back from their points and their proxy
+    assert main(["llm", "plot-overoptimization", str(own), str(tmp_path / "ppo"), "--out", str(tmp_path / "sweep")]) == 0
+    rows = read_points(tmp_path / "sweep" / "overoptimization-sweep.csv")
+    assert [r["run"] for r in rows] == ["own", "ppo"] and (tmp_path / "sweep" / "overoptimization-sweep.png").is_file()
+    own_rl = [p for p in points if p["method"] == "rl"]
+    assert float(rows[0]["peak_gold"]) == pytest.approx(max(float(p["gold"]) for p in own_rl))
+    assert float(rows[0]["end_gold"]) == pytest.approx(float(own_rl[-1]["gold"]))
+    se = float(own_rl[-1]["gold_se"])
+    assert float(rows[0]["end_gold_high"]) == pytest.approx(float(own_rl[-1]["gold"]) + 1.96 * se)
+    assert rows[0]["members"] == "1" and rows[0]["train_pairs"] == "160"  # 200 pairs, a fifth held out
+    capsys.readouterr()
+    assert main(["llm", "plot-overoptimization", str(tmp_path / "sweep")]) == 2
+    assert "no RL points" in capsys.readouterr().err
 
 
 def test_an_ensemble_proxy_is_built_and_optimised_by_its_worst_member(tmp_path, capsys):

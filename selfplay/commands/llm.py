@@ -22,7 +22,8 @@ from selfplay.errors import UserError
 
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
-    llm = p.add_subparsers(dest="llm_command", required=True, metavar="sft|grpo|ppo|curve|reward-model|overoptimization|compare")
+    llm = p.add_subparsers(dest="llm_command", required=True,
+                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
                            ("ppo", "PPO with a critic from an SFT checkpoint"),
@@ -51,6 +52,12 @@ def add_parser(sub):
                            help="the SFT policy whose samples are labelled (default: the run's own newest SFT "
                                 "checkpoint, else the teacher's demonstrations)")
         q.set_defaults(func=run)
+    q = llm.add_parser("plot-overoptimization", help="over-optimisation runs side by side: where the gold score "
+                                                     "peaks for each (a table and a figure)")
+    q.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of `selfplay llm overoptimization`")
+    q.add_argument("--out", metavar="DIR", help="where the table and figure go (default: the first run's folder of runs)")
+    q.add_argument("--name", default="overoptimization-sweep", help="file name of the table and figure (no suffix)")
+    q.set_defaults(func=run_plot_overoptimization)
 
 
 def resolve_init(init: str | None, run_dir: Path, resume: bool, phase: str = "grpo") -> Path:
@@ -149,6 +156,21 @@ def run_overoptimization(run_dir: Path, config_path, overrides, show: bool) -> i
     print(format_table("over-optimisation: gold (the labeller's) and proxy (the reward model's) against "
                        "d = sqrt(KL to the initial policy)", [{"figure": k, "value": v} for k, v in summary.items()]))
     print(f"points: {run_dir / overoptimization.CSV_NAME}\nfigure: {run_dir / overoptimization.FIGURE_NAME}.png")
+    return 0
+
+
+def run_plot_overoptimization(args) -> int:
+    """``selfplay llm plot-overoptimization RUN_DIR ...``: selfplay/llm/overoptimization_sweep.py."""
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.overoptimization_sweep import compare_runs, format_rows
+    out = Path(args.out) if args.out else Path(args.run_dirs[0]).parent
+    for run_dir in args.run_dirs:
+        if not Path(run_dir).is_dir():
+            raise UserError(f"{run_dir} is not a run directory")
+    rows = compare_runs(args.run_dirs, out, args.name)
+    print(format_table("over-optimisation runs: the gold score's peak and end (95% intervals over prompts)",
+                       format_rows(rows)))
+    print(f"table: {out / (args.name + '.csv')}\nfigure: {out / (args.name + '.png')}")
     return 0
 
 
