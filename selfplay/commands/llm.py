@@ -136,7 +136,7 @@ def run_reward_model(args, run_dir: Path, config_path, overrides, show: bool) ->
     config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=PHASE)
     trainers = train_reward_models(Setting.build(config), run_dir, init, show_progress=show)
     for trainer in trainers:
-        title = f"reward model{f' member {trainer.member}' if len(trainers) > 1 else ''}, held-out pairs"
+        title = f"{trainer.phase.name}{f' (member {trainer.member + 1})' if len(trainers) > 1 else ''}, held-out pairs"
         print(format_table(title, [{"figure": k, "value": v} for k, v in trainer.results.items()]))
     print(f"done: {', '.join(str(checkpoint_path(t.phase.directory, t.step)) for t in trainers)}")
     return 0

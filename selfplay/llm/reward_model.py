@@ -207,7 +207,7 @@ class RewardModelTrainer:
         tokens, last = (t.to(s.device) for t in self.train_tokens)
         n = len(self.train_pairs)
         if self.step == 0:
-            member = f" (ensemble member {self.member + 1} of {c.ensemble})" if c.ensemble > 1 else ""
+            member = f" {self.phase.name} (member {self.member + 1} of {c.ensemble})" if c.ensemble > 1 else ""
             self.phase.log(f"{n} training and {len(self.heldout_pairs)} held-out pairs from {self.source}; "
                            f"labeller noise {c.noise}; reward model{member} {self.model.num_parameters():,} parameters")
         self.model.train()
