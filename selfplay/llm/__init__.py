@@ -10,10 +10,15 @@ so far, the action the next token, the reward the verifier's at the end).
     evaluation.py held-out greedy and sampled accuracy, pass@k, maj@k, with 95% intervals
     sft.py        imitation of the teacher
     rollouts.py   what GRPO and PPO share: log-probs as sampled, values, KL to the reference
+    rl_phase.py   the RL loop GRPO and PPO subclass: start, reference, checkpoints, evaluations, observers
     grpo.py       GRPO (DeepSeekMath), Dr. GRPO, DAPO's clip-higher and dynamic sampling
     ppo.py        PPO with a critic (the RLHF recipe): KL-shaped reward, GAE, clipped ratio and value
     preferences.py a simulated labeller: Bradley-Terry preferences over a gold score
-    reward_model.py a reward model from those preferences, and the scorers RL optimises (verifier or model)
+    reward_model.py a reward model (or an ensemble) from those preferences
+    rewards.py    the scorer RL optimises: the verifier, or reward models (an ensemble combined)
+    overoptimization.py  RL and best-of-n against a reward model, gold beside proxy (Gao et al. 2022)
+    overoptimization_sweep.py  such runs side by side: where the gold peaks
+    compare.py    PPO vs GRPO vs Dr. GRPO on one budget
     curve.py      SFT then GRPO, and the accuracy curve against the teacher
     config.py     the typed config of a run; run.py the run directory and a phase's bookkeeping
 
