@@ -68,6 +68,8 @@ class Game(ABC):
     obs_shape: tuple[int, int, int]
     #: Number of symmetries (the identity included) that ``symmetry`` accepts.
     num_symmetries: int = 1
+    #: 2: players alternate, values flip sign between them; 1: one agent (the token game).
+    players: int = 2
 
     # ---- identity --------------------------------------------------------------------------
     def params(self) -> dict:

@@ -6,4 +6,4 @@ which imports them. The switch's njit kernels freeze these values when compiled;
 cache is keyed on every file that mentions njit (games.numba_cache), this one included, so a
 changed id recompiles them."""
 
-CONNECT4, GO, TICTACTOE = 0, 1, 2
+CONNECT4, GO, TICTACTOE, TOKENS = 0, 1, 2, 3

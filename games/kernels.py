@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from games import connect4, go, tictactoe
-from games.kernel_ids import CONNECT4, GO, TICTACTOE
+from games import connect4, go, tictactoe, tokens
+from games.kernel_ids import CONNECT4, GO, TICTACTOE, TOKENS
 
 UNKNOWN_GAME = "games.kernels: no game has this kernel id (see games.kernel_ids)"
 
@@ -34,6 +34,8 @@ def legal_mask(game, state, out):
         go.legal_mask(state, out)
     elif game == TICTACTOE:
         tictactoe.legal_mask(state, out)
+    elif game == TOKENS:
+        tokens.legal_mask(state, out)
     else:
         raise ValueError(UNKNOWN_GAME)
 
@@ -46,6 +48,8 @@ def step(game, state, action):
         go.step(state, action)
     elif game == TICTACTOE:
         tictactoe.step(state, action)
+    elif game == TOKENS:
+        tokens.step(state, action)
     else:
         raise ValueError(UNKNOWN_GAME)
 
@@ -58,6 +62,8 @@ def is_terminal(game, state):
         return go.is_terminal(state)
     elif game == TICTACTOE:
         return tictactoe.is_terminal(state)
+    elif game == TOKENS:
+        return tokens.is_terminal(state)
     raise ValueError(UNKNOWN_GAME)
 
 
@@ -69,6 +75,8 @@ def terminal_value(game, state):
         return go.terminal_value(state)
     elif game == TICTACTOE:
         return tictactoe.terminal_value(state)
+    elif game == TOKENS:
+        return tokens.terminal_value(state)
     raise ValueError(UNKNOWN_GAME)
 
 
@@ -80,6 +88,8 @@ def to_play(game, state):
         return go.to_play(state)
     elif game == TICTACTOE:
         return tictactoe.to_play(state)
+    elif game == TOKENS:
+        return tokens.to_play(state)
     raise ValueError(UNKNOWN_GAME)
 
 
@@ -91,6 +101,8 @@ def encode(game, state, out):
         go.encode(state, out)
     elif game == TICTACTOE:
         tictactoe.encode(state, out)
+    elif game == TOKENS:
+        tokens.encode(state, out)
     else:
         raise ValueError(UNKNOWN_GAME)
 
@@ -103,4 +115,6 @@ def rollout(game, state):
         return go.rollout(state)
     elif game == TICTACTOE:
         return tictactoe.rollout(state)
+    elif game == TOKENS:
+        return tokens.rollout(state)
     raise ValueError(UNKNOWN_GAME)

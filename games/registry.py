@@ -14,6 +14,7 @@ from games.base import Game, GameError
 from games.connect4 import ConnectFour
 from games.go import GoGame
 from games.tictactoe import TicTacToe
+from games.tokens import TokenGame
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,12 @@ GAMES = (
     GameEntry("connect4", ConnectFour, aliases=("connect-four", "c4")),
     GameEntry("go", GoGame, params=("size", "komi", "max_moves")),
     GameEntry("tictactoe", TicTacToe),
+    GameEntry("tokens", TokenGame, params=("task", "digits", "scratchpad")),
 )
-#: The games' names (not their aliases), as choices on the command line and in a run config.
-GAME_NAMES = tuple(entry.name for entry in GAMES)
+#: The two-player games' names (not their aliases), as choices on the command line and in a
+#: run config; the single-agent token game is searched by the token mode (selfplay/llm).
+GAME_NAMES = tuple(entry.name for entry in GAMES if entry.game.players == 2)
+ALL_GAME_NAMES = tuple(entry.name for entry in GAMES)
 _BY_NAME = {name: entry for entry in GAMES for name in (entry.name, *entry.aliases)}
 
 
@@ -40,11 +44,13 @@ def game_entry(name: str) -> GameEntry:
     try:
         return _BY_NAME[name]
     except (KeyError, TypeError):
-        raise GameError(f"unknown game {name!r}; choose {', '.join(GAME_NAMES[:-1])} or {GAME_NAMES[-1]}") from None
+        raise GameError(f"unknown game {name!r}; choose {', '.join(ALL_GAME_NAMES[:-1])} or {ALL_GAME_NAMES[-1]}") \
+            from None
 
 
 def make_game(name: str, **params) -> Game:
-    """A game by name or alias with its parameters (Go: size, komi, max_moves)."""
+    """A game by name or alias with its parameters (Go: size, komi, max_moves; tokens: task,
+    digits, scratchpad)."""
     entry = game_entry(name)
     unknown = [p for p in params if p not in entry.params]
     if unknown:

@@ -45,7 +45,7 @@ def test_params_rebuild_the_game(name, params):
 
 
 @pytest.mark.parametrize("name, params, message", [
-    ("chess", {}, "unknown game 'chess'; choose connect4, go or tictactoe"),
+    ("chess", {}, "unknown game 'chess'; choose connect4, go, tictactoe or tokens"),
     ("Go", {}, "unknown game 'Go'"),
     ("connect4", dict(size=9), "connect4 takes no parameters, got size"),
     ("tictactoe", dict(komi=7.5), "tictactoe takes no parameters, got komi"),

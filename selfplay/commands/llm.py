@@ -9,6 +9,8 @@
     selfplay llm compare configs/llm_compare_smoke.yaml --seeds 0,1   PPO vs GRPO vs Dr. GRPO -> compare.png
     selfplay llm overoptimization configs/llm_overoptimization_smoke.yaml   RL and best-of-n against a
                                                           reward model, gold beside proxy -> overoptimization.png
+    selfplay llm solve runs/llm_addition --search greedy --search best-of:n=8,by=value
+                                                          accuracy and model calls of decoding strategies
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from selfplay.errors import UserError
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
     llm = p.add_subparsers(dest="llm_command", required=True,
-                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare")
+                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare|solve")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
                            ("ppo", "PPO with a critic from an SFT checkpoint"),
@@ -58,6 +60,21 @@ def add_parser(sub):
     q.add_argument("--out", metavar="DIR", help="where the table and figure go (default: the first run's folder of runs)")
     q.add_argument("--name", default="overoptimization-sweep", help="file name of the table and figure (no suffix)")
     q.set_defaults(func=run_plot_overoptimization)
+    q = llm.add_parser("solve", help="answer held-out problems with decoding strategies: accuracy (95%% interval) "
+                                     "and model calls per problem")
+    q.add_argument("items", nargs="*", metavar="CONFIG|RUN_DIR|KEY=VALUE",
+                   help="a config file or a run directory (its config.yaml) giving the task, and overrides")
+    q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
+                   help="the policy: a checkpoint, or a run's newest grpo, else ppo, else sft checkpoint "
+                        "(default: the RUN_DIR given)")
+    q.add_argument("--search", action="append", required=True, metavar="SPEC",
+                   help="a decoding strategy, repeatable: greedy | sample[:n=N] | "
+                        "best-of:n=N,by=verifier|value|reward-model | majority:n=N | mcts:sims=N")
+    q.add_argument("--problems", type=int, metavar="N", help="the first N held-out problems (default: eval.problems)")
+    q.add_argument("--seed", type=int, help="seed of the samples (default: the config's seed)")
+    q.add_argument("--reward-model", metavar="RUN_DIR", help="the reward model of best-of by=reward-model")
+    q.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    q.set_defaults(func=run_solve, trailing_items="items")
 
 
 def resolve_init(init: str | None, run_dir: Path, resume: bool, phase: str = "grpo") -> Path:
@@ -188,4 +205,40 @@ def run_compare(args, run_dir: Path, config_path, overrides) -> int:
     print(format_table("held-out greedy accuracy at the end of each method (mean over seeds, 95% t interval over "
                        "seeds; per seed, its Wilson interval over problems)", rows))
     print(f"table: {run_dir / 'compare.csv'}\nfigure: {run_dir / 'compare.png'}")
+    return 0
+
+
+def run_solve(args) -> int:
+    """``selfplay llm solve``: decoding strategies on held-out problems (selfplay/llm/solve.py)."""
+    import json
+
+    from selfplay.commands.bench import format_table
+    from selfplay.llm import solve
+    from selfplay.llm.rewards import make_scorer
+    from selfplay.llm.run import Setting
+    strategies = [solve.parse_spec(spec) for spec in args.search]
+    if any(map(solve.needs_reward_model, strategies)) and not args.reward_model:
+        raise UserError("best-of by=reward-model needs --reward-model RUN_DIR (a run of `selfplay llm reward-model`)")
+    if args.problems is not None and args.problems < 1:
+        raise UserError(f"--problems must be positive, got {args.problems}")
+    config_or_run, overrides = split_items(args.items)
+    if args.problems is not None:
+        overrides.append(f"eval.problems={args.problems}")  # the held-out draw's first N problems
+    checkpoint = solve.policy_checkpoint(solve.default_init(config_or_run, args.init))
+    setting = Setting.build(solve.read_config(config_or_run, args.init, overrides))
+    policy = solve.load_policy(setting, checkpoint)
+    scorer = None
+    if any(map(solve.needs_reward_model, strategies)):
+        scorer = make_scorer(setting, f"model:{args.reward_model}", where="--reward-model")
+    seed = setting.config.seed if args.seed is None else args.seed
+    rows = solve.solve(policy, setting, setting.eval_problems, strategies, seed, scorer)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"policy: {checkpoint}\nseed: {seed}")
+    print(format_table("held-out accuracy by decoding strategy (95% Wilson interval over problems) and model calls "
+                       "(token positions) per problem", [
+                           {"strategy": r["strategy"], "accuracy": r["accuracy"],
+                            "95% interval": f"[{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
+                            "problems": r["problems"], "calls/problem": r["model_calls"]} for r in rows]))
     return 0

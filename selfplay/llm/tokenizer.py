@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 
+from games.tokens import ALPHABET, SPECIALS  # one vocabulary for the model and the token game
 from selfplay.errors import UserError
 
-SPECIALS = ("<pad>", "<bos>", "<eos>", "<sep>", "<ans>")
 NOT_IN_RESPONSE = ("<pad>", "<bos>", "<sep>")  # never legal inside a response: the sampler masks them
-ALPHABET = "0123456789+*,"
 _PIECE = re.compile(r"<[a-z]+>|.", re.DOTALL)
 
 
