@@ -8,6 +8,7 @@ import pytest
 from selfplay.cli import main
 from selfplay.configio import ConfigError, load_config
 from selfplay.llm.config import LLMConfig
+from selfplay.llm.overoptimization_sweep import gold_at
 from selfplay.llm.overoptimization import (
     best_of_n_expectation,
     best_of_n_form,
@@ -141,3 +142,11 @@ def test_an_ensemble_proxy_is_built_and_optimised_by_its_worst_member(tmp_path, 
     rl = [p for p in read_points(run / "overoptimization.csv") if p["method"] == "rl"]
     assert [p["step"] for p in rl] == ["0", "2"]
     assert all(float(p["spread"]) > 0 for p in rl)  # two members from different starts disagree somewhere
+
+
+def test_gold_at_a_given_d_is_interpolated_where_d_first_reaches_it():
+    d = np.array([0.0, 1.0, 3.0, 1.5, 4.0])
+    gold = np.array([0.5, 0.7, 0.1, 0.9, 0.0])
+    assert gold_at(d, gold, 2.0) == pytest.approx(0.7 + 0.5 * (0.1 - 0.7))
+    assert gold_at(d, gold, 0.0) == 0.5 and gold_at(d, gold, 1.0) == 0.7
+    assert math.isnan(gold_at(d, gold, 5.0))

@@ -9,6 +9,8 @@ config and its proxy's reward-model checkpoint, and writes one table row per run
                 over the prompts: the maximum of noisy points is biased up by about one), and
                 the d and step where it was measured
     fitted peak d* and gold of the form d (alpha - beta log d) fitted to the run's points
+    gold at d=2 the gold where d first reaches 2, interpolated between the measurements around
+                it (runs reach a given d at different steps, so this compares them at one KL)
     end         gold (with its interval), proxy and d at the last measurement
 
 and one figure: gold (left) and proxy (right) against d = sqrt(KL(pi || pi_init)), a line per run.
@@ -35,7 +37,7 @@ from selfplay.run.directory import RunDir, read_rows
 Z95 = 1.96
 TABLE_COLUMNS = ["run", "reward_model", "train_pairs", "members", "combine", "kl_coef", "rm_gold_order_accuracy",
                  "peak_gold", "peak_gold_low", "peak_gold_high", "peak_d", "peak_step", "fitted_peak_d",
-                 "fitted_peak_gold", "end_step", "end_d", "end_gold", "end_gold_low", "end_gold_high", "end_proxy",
+                 "fitted_peak_gold", "gold_at_d2", "end_step", "end_d", "end_gold", "end_gold_low", "end_gold_high", "end_proxy",
                  "end_accuracy"]
 
 
@@ -59,6 +61,18 @@ def proxy_of(proxy_dir: Path) -> dict:
     return {"reward_model": f"{rm.get('layers', '?')}x{rm.get('dim', '?')}",
             "train_pairs": pairs - round(pairs * float(rm.get("heldout_fraction", 0.0))), "members": members,
             "rm_gold_order_accuracy": float(payload.get("metrics", {}).get("gold_order_accuracy", float("nan")))}
+
+
+def gold_at(d: np.ndarray, gold: np.ndarray, target: float) -> float:
+    """Gold where d first reaches ``target``, linear between the points around it; nan if never."""
+    reached = np.flatnonzero(d >= target)
+    if not len(reached):
+        return float("nan")
+    i = int(reached[0])
+    if i == 0 or d[i] == d[i - 1]:
+        return float(gold[i])
+    t = (target - d[i - 1]) / (d[i] - d[i - 1])
+    return float(gold[i - 1] + t * (gold[i] - gold[i - 1]))
 
 
 def read_run(run_dir: str | Path) -> dict:
@@ -87,7 +101,8 @@ def read_run(run_dir: str | Path) -> dict:
         row.update({f"{prefix}_gold": gold[i], f"{prefix}_gold_low": gold[i] - Z95 * se[i],
                     f"{prefix}_gold_high": gold[i] + Z95 * se[i], f"{prefix}_d": rl[i]["d"],
                     f"{prefix}_step": int(rl[i]["step"])})
-    row.update({"fitted_peak_d": peak_d, "fitted_peak_gold": gold0 + peak_delta, "end_proxy": rl[end]["proxy"],
+    row.update({"fitted_peak_d": peak_d, "fitted_peak_gold": gold0 + peak_delta,
+                "gold_at_d2": gold_at(np.array([p["d"] for p in rl]), gold, 2.0), "end_proxy": rl[end]["proxy"],
                 "end_accuracy": rl[end]["accuracy"]})
     return {"points": rl, "row": row}
 
@@ -149,5 +164,6 @@ def format_rows(rows: list[dict]) -> list[dict]:
              "combine": r["combine"], "KL coef": r["kl_coef"],
              "peak gold [95%]": f"{fmt(r['peak_gold'])} [{fmt(r['peak_gold_low'])}, {fmt(r['peak_gold_high'])}]",
              "at d (step)": f"{fmt(r['peak_d'], 2)} ({r['peak_step']})", "fitted peak d": fmt(r["fitted_peak_d"], 2),
+             "gold at d=2": fmt(r["gold_at_d2"]),
              "end gold [95%]": f"{fmt(r['end_gold'])} [{fmt(r['end_gold_low'])}, {fmt(r['end_gold_high'])}]",
              "end d": fmt(r["end_d"], 2), "end proxy": fmt(r["end_proxy"], 2)} for r in rows]
