@@ -158,15 +158,18 @@ def test_strategies_on_fixed_samples_count_calls_by_hand(setting):
     def run(strategy, **spec):
         return strategy(policy, setting, problems, {**spec, **options}, None)
 
-    accuracy, calls = run(sample, n=3)
+    accuracy, calls, checks = run(sample, n=3)
     assert accuracy.tolist() == pytest.approx([2 / 3, 1 / 3]) and calls.tolist() == [33, 34]
-    accuracy, calls = run(majority, n=3)
+    accuracy, calls, checks = run(majority, n=3)
     assert accuracy.tolist() == [1, 0] and calls.tolist() == [33, 34]
-    accuracy, calls = run(best_of, n=2, by="verifier")
+    accuracy, calls, checks = run(best_of, n=2, by="verifier")
     assert accuracy.tolist() == [1, 1] and calls.tolist() == [22, 23]
-    accuracy, calls = run(best_of, n=3, by="reward-model")
+    assert checks.tolist() == [2, 2]  # the oracle read two distinct responses of each problem
+    assert run(best_of, n=3, by="verifier").verifier_checks.tolist() == [2, 2]  # a repeated text is one check
+    assert run(majority, n=3).verifier_checks.tolist() == [0, 0]
+    accuracy, calls, checks = run(best_of, n=3, by="reward-model")
     assert accuracy.tolist() == [1, 0] and calls.tolist() == [33 * 3, 34 * 3]   # argmax: the third; the second (first of a tie)
-    accuracy, calls = run(best_of, n=3, by="value")
+    accuracy, calls, checks = run(best_of, n=3, by="value")
     assert calls.tolist() == [66, 68]
     with pytest.raises(ConfigError, match="--reward-model"):
         best_of(policy, setting, problems, {"n": 3, "by": "reward-model", BANK: bank, SCORER: None}, None)
@@ -181,7 +184,7 @@ def test_greedy_counts_the_prompt_and_the_response_up_to_eos(setting):
     with torch.no_grad():
         for p in policy.parameters():
             p.zero_()  # every logit equal: greedy picks the first legal token, EOS (PAD and BOS are masked)
-    accuracy, calls = greedy(policy, setting, [(12, 34), (5, 99)], {}, None)
+    accuracy, calls, checks = greedy(policy, setting, [(12, 34), (5, 99)], {}, None)
     assert accuracy.tolist() == [0, 0]
     assert calls.tolist() == [7 + 1, 6 + 1]  # <bos>12+34<sep> <eos>; <bos>5+99<sep> <eos>
 
@@ -251,6 +254,7 @@ def test_solve_reports_accuracy_intervals_and_calls(sft_run, capsys):
     assert by_name["best-of:n=4,by=verifier"]["model_calls"] == by_name["sample:n=4"]["model_calls"]
     assert by_name["majority:n=4"]["model_calls"] == by_name["sample:n=4"]["model_calls"]
     assert by_name["best-of:n=4,by=value"]["model_calls"] == 2 * by_name["sample:n=4"]["model_calls"]
+    assert by_name["mcts:sims=4,top_k=4"]["verifier_checks"] >= 1 and by_name["greedy"]["verifier_checks"] == 0
     # the table form, from the run directory alone
     assert main(["llm", "solve", str(sft_run), "--search", "greedy", "--problems", "2"]) == 0
     out = capsys.readouterr().out

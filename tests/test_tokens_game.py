@@ -169,8 +169,38 @@ def test_with_a_perfect_value_search_solves_what_greedy_decoding_fails():
         priors, _ = evaluator.evaluate(_leaf(game, state))
         state = game.step(state, int(np.argmax(priors[0])))
     assert game.terminal_value(state) == 0.0 and game.response(state).startswith("<ans>9")
-    finished = mcts_decode(game, [game.start(problem)], evaluator, simulations=256)
+    checked = [set()]
+    finished = mcts_decode(game, [game.start(problem)], evaluator, simulations=256, checked=checked)
     assert game.terminal_value(finished[0]) == 1.0 and game.response(finished[0]) == "<ans>83<eos>"
+    # the verdicts the search read: finished responses, legal lines, the right one among them
+    assert "<ans>83<eos>" in checked[0] and len(checked[0]) > 1
+    for text in checked[0]:
+        assert game.is_terminal(play(game, game.start(problem), text))
+
+
+def test_decoding_goes_on_while_some_responses_have_ended():
+    game = make_game("tokens", task="addition", digits=2, scratchpad=False)
+    problems, answers = [(3, 4), (35, 48)], [7, 83]  # answers of 1 and 2 digits: one response ends first
+    finished = [mcts_decode(game, [game.start(p)], MisleadingPriorsPerfectValues(game, a), simulations=256)[0]
+                for p, a in zip(problems, answers)]
+    together = mcts_decode(game, [game.start(p) for p in problems], PerProblem(game, answers), simulations=256)
+    assert [game.response(s) for s in together] == [game.response(s) for s in finished]
+    assert [game.response(s) for s in together] == ["<ans>7<eos>", "<ans>83<eos>"]
+
+
+class PerProblem(Evaluator):
+    """MisleadingPriorsPerfectValues for each tree's own answer."""
+
+    def __init__(self, game, answers):
+        self.each = [MisleadingPriorsPerfectValues(game, a) for a in answers]
+
+    def evaluate(self, batch):
+        priors, values = np.zeros(batch.legal_mask.shape, np.float32), np.zeros(len(batch), np.float32)
+        for i, tree in enumerate(batch.tree_index):
+            one = LeafBatch(batch.game, batch.states[i:i + 1], batch.legal_mask[i:i + 1], None, batch.tree_index[i:i + 1])
+            p, v = self.each[tree].evaluate(one)
+            priors[i], values[i] = p[0], v[0]
+        return priors, values
 
 
 def _leaf(game, state):

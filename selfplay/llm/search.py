@@ -25,7 +25,8 @@ from torch.nn import functional as F
 
 from games.tokens import PAD, PROMPT_LEN, RESPONSE_LEN, TokenGame
 from selfplay.llm.model import TokenPolicyValueModel
-from selfplay.mcts import MCTS, Evaluator, LeafBatch, MCTSConfig
+from selfplay.mcts import MCTS, Evaluator, LeafBatch, MCTSConfig, select_actions
+from selfplay.mcts.tree import TERMINAL
 
 
 class TokenEvaluator(Evaluator):
@@ -73,16 +74,36 @@ def search_config(simulations: int, c_puct: float = 1.25, seed: int = 0) -> MCTS
 
 
 def mcts_decode(game: TokenGame, states: list[np.ndarray], evaluator: Evaluator, simulations: int,
-                config: MCTSConfig | None = None) -> list[np.ndarray]:
-    """The finished state of each start state: search, play the most visited token, repeat."""
+                config: MCTSConfig | None = None, checked: list[set[str]] | None = None) -> list[np.ndarray]:
+    """The finished state of each start state: search, play the most visited token, repeat.
+    ``checked[b]``, when given, collects the finished responses tree b's search reached (each
+    a verifier's verdict the search read)."""
     config = config or search_config(simulations)
     mcts = MCTS(game, evaluator, config, batch_size=len(states))
     mcts.set_roots([np.asarray(s, dtype=np.int64) for s in states])
     active = np.array([not game.is_terminal(s) for s in states])
     while active.any():
         result = mcts.search(simulations, active=active)
-        actions = result.select_actions(0.0, mcts.rng)
-        actions = np.where(active, actions, -1)
+        if checked is not None:
+            for b in np.flatnonzero(active):
+                checked[b].update(finished_responses(game, mcts, b))
+        actions = np.full(len(states), -1, dtype=np.int64)  # -1: a finished response stays as it is
+        actions[active] = select_actions(result.visit_counts[active], 0.0, mcts.rng, fallback=result.priors[active])
         mcts.advance(actions)
         active = np.array([not game.is_terminal(s) for s in mcts.root_states])
     return [s.copy() for s in mcts.root_states]
+
+
+def finished_responses(game: TokenGame, mcts: MCTS, b: int) -> list[str]:
+    """The response texts of tree b's visited terminal nodes: the root's response followed by
+    the tokens down to the node."""
+    tree, out = mcts.tree, []
+    root = game.response(mcts.root_states[b])
+    for node in np.flatnonzero((tree.first_child[b, :tree.num_nodes[b]] == TERMINAL) &
+                               (tree.visits[b, :tree.num_nodes[b]] > 0)):
+        actions = []
+        while node > 0:
+            actions.append(int(tree.action[b, node]))
+            node = tree.parent[b, node]
+        out.append(root + "".join(game.format_move(a) for a in reversed(actions)))
+    return out

@@ -34,8 +34,12 @@ sample. The verifier is not a model and costs nothing; voting costs nothing. MCT
 problem's prompt once and one position per leaf it evaluates (search.TokenEvaluator). The
 report gives the mean per problem.
 
-A strategy is a function (policy, setting, problems, options, generator) -> (correctness [P],
-model calls [P]), registered in STRATEGIES; ``options`` holds the spec's options and, under
+Verifier checks count the oracle's use: the distinct finished responses whose verdict a strategy
+read before it answered (best-of by verifier: its distinct samples; MCTS: the distinct finished
+responses its search reached, whose terminal value is the verifier's). The rest read none.
+
+A strategy is a function (policy, setting, problems, options, generator) -> Outcome (correctness,
+model calls and verifier checks, each [P]), registered in STRATEGIES; ``options`` holds the spec's options and, under
 BANK and SCORER, the shared samples and the reward model (or None).
 """
 
@@ -44,6 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -289,25 +294,40 @@ def rank_scores(by: str, policy, setting: Setting, problems: list[Problem], samp
 
 
 # ---- the strategies ------------------------------------------------------------------------------
+class Outcome(NamedTuple):
+    """Per problem [P]: correctness, model calls, and verifier checks (distinct finished
+    responses whose verdict the strategy read before answering: the oracle's use)."""
+    correct: np.ndarray
+    calls: np.ndarray
+    verifier_checks: np.ndarray
+
+
+def no_checks(problems: list[Problem]) -> np.ndarray:
+    return np.zeros(len(problems))
+
+
 def greedy(policy, setting, problems, options, generator):
     out = respond(policy, setting, problems, 1, 0.0, None)
-    return out.correct[:, 0], out.tokens[:, 0]
+    return Outcome(out.correct[:, 0], out.tokens[:, 0], no_checks(problems))
 
 
 def sample(policy, setting, problems, options, generator):
     out = samples_for(policy, setting, problems, options["n"], options, generator)
-    return out.correct.mean(axis=1), sampling_calls(out.tokens)
+    return Outcome(out.correct.mean(axis=1), sampling_calls(out.tokens), no_checks(problems))
 
 
 def best_of(policy, setting, problems, options, generator):
     out = samples_for(policy, setting, problems, options["n"], options, generator)
     scores, rereads = rank_scores(options["by"], policy, setting, problems, out, options.get(SCORER))
-    return best_of_correct(out.correct, scores), best_of_calls(out.tokens, rereads)
+    checks = np.array([len(set(row)) for row in out.texts], dtype=np.float64) if options["by"] == "verifier" \
+        else no_checks(problems)
+    return Outcome(best_of_correct(out.correct, scores), best_of_calls(out.tokens, rereads), checks)
 
 
 def majority(policy, setting, problems, options, generator):
     out = samples_for(policy, setting, problems, options["n"], options, generator)
-    return majority_correctness(out.texts, [setting.task.answer(p) for p in problems]), sampling_calls(out.tokens)
+    return Outcome(majority_correctness(out.texts, [setting.task.answer(p) for p in problems]),
+                   sampling_calls(out.tokens), no_checks(problems))
 
 
 def mcts(policy, setting, problems, options, generator):
@@ -322,12 +342,14 @@ def mcts(policy, setting, problems, options, generator):
         raise ConfigError(f"mcts c_puct must be a positive number, got {c_puct!r}")
     seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item()) if generator is not None else 0
     evaluator = TokenEvaluator(policy, game, top_k=top_k, trees=len(problems))
+    checked: list[set[str]] = [set() for _ in problems]
     finished = mcts_decode(game, [game.start(p) for p in problems], evaluator, options["sims"],
-                           search_config(options["sims"], c_puct=float(c_puct), seed=seed))
-    return np.array([game.terminal_value(state) for state in finished]), evaluator.calls.astype(np.float64)
+                           search_config(options["sims"], c_puct=float(c_puct), seed=seed), checked)
+    return Outcome(np.array([game.terminal_value(state) for state in finished]), evaluator.calls.astype(np.float64),
+                   np.array([len(c) for c in checked], dtype=np.float64))
 
 
-StrategyFunction = Callable[..., tuple[np.ndarray, np.ndarray]]
+StrategyFunction = Callable[..., Outcome]
 STRATEGIES: dict[str, StrategyFunction] = {
     "greedy": greedy, "sample": sample, "best-of": best_of, "majority": majority, "mcts": mcts,
 }
@@ -343,9 +365,10 @@ def solve(policy: TokenPolicyValueModel, setting: Setting, problems: list[Proble
     rows = []
     for strategy in strategies:
         options = {**strategy.options, BANK: bank, SCORER: scorer}
-        correct, calls = STRATEGIES[strategy.name](policy, setting, problems, options, generator)
+        correct, calls, checks = STRATEGIES[strategy.name](policy, setting, problems, options, generator)
         rows.append({"strategy": str(strategy), **with_interval("accuracy", [float(c) for c in correct]),
-                     "problems": len(problems), "model_calls": float(np.mean(calls)), "seed": seed})
+                     "problems": len(problems), "model_calls": float(np.mean(calls)),
+                     "verifier_checks": float(np.mean(checks)), "seed": seed})
     return rows
 
 
