@@ -7,6 +7,10 @@
     selfplay llm curve configs/llm_addition.yaml          both, then runs/llm_addition/curve.png
     selfplay llm curve --resume runs/llm_addition         continue wherever it stopped
     selfplay llm compare configs/llm_compare_smoke.yaml --seeds 0,1   PPO vs GRPO vs Dr. GRPO -> compare.png
+    selfplay llm distill configs/llm_distill_smoke.yaml --init runs/llm_smoke   students of an RL policy, with
+                                                          and without its scratchpad -> distill.csv
+    selfplay llm r1zero configs/llm_r1zero_smoke.yaml     base stage on answer-free texts, then GRPO from it:
+                                                          RL without imitation (R1-Zero)
     selfplay llm overoptimization configs/llm_overoptimization_smoke.yaml   RL and best-of-n against a
                                                           reward model, gold beside proxy -> overoptimization.png
     selfplay llm solve runs/llm_addition --search greedy --search best-of:n=8,by=value
@@ -25,7 +29,8 @@ from selfplay.errors import UserError
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
     llm = p.add_subparsers(dest="llm_command", required=True,
-                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare|solve")
+                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare|"
+                                   "solve|distill|r1zero")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
                            ("ppo", "PPO with a critic from an SFT checkpoint"),
@@ -33,7 +38,11 @@ def add_parser(sub):
                            ("reward-model", "a reward model from simulated pairwise preferences (RLHF)"),
                            ("overoptimization", "RL and best-of-n against a reward model: proxy and gold score "
                                                 "against sqrt(KL)"),
-                           ("compare", "PPO vs GRPO vs Dr. GRPO on one budget, over seeds: a table and a figure")):
+                           ("compare", "PPO vs GRPO vs Dr. GRPO on one budget, over seeds: a table and a figure"),
+                           ("r1zero", "R1-Zero: a base stage on answer-free texts, then GRPO on the verifier "
+                                      "(format reward, curriculum): RL without imitation"),
+                           ("distill", "SFT students of an RL policy's answers, with its scratchpad shown and "
+                                       "hidden: how much of its accuracy each recovers")):
         q = llm.add_parser(name, help=helptext)
         q.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE",
                        help="a config file (configs/llm_addition.yaml) and overrides such as grpo.beta=0.04")
@@ -49,6 +58,11 @@ def add_parser(sub):
         if name in ("grpo", "ppo"):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
+        if name == "distill":
+            q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
+                           help="the teacher: a checkpoint, or a run's newest grpo, else ppo, else sft checkpoint "
+                                "(a resumed distill keeps its own)")
+            q.set_defaults(trailing_items="items")  # overrides may follow the options
         if name == "reward-model":
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT policy whose samples are labelled (default: the run's own newest SFT "
@@ -115,6 +129,10 @@ def run(args):
         return run_reward_model(args, run_dir, config_path, overrides, show)
     if args.llm_command == "compare":
         return run_compare(args, run_dir, config_path, overrides)
+    if args.llm_command == "r1zero":
+        return run_r1zero(args, run_dir, config_path, overrides, show)
+    if args.llm_command == "distill":
+        return run_distill(args, run_dir, config_path, overrides)
     if args.llm_command == "overoptimization":
         return run_overoptimization(run_dir, config_path, overrides, show)
     phase = args.llm_command
@@ -208,6 +226,30 @@ def run_compare(args, run_dir: Path, config_path, overrides) -> int:
     return 0
 
 
+def run_distill(args, run_dir: Path, config_path, overrides) -> int:
+    """``selfplay llm distill``: students of an RL policy, scratchpad shown and hidden (selfplay/llm/distill.py)."""
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.distill import CSV_NAME, format_rows, run_distill as distill
+    rows = distill(run_dir, config_path, overrides, args.init, bool(args.resume))
+    print(format_table("held-out greedy accuracy of the teacher and its students (95% Wilson interval over "
+                       "problems; recovered: student / teacher; keep rate: the teacher's samples kept)",
+                       format_rows(rows)))
+    print(f"table: {run_dir / CSV_NAME}")
+    return 0
+
+
+def run_r1zero(args, run_dir: Path, config_path, overrides, show: bool) -> int:
+    """``selfplay llm r1zero``: a base stage, then GRPO from it (selfplay/llm/r1zero.py)."""
+    from selfplay.commands.bench import format_table
+    from selfplay.llm.r1zero import run_r1zero as r1zero
+    summary = r1zero(run_dir, config_path, overrides, bool(args.resume), show_progress=show)
+    print(format_table("R1-Zero: the base stage beside chance, then GRPO (held-out greedy accuracy; train_*: the "
+                       "training batches since the last evaluation)", [{"figure": k, "value": v}
+                                                                     for k, v in summary.items()]))
+    print(f"eval: {run_dir / 'eval.csv'}")
+    return 0
+
+
 def run_solve(args) -> int:
     """``selfplay llm solve``: decoding strategies on held-out problems (selfplay/llm/solve.py)."""
     import json
@@ -240,5 +282,6 @@ def run_solve(args) -> int:
                        "(token positions) per problem", [
                            {"strategy": r["strategy"], "accuracy": r["accuracy"],
                             "95% interval": f"[{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
-                            "problems": r["problems"], "calls/problem": r["model_calls"]} for r in rows]))
+                            "problems": r["problems"], "calls/problem": r["model_calls"],
+                            "verifier checks/problem": r["verifier_checks"]} for r in rows]))
     return 0

@@ -57,9 +57,11 @@ class GRPOConfig:
     log_completions_every: int = 20  # write a few sample completions (0 = never)
     reward: str = "verifier"         # or model:RUN_DIR, a reward model (selfplay llm reward-model): RLHF
     no_eos_score: float | None = None  # the score of a response cut off before its EOS (None: as the reward says)
+    format_reward: float = 0.0       # added to the reward of a well-formed response (R1-Zero's format reward)
 
     def validate(self):
         check_reward_spec(self.reward)
+        require(self.format_reward >= 0, f"format_reward must be 0 (none) or positive, got {self.format_reward}")
         require(self.no_eos_score is None or self.no_eos_score <= 0,
                 f"no_eos_score must be 0 or negative (a penalty), or null for none, got {self.no_eos_score}")
         require(self.group_size >= 2, f"group_size must be at least 2 (GRPO compares the samples of a "
@@ -214,6 +216,31 @@ class OveroptimizationConfig:
 
 
 @dataclass
+class R1ZeroConfig:
+    """``selfplay llm r1zero`` (selfplay/llm/r1zero.py): a base stage on answer-free texts of the
+    task's format (the sft section's optimiser settings, value head off), then GRPO (the grpo
+    section; grpo.steps is the RL budget over all curriculum levels)."""
+    base_steps: int = 1000           # next-token steps of the base stage
+    base_examples: int = 20000       # answer-free texts, drawn once
+    base_scratchpad_share: float = 0.5  # share of them with a random scratchpad (needs task.scratchpad)
+    curriculum: bool = True          # GRPO on 1-digit problems first, then 2, ..., task.max_digits
+    curriculum_threshold: float = 0.8  # move on when the training accuracy over the window reaches this
+    curriculum_window: int = 10      # ... the last this many steps at the level
+    steps_per_level: int = 0         # ... or after this many steps at a level, whatever the accuracy (0 = no cap)
+
+    def validate(self):
+        require(self.base_steps >= 1, f"r1zero.base_steps must be positive, got {self.base_steps}")
+        require(self.base_examples >= 1, f"r1zero.base_examples must be positive, got {self.base_examples}")
+        require(0 <= self.base_scratchpad_share <= 1,
+                f"r1zero.base_scratchpad_share must be between 0 and 1, got {self.base_scratchpad_share}")
+        require(0 < self.curriculum_threshold <= 1,
+                f"r1zero.curriculum_threshold must be in (0, 1] (a training accuracy), got {self.curriculum_threshold}")
+        require(self.curriculum_window >= 1, f"r1zero.curriculum_window must be positive, got {self.curriculum_window}")
+        require(self.steps_per_level >= 0,
+                f"r1zero.steps_per_level must be 0 (no cap) or positive, got {self.steps_per_level}")
+
+
+@dataclass
 class EvalConfig:
     problems: int = 500              # held-out problems, the same ones at every evaluation
     samples: int = 8                 # temperature-1 samples per problem for pass@k and maj@k (0 = off)
@@ -268,6 +295,33 @@ class CompareConfig:
                                               f"grpo.group_size) or positive, got {self.responses_per_step}")
 
 
+DISTILL_MODES = ("shown", "hidden")  # the students: the teacher's whole responses, or its answers alone
+
+
+@dataclass
+class DistillConfig:
+    """``selfplay llm distill`` (selfplay/llm/distill.py): an RL policy answers ``demonstrations``
+    training problems at ``temperature`` (0 = greedy), the verifier-correct answers are kept
+    (``filter_correct``), and a fresh student per mode learns them by SFT (the sft section)."""
+    demonstrations: int = 20000
+    temperature: float = 1.0
+    filter_correct: bool = True      # rejection sampling: keep only responses the verifier accepts
+    modes: str = "shown,hidden"      # shown: scratchpad and answer; hidden: the answer alone
+
+    def mode_list(self) -> list[str]:
+        return [m.strip() for m in self.modes.split(",") if m.strip()]
+
+    def validate(self):
+        require(self.demonstrations >= 1, f"demonstrations must be 1 or more, got {self.demonstrations}")
+        require(self.temperature >= 0, f"temperature must be 0 (greedy) or positive, got {self.temperature}")
+        modes = self.mode_list()
+        require(modes, f"modes is empty; choose from {', '.join(DISTILL_MODES)}")
+        unknown = [m for m in modes if m not in DISTILL_MODES]
+        require(not unknown, f"modes: unknown mode {unknown[0]!r}; choose from {', '.join(DISTILL_MODES)}"
+                if unknown else "")
+        require(len(set(modes)) == len(modes), f"modes lists a mode twice: {self.modes!r}")
+
+
 @dataclass
 class LLMConfig:
     seed: int = 0
@@ -282,6 +336,8 @@ class LLMConfig:
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
     overoptimization: OveroptimizationConfig = field(default_factory=OveroptimizationConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    r1zero: R1ZeroConfig = field(default_factory=R1ZeroConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self):

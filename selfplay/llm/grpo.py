@@ -18,6 +18,8 @@ KL(pi || pi_ref), kl_t = pi_ref/pi - log(pi_ref/pi) - 1 >= 0, the per-token loss
 averaged per response then over responses (grpo), over all tokens of the batch (dapo), or
 summed and divided by a constant, responses x the longest response (dr_grpo: no length
 normalisation). The batch is reused for ``num_iterations`` passes of ``minibatches`` updates.
+With ``format_reward`` set, a well-formed response (one the verifier can read an answer from)
+earns that much on top of the reward (DeepSeek-R1-Zero's format reward).
 With ``no_eos_score`` set, a response cut off before its EOS scores that instead of what the
 reward says (PPO's penalty, there by default: a learned reward model never saw such responses
 in its pairs and may score them anywhere). A group whose rewards are all equal has zero advantage, so no signal: the share of such
@@ -45,7 +47,7 @@ from selfplay.llm.rl_phase import RLPhase
 from selfplay.llm.rollouts import k3_kl, reference_kl, token_logprobs
 from selfplay.llm.run import Setting
 from selfplay.llm.sampling import generate, right_pad
-from selfplay.llm.tasks import Problem
+from selfplay.llm.tasks import Problem, extract_answer
 
 STD_EPSILON = 1e-4
 
@@ -97,6 +99,11 @@ def grpo_loss(logp, old_logp, ref_logp, advantages, mask, config: GRPOConfig, ma
     return loss, metrics
 
 
+def well_formed(texts: list[str]) -> torch.Tensor:
+    """1.0 for each response text the verifier can read an answer from (right or wrong), else 0.0."""
+    return torch.tensor([extract_answer(t) is not None for t in texts], dtype=torch.float32)
+
+
 @dataclass
 class Rollouts:
     """One step's samples, group by group: rows i*G .. i*G + G - 1 answer problems[i]."""
@@ -136,6 +143,8 @@ class GRPOTrainer(RLPhase):
                              s.tokenizer.eos_id, temperature=self.config.temperature, generator=self.generator)
         texts = [s.tokenizer.response_text(r.tolist()) for r in responses]
         rewards = self.scorer([problems[i // g] for i in range(len(texts))], texts)
+        if self.config.format_reward:  # R1-Zero's format reward, on top of the verifier's 0/1
+            rewards = rewards + self.config.format_reward * well_formed(texts)
         if self.config.no_eos_score is not None:  # a response cut off before its EOS scores this, whatever it says
             finished = (responses == s.tokenizer.eos_id).any(dim=1).cpu()
             rewards = torch.where(finished, rewards, torch.full_like(rewards, self.config.no_eos_score))
@@ -222,6 +231,7 @@ class GRPOTrainer(RLPhase):
             "rewards/accuracy": self.gold([batch.problems[i // c.group_size] for i in range(len(batch.texts))],
                                           batch.texts).mean().item(),  # the gold, whatever the reward
             "completions/mean_length": batch.lengths.mean().item(),
+            "completions/scratchpad_share": float(np.mean([t.find("<ans>") > 0 for t in batch.texts])),
             "completions/min_length": batch.lengths.min().item(),
             "completions/max_length": batch.lengths.max().item(),
             "completions/clipped_ratio": float(np.mean([not t.endswith("<eos>") for t in batch.texts])),

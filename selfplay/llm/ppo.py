@@ -7,7 +7,7 @@ temperature T; every log-prob below is of softmax(logits / T), as at sampling. A
 an episode whose actions are its tokens o_1..o_n (EOS included).
 
 Score. ``score(problems, responses) -> [N]``: the task's verifier, or a learned reward model
-(``reward: model:RUN_DIR``, reward_model.make_scorer). A response cut off before its EOS gets
+(``reward: model:RUN_DIR``, rewards.make_scorer). A response cut off before its EOS gets
 the fixed ``no_eos_score`` instead, whatever it says.
 
 Reward, per token, with the frozen reference pi_ref (the starting checkpoint):

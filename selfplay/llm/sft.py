@@ -20,22 +20,34 @@ from selfplay.llm.config import SFTConfig
 from selfplay.llm.evaluation import evaluate
 from selfplay.llm.run import Phase, Setting, base_payload, restore_base
 from selfplay.llm.sampling import right_pad
+from selfplay.llm.tasks import Problem
 from selfplay.run.checkpoint import checkpoint_path
 
 
-def demonstrations(setting: Setting, n: int, rng: np.random.Generator):
-    """The teacher's dataset: right-padded token ids [n, L], the mask of positions whose next
-    token is part of the response [n, L - 1], and each demonstration's reward [n]."""
+def teacher_pairs(setting: Setting, n: int, rng: np.random.Generator) -> list[tuple[Problem, str]]:
+    """``n`` (training problem, the teacher's response text, ``<eos>`` included)."""
+    return [(problem, setting.teacher.demonstrate(problem, rng)[0] + "<eos>")
+            for problem in setting.task.sample_many(n, rng)]
+
+
+def encode_pairs(setting: Setting, pairs: list[tuple[Problem, str]]):
+    """A dataset from (problem, response text as written, ``<eos>`` included when it ended):
+    right-padded token ids [n, L], the mask of positions whose next token is part of the
+    response [n, L - 1], and each response's verified reward [n]."""
     tok, task = setting.tokenizer, setting.task
     rows, starts, rewards = [], [], []
-    for problem in task.sample_many(n, rng):
-        text, slip = setting.teacher.demonstrate(problem, rng)
+    for problem, text in pairs:
         prompt = tok.prompt_ids(task.prompt(problem))
-        rows.append(prompt + tok.response_ids(text))
+        rows.append(prompt + tok.encode(text))
         starts.append(len(prompt))
-        rewards.append(task.reward(problem, text + "<eos>"))
+        rewards.append(task.reward(problem, text))
     tokens, mask = right_pad(rows, starts, tok.pad_id)
     return tokens, mask, torch.tensor(rewards, dtype=torch.float32)
+
+
+def demonstrations(setting: Setting, n: int, rng: np.random.Generator):
+    """The teacher's dataset (``encode_pairs`` of ``teacher_pairs``)."""
+    return encode_pairs(setting, teacher_pairs(setting, n, rng))
 
 
 def sft_loss(model, tokens: torch.Tensor, mask: torch.Tensor, rewards: torch.Tensor, value_weight: float):
@@ -61,10 +73,15 @@ def learning_rate(step: int, config: SFTConfig) -> float:
 
 
 class SFTTrainer:
-    def __init__(self, setting: Setting, run_dir: str | Path, log=print, show_progress: bool = False):
+    """SFT on the teacher's demonstrations, or on ``demonstrations`` given as (problem, response
+    text) pairs (``encode_pairs``; another model's responses: selfplay/llm/distill.py)."""
+
+    def __init__(self, setting: Setting, run_dir: str | Path, log=print, show_progress: bool = False,
+                 demonstrations: list[tuple[Problem, str]] | None = None, name: str = "sft"):
         self.setting = setting
+        self.given = demonstrations
         self.config = setting.config.sft
-        self.phase = Phase("sft", run_dir, self.config.steps, log, show_progress)
+        self.phase = Phase(name, run_dir, self.config.steps, log, show_progress)
         torch.manual_seed(setting.config.seed)
         self.rng = np.random.default_rng([setting.config.seed, 3])
         self.model = setting.new_model()
@@ -81,7 +98,7 @@ class SFTTrainer:
 
     def save(self) -> Path:
         payload = base_payload(self.setting, self.model, self.optimizer, self.step, self.rng)
-        return self.phase.save(self.step, {**payload, "phase": "sft"})
+        return self.phase.save(self.step, {**payload, "phase": self.phase.name})
 
     def evaluate(self) -> dict[str, float]:
         s, e = self.setting, self.setting.config.eval
@@ -89,6 +106,14 @@ class SFTTrainer:
                            e.sampled_problems, seed=s.config.seed)
         self.phase.record_eval(self.step, self.step, results, self.teacher)
         return results
+
+    def dataset(self):
+        """(tokens, mask, rewards) of the given demonstrations, else of the teacher's (the same
+        draw on a resume)."""
+        if self.given is not None:
+            return encode_pairs(self.setting, self.given)
+        data_rng = np.random.default_rng([self.setting.config.seed, 4])
+        return demonstrations(self.setting, self.config.num_demonstrations, data_rng)
 
     def train(self) -> Path:
         c, s = self.config, self.setting
@@ -98,11 +123,11 @@ class SFTTrainer:
             return checkpoint_path(self.phase.directory, self.step)
         self.teacher = s.teacher_report()
         self.teacher_accuracy = self.teacher["teacher_accuracy"]
-        data_rng = np.random.default_rng([s.config.seed, 4])  # the same dataset on a resume
-        tokens, mask, rewards = demonstrations(s, c.num_demonstrations, data_rng)
+        tokens, mask, rewards = self.dataset()
         demo_accuracy = rewards.mean().item()
         if self.step == 0:
-            self.phase.log(f"{c.num_demonstrations} demonstrations (teacher right on {demo_accuracy:.1%}); "
+            source = "the given ones" if self.given is not None else "teacher"
+            self.phase.log(f"{len(tokens)} demonstrations ({source} right on {demo_accuracy:.1%}); "
                            f"the teacher on held-out problems (sampled; greedy: its most likely response): "
                            f"{', '.join(f'{k} {v:.3f}' for k, v in self.teacher.items() if not k.endswith(('_low', '_high')))}; "
                            f"model {self.model.num_parameters():,} parameters")
