@@ -65,6 +65,27 @@ def test_unreadable_chunk_is_reported_and_skipped(tmp_path):
     assert bad == ["chunk-000-00000001.npz"]
 
 
+@pytest.mark.parametrize("damage", ["empty", "truncated", "flipped byte", "not a zip"])
+def test_a_damaged_chunk_is_reported_and_skipped_however_it_was_damaged(tmp_path, damage):
+    write_chunk(tmp_path, 0, 0, chunk(3))
+    path = write_chunk(tmp_path, 0, 1, chunk(4))
+    data = bytearray(path.read_bytes())
+    if damage == "empty":
+        data = bytearray()
+    elif damage == "truncated":
+        data = data[:len(data) // 2]
+    elif damage == "flipped byte":
+        data[len(data) // 3] ^= 0xFF  # inside an array: the zip's CRC check catches it
+    else:
+        data = bytearray(b"not a zip")
+    path.write_bytes(bytes(data))
+    buf = ReplayBuffer(GAME, ReplayConfig(capacity=10, min_positions=1), tmp_path)
+    bad = []
+    assert buf.ingest_new(on_bad=lambda p, e: bad.append(p.name)) == 3
+    assert bad == [path.name]
+    buf.prune_disk()  # counting positions on disk skips it too
+
+
 def test_empty_buffer_cannot_be_sampled(tmp_path):
     with pytest.raises(ValueError, match="empty"):
         ReplayBuffer(GAME, ReplayConfig(capacity=10, min_positions=1), tmp_path).sample(1, np.random.default_rng())

@@ -10,6 +10,8 @@ value targets as the final result from the point of view of the player to move.
 
 from __future__ import annotations
 
+import zipfile
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +56,17 @@ def write_chunk(directory: str | Path, worker: int, sequence: int, chunk: GameCh
     return path
 
 
+# What a damaged .npz raises when read: a truncated or empty file (BadZipFile, EOFError), a
+# flipped bit (BadZipFile "Bad CRC-32"), a missing or garbled array (KeyError, ValueError).
+UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
 def read_chunk(path: str | Path) -> GameChunk:
     try:
         with np.load(path, allow_pickle=False) as data:
             chunk = GameChunk(data["planes"], data["policy"], data["value"],
                               int(data["games"]), int(data["model_step"]))
-    except (OSError, ValueError, KeyError) as e:
+    except UNREADABLE as e:
         raise UserError(f"replay chunk {path} is unreadable: {e}") from None
     if not (len(chunk.planes) == len(chunk.policy) == len(chunk.value)):
         raise UserError(f"replay chunk {path} has arrays of different lengths")
@@ -159,7 +166,7 @@ class ReplayBuffer:
             try:
                 with np.load(path, allow_pickle=False) as data:
                     kept += len(data["value"])
-            except (OSError, ValueError, KeyError):
+            except UNREADABLE:
                 continue
 
     def ready(self) -> bool:
