@@ -80,6 +80,16 @@ def test_resume_skips_a_truncated_checkpoint(tmp_path):
     assert trainer.step == 30
 
 
+def test_resume_with_no_readable_checkpoint_stops_instead_of_starting_again(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=10", *NO_PRUNE], log=lambda m: None)
+    for _, path in list_checkpoints(run_dir / "checkpoints"):
+        path.write_bytes(b"")
+    assert main(["train", "--resume", str(run_dir), "total_steps=20"]) == 2
+    assert "every checkpoint in" in capsys.readouterr().err
+    assert [p.stat().st_size for _, p in list_checkpoints(run_dir / "checkpoints")] == [0]  # nothing overwritten
+
+
 def test_resume_takes_the_learning_rate_of_the_config(tmp_path):
     """The optimizer's saved state holds the old rate; resuming with a lower one anneals the run."""
     run_dir = tmp_path / "run"

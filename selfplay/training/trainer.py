@@ -94,6 +94,10 @@ class Trainer:
             self.log(f"resumed from {path.name} at step {self.step}")
             for change in apply_optim_config(self.optimizer, self.config.optim):
                 self.log(f"optimizer from the config: {change}")
+        elif list_checkpoints(self.run.checkpoints):
+            raise UserError(f"every checkpoint in {self.run.checkpoints} is unreadable (see the log): there is no "
+                            f"state to resume from; restore a good checkpoint there, or move them away to start "
+                            f"the run again from step 0")
         elif self.config.init_from:
             self._load_initial_weights(self.config.init_from)
         self.source.restore(payload)
