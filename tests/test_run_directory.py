@@ -1,6 +1,9 @@
 """The run directory: its paths, the resolved config, CSV rows, the chunk sequence rule and
 checkpoint pruning."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -75,3 +78,22 @@ def test_pruning_keeps_the_newest_and_every_named_step(tmp_path):
     assert [s for s, _ in list_checkpoints(tmp_path)] == [0, 30, 40, 70, 80, 90]
     prune_checkpoints(tmp_path, 2)
     assert [s for s, _ in list_checkpoints(tmp_path)] == [80, 90]
+
+
+def test_two_processes_never_run_one_directory_at_once(tmp_path):
+    run_dir = tmp_path / "run"
+    prepare_run(RunConfig, run_dir, None, [], resume=False)  # this process holds it now
+    prepare_run(RunConfig, run_dir, None, [], resume=True)   # again, from the same process: fine
+    (tmp_path / "other").mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from selfplay.run.directory import hold_lock; hold_lock(sys.argv[1]); "
+        "print('held', flush=True); time.sleep(60)"), str(tmp_path / "other")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=f"in use by process {holder.pid}"):
+            prepare_run(RunConfig, tmp_path / "other", None, [], resume=False)
+        assert not (tmp_path / "other" / "config.yaml").exists()  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    prepare_run(RunConfig, tmp_path / "other", None, [], resume=False)  # the lock went with the process

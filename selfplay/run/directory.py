@@ -11,12 +11,14 @@ needs here by these names, and nothing else says where a file lives.
     log.txt                     the run's log
     ratings.csv                 rating games (the arena's columns)
     STOP                        present while the learner asks its worker processes to stop
+    .lock                       locked by the process running the run (``hold_lock``): one at a time
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from pathlib import Path
 from typing import Iterable, TypeVar
@@ -25,6 +27,11 @@ from selfplay.atomic import atomic_write_text
 from selfplay.configio import ConfigError, dump_config, load_config
 from selfplay.errors import UserError
 from selfplay.run.checkpoint import list_checkpoints
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs are not locked
+    fcntl = None
 
 T = TypeVar("T")
 
@@ -65,6 +72,8 @@ def prepare_run(config_class: type[T], run_dir: str | Path, config_path: str | N
     (overrides still apply, for example a larger total_steps). A new run is refused where
     ``checkpoints`` (the run's, by default) already holds some: that run must be resumed."""
     run = RunDir(run_dir)
+    if run.root.is_dir():
+        hold_lock(run.root)  # before anything of the run is read or written
     if resume:
         if not run.config.is_file():
             raise UserError(f"cannot resume {run.root}: it has no config.yaml (not a run directory?)")
@@ -74,8 +83,36 @@ def prepare_run(config_class: type[T], run_dir: str | Path, config_path: str | N
             raise UserError(f"{run.root} already holds a {kind}; use --resume to continue it, or another --name")
         config = load_config(config_class, config_path, overrides)
     run.root.mkdir(parents=True, exist_ok=True)
+    hold_lock(run.root)
     dump_config(config, run.config)
     return config
+
+
+LOCK_NAME = ".lock"
+_held: dict[Path, object] = {}  # the lock files this process holds, open until it exits
+
+
+def hold_lock(root: Path) -> None:
+    """Take the run directory's lock for the rest of this process (again: a no-op), so that two
+    processes never run one directory at once; UserError naming the holder if another has it.
+    The operating system releases it when the process ends, however it ends."""
+    root = Path(root).resolve()
+    if root in _held or fcntl is None:
+        return
+    handle = open(root / LOCK_NAME, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise UserError(f"{root} is in use by {holder}: two runs would overwrite each other's checkpoints and "
+                        f"games; wait for it to finish or stop it first") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}\n")
+    handle.flush()
+    _held[root] = handle
 
 
 def load_run_config(config_class: type[T], run_dir: str | Path, overrides: Iterable[str] = ()) -> T:
