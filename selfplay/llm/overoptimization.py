@@ -354,7 +354,7 @@ def plot(points: list[dict], summary: dict, out_dir: Path, title: str) -> list[P
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 5.5), dpi=120)
+    fig = Figure(figsize=(8, 6.5), dpi=120)
     FigureCanvasAgg(fig)
     proxy_axis = fig.subplots()
     gold_axis = proxy_axis.twinx()
@@ -380,6 +380,6 @@ def plot(points: list[dict], summary: dict, out_dir: Path, title: str) -> list[P
     proxy_axis.grid(alpha=0.3)
     handles, labels = proxy_axis.get_legend_handles_labels()
     more_handles, more_labels = gold_axis.get_legend_handles_labels()
-    proxy_axis.legend(handles + more_handles, labels + more_labels, loc="best", fontsize=8)
-    fig.tight_layout()
+    fig.legend(handles + more_handles, labels + more_labels, loc="lower center", ncol=2, fontsize=8)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))  # the legend below the axes, clear of the curves
     return save_figure(fig, out_dir, FIGURE_NAME)
