@@ -229,12 +229,12 @@ def run_compare(args, run_dir: Path, config_path, overrides) -> int:
 def run_distill(args, run_dir: Path, config_path, overrides) -> int:
     """``selfplay llm distill``: students of an RL policy, scratchpad shown and hidden (selfplay/llm/distill.py)."""
     from selfplay.commands.bench import format_table
-    from selfplay.llm.distill import CSV_NAME, format_rows, run_distill as distill
-    rows = distill(run_dir, config_path, overrides, args.init, bool(args.resume))
+    from selfplay.llm import distill
+    rows = distill.run_distill(run_dir, config_path, overrides, args.init, bool(args.resume))
     print(format_table("held-out greedy accuracy of the teacher and its students (95% Wilson interval over "
                        "problems; recovered: student / teacher; keep rate: the teacher's samples kept)",
-                       format_rows(rows)))
-    print(f"table: {run_dir / CSV_NAME}")
+                       distill.format_rows(rows)))
+    print(f"table: {run_dir / distill.CSV_NAME}")
     return 0
 
 

@@ -19,7 +19,9 @@ so far, the action the next token, the reward the verifier's at the end).
     overoptimization.py  RL and best-of-n against a reward model, gold beside proxy (Gao et al. 2022)
     overoptimization_sweep.py  such runs side by side: where the gold peaks
     compare.py    PPO vs GRPO vs Dr. GRPO on one budget
+    distill.py    SFT students of an RL policy, its scratchpad shown or hidden (why o1 hides it)
     curve.py      SFT then GRPO, and the accuracy curve against the teacher
+    r1zero.py     R1-Zero: a base stage on answer-free texts, then GRPO from it (format reward, curriculum)
     config.py     the typed config of a run; run.py the run directory and a phase's bookkeeping
 
     selfplay llm curve configs/llm_addition.yaml

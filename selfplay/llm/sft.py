@@ -74,7 +74,8 @@ def learning_rate(step: int, config: SFTConfig) -> float:
 
 class SFTTrainer:
     """SFT on the teacher's demonstrations, or on ``demonstrations`` given as (problem, response
-    text) pairs (``encode_pairs``; another model's responses: selfplay/llm/distill.py)."""
+    text) pairs (``encode_pairs``; another model's responses: selfplay/llm/distill.py). ``name``
+    is the phase (its checkpoint folder and log tag): ``base`` for R1-Zero's base stage (r1zero.py)."""
 
     def __init__(self, setting: Setting, run_dir: str | Path, log=print, show_progress: bool = False,
                  demonstrations: list[tuple[Problem, str]] | None = None, name: str = "sft"):
