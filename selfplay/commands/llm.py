@@ -29,11 +29,13 @@ from selfplay.errors import UserError
 def add_parser(sub):
     p = sub.add_parser("llm", help="LLM mode: SFT on an imperfect teacher, then GRPO past it")
     llm = p.add_subparsers(dest="llm_command", required=True,
-                           metavar="sft|grpo|ppo|curve|reward-model|overoptimization|plot-overoptimization|compare|"
+                           metavar="sft|grpo|ppo|alphazero|curve|reward-model|overoptimization|plot-overoptimization|compare|"
                                    "solve|distill|r1zero")
     for name, helptext in (("sft", "supervised fine-tuning on the teacher's demonstrations"),
                            ("grpo", "GRPO from an SFT checkpoint"),
                            ("ppo", "PPO with a critic from an SFT checkpoint"),
+                           ("alphazero", "AlphaZero on tokens from an SFT checkpoint: MCTS writes, the model "
+                                         "learns the search's visits and outcomes"),
                            ("curve", "SFT then GRPO, and the accuracy curve against the teacher"),
                            ("reward-model", "a reward model from simulated pairwise preferences (RLHF)"),
                            ("overoptimization", "RL and best-of-n against a reward model: proxy and gold score "
@@ -55,13 +57,15 @@ def add_parser(sub):
         if name == "compare":
             q.add_argument("--seeds", help="comma-separated seeds, such as 0,1,2 (sets compare.seeds)")
             q.add_argument("--methods", help="comma-separated methods among ppo,grpo,dr_grpo (sets compare.methods)")
-        if name in ("grpo", "ppo"):
+        if name in ("grpo", "ppo", "alphazero"):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT checkpoint to start from (default: the run's own newest SFT checkpoint)")
         if name == "distill":
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the teacher: a checkpoint, or a run's newest grpo, else ppo, else sft checkpoint "
                                 "(a resumed distill keeps its own)")
+            q.set_defaults(trailing_items="items")  # overrides may follow the options
+        if name == "r1zero":
             q.set_defaults(trailing_items="items")  # overrides may follow the options
         if name == "reward-model":
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
@@ -136,7 +140,8 @@ def run(args):
     if args.llm_command == "overoptimization":
         return run_overoptimization(run_dir, config_path, overrides, show)
     phase = args.llm_command
-    init = resolve_init(args.init, run_dir, bool(args.resume), phase) if phase in ("grpo", "ppo") else None
+    init = resolve_init(args.init, run_dir, bool(args.resume), phase) if phase in ("grpo", "ppo", "alphazero") \
+        else None
     config = prepare_run(run_dir, config_path, overrides, bool(args.resume), phase=phase)
     setting = Setting.build(config)
     if phase == "sft":
@@ -145,6 +150,9 @@ def run(args):
     elif phase == "ppo":
         from selfplay.llm.ppo import PPOTrainer
         checkpoint = PPOTrainer(setting, run_dir, init, show_progress=show).train()
+    elif phase == "alphazero":
+        from selfplay.llm.alphazero import AlphaZeroTrainer
+        checkpoint = AlphaZeroTrainer(setting, run_dir, init, show_progress=show).train()
     else:
         from selfplay.llm.grpo import GRPOTrainer
         checkpoint = GRPOTrainer(setting, run_dir, init, show_progress=show).train()

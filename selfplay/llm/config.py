@@ -146,6 +146,44 @@ def check_reward_spec(spec: str) -> None:
 
 
 @dataclass
+class AlphaZeroConfig:
+    """AlphaZero on tokens (selfplay/llm/alphazero.py): MCTS over the token game writes the
+    responses, the policy learns the search's visit distributions and the value head the
+    verifier's outcomes."""
+    steps: int = 100                 # search-then-learn steps
+    problems_per_step: int = 64      # training problems answered by search each step
+    simulations: int = 8             # per token
+    top_k: int = 0                   # children: the LM head's top K tokens (0 = every legal token)
+    c_puct: float = 1.25
+    temperature: float = 1.0         # tokens drawn with visits ** (1 / T) while training (0 = most visited)
+    epochs: int = 1                  # passes over each step's searched responses
+    minibatches: int = 1             # per pass
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    value_weight: float = 1.0        # the value loss's weight beside the policy's cross-entropy
+    eval_every: int = 10
+    checkpoint_every: int = 20
+    log_completions_every: int = 10
+    reward: str = "verifier"         # the token game's terminal value: the only reward the search reads
+
+    def validate(self):
+        require(self.steps >= 1 and self.problems_per_step >= 1, "steps and problems_per_step must be positive")
+        require(self.simulations >= 1, f"simulations must be positive, got {self.simulations}")
+        require(self.top_k >= 0, f"top_k must be 0 (every legal token) or positive, got {self.top_k}")
+        require(self.c_puct > 0, f"c_puct must be positive, got {self.c_puct}")
+        require(self.temperature >= 0, f"temperature must be 0 (most visited) or positive, got {self.temperature}")
+        require(self.epochs >= 1 and self.minibatches >= 1, "epochs and minibatches must be positive")
+        require(self.minibatches <= self.problems_per_step, "more minibatches than searched responses")
+        require(self.learning_rate > 0 and self.grad_clip > 0, "learning_rate and grad_clip must be positive")
+        require(self.weight_decay >= 0 and self.value_weight >= 0, "weight_decay and value_weight must be 0 or more")
+        require(self.eval_every >= 1 and self.checkpoint_every >= 1, "eval_every and checkpoint_every must be positive")
+        require(self.log_completions_every >= 0, "log_completions_every must be 0 (never) or positive")
+        require(self.reward == "verifier", f"reward must be 'verifier': the search's terminal value is the token "
+                                           f"game's verifier, got {self.reward!r}")
+
+
+@dataclass
 class RewardModelConfig:
     """A reward model from pairwise preferences (selfplay/llm/preferences.py, reward_model.py).
     The simulated labeller's gold score of a response is correctness_weight * verifier -
@@ -333,6 +371,7 @@ class LLMConfig:
     sft: SFTConfig = field(default_factory=SFTConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    alphazero: AlphaZeroConfig = field(default_factory=AlphaZeroConfig)
     reward_model: RewardModelConfig = field(default_factory=RewardModelConfig)
     overoptimization: OveroptimizationConfig = field(default_factory=OveroptimizationConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)

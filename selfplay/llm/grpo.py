@@ -125,7 +125,17 @@ class GRPOTrainer(RLPhase):
         super().__init__(setting, run_dir, init, log, show_progress, scorer)
         # the loss's reference: the frozen initial policy when beta > 0 penalises the KL to it
         self.ref_model = self.reference if self.config.beta > 0 else None
+        self.model_calls = 0  # sampled token positions (prompt + response), as with a KV cache
         self.make_optimizer(self.model.parameters())
+
+    def extra_state(self) -> dict:
+        return {"model_calls": self.model_calls}
+
+    def load_extra_state(self, payload: dict) -> None:
+        self.model_calls = int(payload.get("model_calls", 0))
+
+    def eval_extras(self) -> dict[str, float]:
+        return {"model_calls": float(self.model_calls)}
 
     def optimizer_options(self) -> dict:
         return {"betas": (0.9, 0.99)}
@@ -141,6 +151,8 @@ class GRPOTrainer(RLPhase):
         prompts = [s.tokenizer.prompt_ids(s.task.prompt(p)) for p in problems for _ in range(g)]
         responses = generate(self.model, prompts, s.task.max_response_tokens(), s.tokenizer.pad_id,
                              s.tokenizer.eos_id, temperature=self.config.temperature, generator=self.generator)
+        finished_at = [r.index(s.tokenizer.eos_id) + 1 if s.tokenizer.eos_id in r else len(r) for r in responses.tolist()]
+        self.model_calls += sum(len(p) for p in prompts) + sum(finished_at)
         texts = [s.tokenizer.response_text(r.tolist()) for r in responses]
         rewards = self.scorer([problems[i // g] for i in range(len(texts))], texts)
         if self.config.format_reward:  # R1-Zero's format reward, on top of the verifier's 0/1

@@ -33,6 +33,7 @@ class RLPhase:
     def __init__(self, setting: Setting, run_dir: str | Path, init: str | Path, log=print, show_progress=False,
                  scorer: Callable | None = None):
         self.setting = setting
+        self.eval_setting = setting  # held-out problems; stays the full task's while a curriculum changes setting
         self.config = getattr(setting.config, self.name)
         self.init = Path(init)
         self.start_payload = load_start(setting, self.init)
@@ -84,6 +85,10 @@ class RLPhase:
     def extra_state(self) -> dict:
         return {}
 
+    def eval_extras(self) -> dict[str, float]:
+        """Figures beside each evaluation's in eval.csv (the inference compute spent so far)."""
+        return {}
+
     def load_extra_state(self, payload: dict) -> None:
         pass
 
@@ -111,11 +116,12 @@ class RLPhase:
     def evaluate(self) -> dict[str, float]:
         """Held-out accuracy (greedy, and sampled where configured) into eval.csv; with a reward
         model, its score of the greedy responses beside the gold."""
-        s, e = self.setting, self.setting.config.eval
+        s, e = self.eval_setting, self.eval_setting.config.eval
         results = evaluate(self.model, s.task, s.tokenizer, s.eval_problems, e.batch_size, e.samples, e.pass_k,
                            e.sampled_problems, seed=s.config.seed)
         if isinstance(self.scorer, Scorer):
             results.update(proxy_reward(self.scorer, self.model, s.eval_problems))
+        results.update(self.eval_extras())
         self.phase.record_eval(self.step, self.curve_step(), results, self.teacher)
         self.model.train()
         return results

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from games.tokens import PAD, PROMPT_LEN, RESPONSE_LEN, TokenGame
 from selfplay.llm.model import TokenPolicyValueModel
-from selfplay.mcts import MCTS, Evaluator, LeafBatch, MCTSConfig, select_actions
+from selfplay.mcts import MCTS, Evaluator, LeafBatch, MCTSConfig, select_actions, visit_policy
 from selfplay.mcts.tree import TERMINAL
 
 
@@ -74,21 +74,31 @@ def search_config(simulations: int, c_puct: float = 1.25, seed: int = 0) -> MCTS
 
 
 def mcts_decode(game: TokenGame, states: list[np.ndarray], evaluator: Evaluator, simulations: int,
-                config: MCTSConfig | None = None, checked: list[set[str]] | None = None) -> list[np.ndarray]:
-    """The finished state of each start state: search, play the most visited token, repeat.
-    ``checked[b]``, when given, collects the finished responses tree b's search reached (each
-    a verifier's verdict the search read)."""
+                config: MCTSConfig | None = None, checked: list[set[str]] | None = None,
+                policies: list[list[np.ndarray]] | None = None, temperature: float = 0.0,
+                rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    """The finished state of each start state: search, play a token, repeat. The token is the
+    most visited one (``temperature`` 0) or drawn with probability visits ** (1 / temperature)
+    (self-play's exploration, with ``rng``). ``checked[b]``, when given, collects the finished
+    responses tree b's search reached (each a verifier's verdict the search read);
+    ``policies[b]``, the search's visit distribution [A] at each of tree b's moves."""
     config = config or search_config(simulations)
     mcts = MCTS(game, evaluator, config, batch_size=len(states))
     mcts.set_roots([np.asarray(s, dtype=np.int64) for s in states])
+    rng = rng if rng is not None else mcts.rng
     active = np.array([not game.is_terminal(s) for s in states])
     while active.any():
         result = mcts.search(simulations, active=active)
         if checked is not None:
             for b in np.flatnonzero(active):
                 checked[b].update(finished_responses(game, mcts, b))
+        if policies is not None:
+            visits = visit_policy(result.visit_counts, 1.0)
+            for b in np.flatnonzero(active):
+                policies[b].append(visits[b].astype(np.float32))
         actions = np.full(len(states), -1, dtype=np.int64)  # -1: a finished response stays as it is
-        actions[active] = select_actions(result.visit_counts[active], 0.0, mcts.rng, fallback=result.priors[active])
+        actions[active] = select_actions(result.visit_counts[active], temperature, rng,
+                                         fallback=result.priors[active])
         mcts.advance(actions)
         active = np.array([not game.is_terminal(s) for s in mcts.root_states])
     return [s.copy() for s in mcts.root_states]
