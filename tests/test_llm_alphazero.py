@@ -88,7 +88,8 @@ def test_a_reduced_run_learns_past_its_start_and_resumes(sft_run, capsys):
     start, end = rows[0], rows[-1]
     assert int(end["step"]) == 4 and float(end["accuracy"]) > float(start["accuracy_high"])  # past its interval
     assert float(start["model_calls"]) == 0 < float(end["model_calls"])
-    assert main(["llm", "alphazero", "alphazero.steps=6", "--resume", str(sft_run.parent / "learn"), *runs]) == 0
+    # overrides may follow the options
+    assert main(["llm", "alphazero", "--resume", str(sft_run.parent / "learn"), *runs, "alphazero.steps=6"]) == 0
     rows = read_rows(sft_run.parent / "learn" / "eval.csv")
     assert int(rows[-1]["step"]) == 6 and float(rows[-1]["model_calls"]) > float(end["model_calls"])
 

@@ -71,7 +71,7 @@ def add_parser(sub):
             q.add_argument("--init", metavar="CHECKPOINT|RUN_DIR",
                            help="the SFT policy whose samples are labelled (default: the run's own newest SFT "
                                 "checkpoint, else the teacher's demonstrations)")
-        q.set_defaults(func=run)
+        q.set_defaults(func=run, trailing_items="items")  # overrides may follow the options too
     q = llm.add_parser("plot-overoptimization", help="over-optimisation runs side by side: where the gold score "
                                                      "peaks for each (a table and a figure)")
     q.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="runs of `selfplay llm overoptimization`")
