@@ -19,6 +19,9 @@ so far, the action the next token, the reward the verifier's at the end).
     overoptimization.py  RL and best-of-n against a reward model, gold beside proxy (Gao et al. 2022)
     overoptimization_sweep.py  such runs side by side: where the gold peaks
     compare.py    PPO vs GRPO vs Dr. GRPO on one budget
+    search.py     the board games' MCTS on the token game (games/tokens.py), the model as its evaluator
+    solve.py      decoding strategies on held-out problems: accuracy, model calls, verifier checks
+    alphazero.py  AlphaZero on tokens: MCTS writes, the policy learns the visits, the value the outcomes
     distill.py    SFT students of an RL policy, its scratchpad shown or hidden (why o1 hides it)
     curve.py      SFT then GRPO, and the accuracy curve against the teacher
     r1zero.py     R1-Zero: a base stage on answer-free texts, then GRPO from it (format reward, curriculum)
