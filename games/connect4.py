@@ -213,7 +213,7 @@ class ConnectFour(Game):
 
     def parse_move(self, text):
         t = text.strip()
-        if not t.isdigit() or not 1 <= int(t) <= WIDTH:
+        if not (t.isascii() and t.isdigit()) or not 1 <= int(t) <= WIDTH:
             raise MoveParseError(f"connect4: {text!r} is not a column; type a number from 1 to {WIDTH}")
         return int(t) - 1
 
@@ -226,14 +226,14 @@ class ConnectFour(Game):
     def split_moves(self, text):
         """A digit string ("4453") or space-separated columns."""
         text = text.strip()
-        return list(text) if text.isdigit() else text.split()
+        return list(text) if text.isascii() and text.isdigit() else text.split()
 
     def state_from_moves(self, moves: str) -> np.ndarray:
         """Position after a move string such as "4453" (1-indexed columns, first move first)."""
         state = self.initial_state()
         for i, ch in enumerate(moves.strip()):
-            where = f"move {i + 1} ({ch!r}) of {moves!r}"
-            if not ch.isdigit() or not 1 <= int(ch) <= WIDTH:
+            where = f"move {i + 1} ({ch!r}) of {moves[:40]!r}{'...' if len(moves) > 40 else ''}"
+            if not (ch.isascii() and ch.isdigit()) or not 1 <= int(ch) <= WIDTH:
                 raise MoveParseError(f"connect4: {where} is not a column 1-{WIDTH}")
             if self.is_terminal(state):
                 raise IllegalMoveError(f"connect4: {where} comes after the game ended ({self.result_string(state)})")

@@ -35,6 +35,9 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise ConfigError(f"cannot read config {path}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") \
+                from None
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:

@@ -188,7 +188,7 @@ class GoGame(Game):
             raise MoveParseError(f"go: {text!r} is not a point; type a column letter then a row, such as C3, or pass")
         if letter not in cols:
             raise MoveParseError(f"go: {text!r}: column {letter} is off the {n}x{n} board (columns A-{cols[-1]})")
-        if not digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
             raise MoveParseError(f"go: {text!r}: the row after the column letter must be a number 1-{n}")
         row = int(digits)
         if not 1 <= row <= n:

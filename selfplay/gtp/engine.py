@@ -160,7 +160,7 @@ class GTPEngine:
             return None
         parts = text.split()
         ident = ""
-        if parts[0].isdigit():
+        if parts[0].isascii() and parts[0].isdigit():
             ident, parts = parts[0], parts[1:]
             if not parts:
                 return f"?{ident} syntax error: a command id with no command\n\n"

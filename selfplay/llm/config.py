@@ -380,6 +380,7 @@ class LLMConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def validate(self):
+        require(self.seed >= 0, f"seed must be 0 or more, got {self.seed}")
         require(self.torch_threads >= 0, "torch_threads must be 0 (default) or positive")
         task = make_task(self.task)
         longest = task.max_prompt_tokens() + task.max_response_tokens()

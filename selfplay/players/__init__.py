@@ -61,7 +61,7 @@ PLAYER_FACTORIES = {
 
 
 def make_random(game, options, context):
-    return RandomPlayer(read_options("random", options, seed=-1)["seed"] if options else None)
+    return RandomPlayer(read_options("random", options, seed=0)["seed"] if options else None)
 
 
 def read_options(kind: str, options: dict[str, str], **defaults) -> dict:
@@ -83,6 +83,8 @@ def read_options(kind: str, options: dict[str, str], **defaults) -> dict:
                 values[key] = kind_of(text)
         except ValueError:
             raise PlayerSpecError(f"{kind}: option {key}={text!r} is not a valid {kind_of.__name__}") from None
+        if key == "seed" and values[key] < 0:  # a random generator's seed
+            raise PlayerSpecError(f"{kind}: seed must be 0 or more, got {text}")
     return values
 
 

@@ -93,6 +93,7 @@ class RunConfig:
     ray: RayConfig = field(default_factory=RayConfig)   # backend: ray only (docs/ray.md)
 
     def validate(self):
+        require(self.seed >= 0, f"seed must be 0 or more, got {self.seed}")
         require(self.total_steps >= 1, "total_steps must be positive")
         require(self.max_hours >= 0, "max_hours must be 0 (no limit) or positive")
         require(self.checkpoint_every >= 1, "checkpoint_every must be positive")
