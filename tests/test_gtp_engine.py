@@ -185,3 +185,25 @@ def test_a_game_against_gnugo():
     assert game.move_number(state) > 4 and state[5] >= 2  # ended by two passes, not by the cap
     score = game.score(state)
     assert ours_score == ("0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}")
+
+
+def _engine_process(env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-c", "import sys; from selfplay.cli import main; sys.exit(main())",
+                             "gtp", "--player", "random", "--size", "7"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def test_bytes_that_are_not_utf8_are_an_unknown_command_under_any_locale():
+    engine = _engine_process({"LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "ascii"})
+    out, err = engine.communicate(b"1 name\n2 \xff\xfe bad\n3 version\nquit\n", timeout=120)
+    assert engine.returncode == 0 and b"Traceback" not in err
+    answers = out.decode("utf-8").split("\n\n")
+    assert answers[0] == "=1 selfplay" and answers[1].startswith("?2 ") and answers[2].startswith("=3 ")
+
+
+def test_a_controller_that_closes_the_pipe_ends_the_engine_quietly():
+    engine = _engine_process()
+    engine.stdout.close()  # the controller is gone before the first answer
+    _, err = engine.communicate(b"name\nversion\n" * 200 + b"quit\n", timeout=120)
+    assert engine.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err

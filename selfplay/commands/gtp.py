@@ -3,6 +3,8 @@ for Sabaki, GoGui, twogtp or any GTP controller (see selfplay/gtp/engine.py)."""
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 
 from games import GameError
@@ -38,5 +40,10 @@ def run(args, stdin=None, stdout=None):
         engine = GTPEngine(build, size=args.size, komi=komi, name=args.name)
     except GameError as e:
         raise UserError(str(e)) from None
-    engine.run(stdin or sys.stdin, stdout or sys.stdout)
+    if stdin is None:  # bytes that are not UTF-8 become U+FFFD (an unknown command), whatever the locale
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    try:
+        engine.run(stdin, stdout or sys.stdout)
+    except BrokenPipeError:  # the controller closed its end: nothing is left to answer
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor to flush at exit
     return 0
