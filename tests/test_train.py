@@ -90,6 +90,18 @@ def test_resume_with_no_readable_checkpoint_stops_instead_of_starting_again(tmp_
     assert [p.stat().st_size for _, p in list_checkpoints(run_dir / "checkpoints")] == [0]  # nothing overwritten
 
 
+def test_an_override_that_changes_the_network_is_refused_before_the_config_is_written(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=10", *NO_PRUNE], log=lambda m: None)
+    config_text = (run_dir / "config.yaml").read_text()
+    assert main(["train", "--resume", str(run_dir), "network.channels=16"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "network.channels changed" in err
+    assert (run_dir / "config.yaml").read_text() == config_text
+    trainer = run_training(run_dir, None, ["total_steps=20"], resume=True, log=lambda m: None)  # still resumable
+    assert trainer.step == 20
+
+
 def test_resume_takes_the_learning_rate_of_the_config(tmp_path):
     """The optimizer's saved state holds the old rate; resuming with a lower one anneals the run."""
     run_dir = tmp_path / "run"

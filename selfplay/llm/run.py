@@ -50,7 +50,8 @@ def prepare_run(run_dir: str | Path, config_path: str | None, overrides: list[st
     phase's checkpoints: GRPO after SFT); a resumed run reads its config back (overrides still
     apply); a phase that already has checkpoints must be resumed."""
     return directory.prepare_run(LLMConfig, run_dir, config_path, overrides, resume,
-                                 checkpoints=RunDir(run_dir).phase_checkpoints(phase), kind=f"{phase} run")
+                                 checkpoints=RunDir(run_dir).phase_checkpoints(phase), kind=f"{phase} run",
+                                 frozen=("task", "model"))
 
 
 @dataclass

@@ -67,10 +67,12 @@ class RunDir:
 
 # ---- the resolved config -------------------------------------------------------------------------
 def prepare_run(config_class: type[T], run_dir: str | Path, config_path: str | None, overrides: list[str],
-                resume: bool, checkpoints: Path | None = None, kind: str = "run") -> T:
+                resume: bool, checkpoints: Path | None = None, kind: str = "run", frozen: tuple[str, ...] = ()) -> T:
     """The run's config: a new run writes it into the directory; a resumed run reads it back
-    (overrides still apply, for example a larger total_steps). A new run is refused where
-    ``checkpoints`` (the run's, by default) already holds some: that run must be resumed."""
+    (overrides still apply, for example a larger total_steps), but an override that changes a
+    ``frozen`` section (what the checkpoints' weights were built for: the game, the network) is
+    refused before anything is written. A new run is refused where ``checkpoints`` (the run's,
+    by default) already holds some: that run must be resumed."""
     run = RunDir(run_dir)
     if run.root.is_dir():
         hold_lock(run.root)  # before anything of the run is read or written
@@ -78,6 +80,13 @@ def prepare_run(config_class: type[T], run_dir: str | Path, config_path: str | N
         if not run.config.is_file():
             raise UserError(f"cannot resume {run.root}: it has no config.yaml (not a run directory?)")
         config = load_config(config_class, run.config, overrides)
+        stored = load_config(config_class, run.config)
+        for section in frozen:
+            if getattr(config, section) != getattr(stored, section):
+                changed = [k for k, v in vars(getattr(config, section)).items() if getattr(getattr(stored, section), k) != v]
+                raise UserError(f"cannot resume {run.root} with {section}.{changed[0]} changed: its checkpoints were "
+                                f"built with {section}.{changed[0]}={getattr(getattr(stored, section), changed[0])!r}; "
+                                f"start a new run (--name) or --init from this one instead")
     else:
         if run.config.exists() and list_checkpoints(run.checkpoints if checkpoints is None else checkpoints):
             raise UserError(f"{run.root} already holds a {kind}; use --resume to continue it, or another --name")

@@ -104,7 +104,7 @@ class ImitationTrainer(Trainer):
 
 def run_imitation(run_dir, games_path, config_path=None, overrides=(), resume=False, log=print,
                   show_progress=False) -> ImitationTrainer:
-    config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume)
+    config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume, frozen=("game", "network"))
     game = config.game.make()
     games = read_expert_games(games_path, game, log)
     trainer = ImitationTrainer(config, run_dir, games, log, show_progress)

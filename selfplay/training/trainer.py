@@ -246,7 +246,7 @@ def _tuple_state(state):
 
 def run_training(run_dir: str | Path, config_path: str | None = None, overrides: list[str] = (),
                  resume: bool = False, log=print, show_progress: bool = False) -> Trainer:
-    config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume)
+    config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume, frozen=("game", "network"))
     trainer = Trainer(config, run_dir, log, show_progress)
     trainer.train()
     return trainer
