@@ -6,6 +6,8 @@ import torch
 from selfplay.run.checkpoint import (
     CheckpointError,
     checkpoint_path,
+    checksum_path,
+    prune_checkpoints,
     list_checkpoints,
     load_checkpoint,
     load_latest_good,
@@ -31,11 +33,45 @@ def test_truncated_newest_falls_back_to_previous(tmp_path):
         save_checkpoint(checkpoint_path(tmp_path, step), payload(step))
     newest = checkpoint_path(tmp_path, 20)
     newest.write_bytes(newest.read_bytes()[:50])
+    with pytest.raises(CheckpointError, match="does not match its checksum"):
+        load_checkpoint(newest)
+    checksum_path(newest).unlink()  # without its checksum, the truncation is found by reading
     with pytest.raises(CheckpointError, match="unreadable"):
         load_checkpoint(newest)
     bad = []
     path, data = load_latest_good(tmp_path, on_bad=lambda p, e: bad.append(p))
     assert data["step"] == 10 and bad == [newest]
+
+
+def test_a_flipped_byte_inside_a_tensor_is_caught_by_the_checksum(tmp_path):
+    for step in (10, 20):
+        save_checkpoint(checkpoint_path(tmp_path, step), payload(step))
+    newest = checkpoint_path(tmp_path, 20)
+    data = bytearray(newest.read_bytes())
+    where = bytes(data).index(torch.full((3,), 20.0).numpy().tobytes())  # the tensor's storage
+    data[where + 1] ^= 0x01
+    newest.write_bytes(bytes(data))
+    checksum = checksum_path(newest).read_bytes()
+    checksum_path(newest).unlink()
+    assert load_checkpoint(newest)["model"]["w"][0] != 20.0  # unchecked, the damage loads silently
+    checksum_path(newest).write_bytes(checksum)
+    with pytest.raises(CheckpointError, match="does not match its checksum"):
+        load_checkpoint(newest)
+    path, loaded = load_latest_good(tmp_path)
+    assert loaded["step"] == 10  # the run falls back a checkpoint
+
+
+def test_pruning_takes_the_checksums_along(tmp_path):
+    for step in (10, 20, 30):
+        save_checkpoint(checkpoint_path(tmp_path, step), payload(step))
+    prune_checkpoints(tmp_path, keep_newest=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000030.pt", "step-00000030.pt.sha256"]
+
+
+def test_a_model_that_is_not_a_dict_is_refused(tmp_path):
+    save_checkpoint(tmp_path / "step-00000001.pt", {"model": torch.zeros(3), "step": 1})
+    with pytest.raises(CheckpointError, match="no model weights"):
+        load_checkpoint(tmp_path / "step-00000001.pt")
 
 
 def test_pickled_objects_are_refused(tmp_path):

@@ -5,10 +5,13 @@ no numpy arrays), so loading one that a user hands us cannot run code. What rebu
 network is in two sections, ``game`` (the game's name and ``Game.params()``) and ``network``
 (the NetworkConfig), so a reader needs only the rules and the network module; checkpoints
 written before those sections existed hold the whole run config under ``config`` instead.
+Beside each checkpoint its SHA-256 (``step-N.pt.sha256``) is checked on every read, so damage
+inside a tensor, which loads without complaint, is caught and the run falls back a checkpoint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import asdict
@@ -31,23 +34,46 @@ class CheckpointError(UserError):
     """A checkpoint is missing, truncated, corrupt or not one of ours."""
 
 
+def checksum_path(path: str | Path) -> Path:
+    """The SHA-256 of a checkpoint's bytes, beside it: ``step-N.pt.sha256``."""
+    return Path(f"{path}.sha256")
+
+
 def save_checkpoint(path: str | Path, payload: dict) -> None:
+    """The payload, then its checksum, each written atomically. A checkpoint whose checksum is
+    missing (an older run, or a crash between the two writes) is read unchecked."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    atomic_write_bytes(path, data)
+    atomic_write_bytes(checksum_path(path), hashlib.sha256(data).hexdigest().encode() + b"\n")
+
+
+def verify_checksum(path: Path) -> None:
+    """CheckpointError if the checkpoint's bytes do not match its recorded SHA-256: a flipped
+    byte inside a tensor loads without complaint otherwise."""
+    recorded_at = checksum_path(path)
+    if not recorded_at.is_file():
+        return
+    recorded = recorded_at.read_bytes().strip().decode("ascii", errors="replace")
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if recorded != actual:
+        raise CheckpointError(f"checkpoint {path} does not match its checksum ({recorded_at.name}): its bytes "
+                              f"were changed after it was written")
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    verify_checksum(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many kinds for truncated or foreign files
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(f"checkpoint {path} is unreadable (truncated, corrupt or not a "
                               f"checkpoint): {reason}") from None
-    if not isinstance(payload, dict) or "model" not in payload:
+    if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
         raise CheckpointError(f"checkpoint {path} has no model weights: not a selfplay checkpoint")
     return payload
 
@@ -70,6 +96,7 @@ def prune_checkpoints(directory: str | Path, keep_newest: int, keep: Callable[[i
     for step, old in list_checkpoints(directory)[:-keep_newest]:
         if not keep(step):
             old.unlink(missing_ok=True)
+            checksum_path(old).unlink(missing_ok=True)
 
 
 def load_latest_good(directory: str | Path, map_location="cpu", on_bad=None) -> tuple[Path, dict] | None:
