@@ -111,6 +111,33 @@ def test_timeout_kills_the_engine():
         engine.clear_board()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:  # a zombie waiting for its parent counts as gone
+        return f.read().split()[2] != "Z"
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg") or not Path("/proc").is_dir(), reason="needs POSIX process groups")
+@pytest.mark.parametrize("ending", ["timeout", "close"])
+def test_an_engine_behind_a_wrapper_script_takes_its_children_along(tmp_path, ending):
+    wrapper = tmp_path / "engine.sh"
+    child_pid = tmp_path / "child.pid"
+    wrapper.write_text(f"#!/bin/sh\nsleep 600 &\necho $! > {child_pid}\n"
+                       f"{' '.join(FAKE)} --hang-on genmove --ignore-quit\n")  # not exec: the shell stays the parent
+    wrapper.chmod(0o755)
+    engine = GTPClient([str(wrapper)], timeout=30, grace=0.3)
+    engine.boardsize(5)
+    if ending == "timeout":
+        with pytest.raises(EngineTimeoutError):
+            engine.genmove("b", timeout=0.5)
+    else:
+        engine.close()
+    assert reaped(engine.pid) and not _alive(int(child_pid.read_text()))
+
+
 def test_crash_mid_game():
     engine = fake("--moves", "c3,d4", "--crash-on", "genmove:2")
     engine.boardsize(5)

@@ -5,7 +5,9 @@ limit and parses the ``=`` / ``?`` responses; every failure is a GTPError (a Use
 the CLI prints one line): the binary is missing, the engine died, it answered ``?``, it was
 too slow, or it replied something that is not GTP. ``close()`` (also on leaving a ``with``
 block, or when the client is garbage collected) asks the engine to quit, then terminates and
-finally kills it, and always reaps the child, so no zombie is left behind.
+finally kills it, and always reaps the child, so no zombie is left behind. The engine runs in a
+process group of its own, and signals go to the whole group: an engine started through a
+wrapper script takes the script's children with it, so no orphan is left behind either.
 
 ``GTPPlayer`` plays Go through any engine, keeping the engine's board in step with the game
 through ``observe``: every move of either side is sent with ``play``, except the one the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import signal
 import shlex
 import shutil
 import subprocess
@@ -89,19 +92,45 @@ def resolve_command(command: str | list[str]) -> list[str]:
     return [found, *argv[1:]]
 
 
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    """``sig`` to the engine's whole process group (it leads its own: a wrapper script's
+    children go with it), or to the engine alone where there are no process groups."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+    except OSError:  # already gone
+        pass
+
+
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the engine has exited, without reaping it: until it is waited for, its pid (its
+    group's id) cannot be given to another process, so signalling the group stays safe."""
+    if process.returncode is not None:
+        return True
+    if not hasattr(os, "waitid"):
+        return process.poll() is not None
+    try:
+        return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
+
+
 def _reap(process: subprocess.Popen, grace: float) -> None:
-    """Make sure ``process`` is gone and waited for: wait, then SIGTERM, then SIGKILL."""
-    for step in (None, process.terminate, process.kill):
-        if step is not None:
-            try:
-                step()
-            except OSError:
-                pass
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """Make sure the engine and its process group are gone and waited for: wait, then SIGTERM
+    to the group, then SIGKILL; whatever of the group outlived the engine (a wrapper script's
+    child) is killed before the engine is reaped."""
+    for sig in (None, signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+        if sig is not None:
+            _signal_group(process, sig)
+        deadline = time.monotonic() + grace
+        while not _exited(process) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if _exited(process):
+            break
+    if process.returncode is None and _exited(process):
+        _signal_group(process, getattr(signal, "SIGKILL", signal.SIGTERM))  # orphans of the group
     process.wait()
 
 
@@ -133,7 +162,8 @@ class GTPClient:
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it never fills up and blocks
         try:
             self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=self._stderr, bufsize=0, cwd=cwd)
+                                            stderr=self._stderr, bufsize=0, cwd=cwd,
+                                            start_new_session=hasattr(os, "killpg"))  # its own process group
         except OSError as e:
             self._stderr.close()
             raise EngineNotFoundError(f"cannot start {self.argv[0]}: {e.strerror}") from None
@@ -184,7 +214,7 @@ class GTPClient:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     self._fail(f"it did not answer {command!r} within {timeout:g} s")
-                    self.process.terminate()  # busy or stuck: it would not read a quit
+                    _signal_group(self.process, signal.SIGTERM)  # busy or stuck: it would not read a quit
                     self.close()
                     raise EngineTimeoutError(f"{self.name} did not answer {command!r} within {timeout:g} s")
                 chunk = os.read(fd, 65536)
