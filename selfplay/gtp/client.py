@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 import selectors
-import signal
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
