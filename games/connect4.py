@@ -262,9 +262,12 @@ class ConnectFour(Game):
         records = []
         for file in files:
             try:
-                lines = file.read_text().splitlines()
+                lines = file.read_text(encoding="utf-8").splitlines()
             except OSError as e:
                 raise GameError(f"cannot read {file}: {e.strerror}") from None
+            except UnicodeDecodeError as e:
+                raise GameError(f"{file} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") \
+                    from None
             for number, line in enumerate(lines, 1):
                 if not line.strip() or line.startswith("#"):
                     continue

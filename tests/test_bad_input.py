@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from games import MoveParseError, make_game
+from games import GameError, MoveParseError, make_game
 from selfplay.cli import main
 from selfplay.configio import ConfigError, load_config
 from selfplay.llm.config import LLMConfig
@@ -53,3 +53,20 @@ def test_a_negative_seed_in_any_player_spec_is_refused():
     for spec in ("random:seed=-1", "mcts:sims=8,seed=-2"):
         with pytest.raises(PlayerSpecError, match="seed must be 0 or more"):
             make_player(spec, game)
+
+
+def test_a_games_file_that_is_not_utf8_names_the_file(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"44\xff55\n")
+    with pytest.raises(GameError, match=r"a.txt is not UTF-8 text \(byte 0xff at offset 2\)"):
+        make_game("connect4").read_records(tmp_path)
+
+
+def test_save_games_to_a_place_that_cannot_hold_them_fails_before_any_game(tmp_path, capsys):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    argv = ["arena", "random", "random:seed=2", "--game", "connect4", "--games", "2", "--save-games", str(blocked),
+            "--results", str(tmp_path / "results.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"--save-games {blocked}: cannot write games there" in err and "Traceback" not in err
+    assert not (tmp_path / "results.csv").exists()  # no game was played

@@ -83,8 +83,8 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
         lineup = SpecLineup(game, tuple(contestants))
         executor = executor or LocalProcesses(parallel)
     label = game.label()
+    saver = GameSaver(save_dir, game) if save_dir else None  # before the results file: a bad folder writes nothing
     writer = ResultsWriter(results_path) if results_path else None
-    saver = GameSaver(save_dir, game) if save_dir else None
     games_by_index = {g.index: g for g in games}
     done: list[GameResult] = []
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from games import Game
 from selfplay.atomic import atomic_write_text
+from selfplay.errors import UserError
 
 
 class GameSaver:
@@ -19,7 +20,13 @@ class GameSaver:
 
     def __init__(self, folder: str | Path, game: Game):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"")  # a folder we cannot write into fails here, before any game is played
+            probe.unlink()
+        except OSError as e:
+            raise UserError(f"--save-games {folder}: cannot write games there ({e.strerror})") from None
         self.game = game
         self.prefix = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self.count = 0
