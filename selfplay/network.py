@@ -26,6 +26,9 @@ from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
 ILLEGAL_LOGIT = -1e9
 
 
+MAX_TRUNK_PARAMETERS = 2_000_000_000  # 8 GB of float32 weights: far past any network these games need
+
+
 @dataclass
 class NetworkConfig:
     channels: int = 64
@@ -36,6 +39,10 @@ class NetworkConfig:
         require(self.channels >= 1, "channels must be at least 1")
         require(self.blocks >= 0, "blocks must be 0 or more")
         require(self.value_hidden >= 1, "value_hidden must be at least 1")
+        trunk = 18 * self.channels ** 2 * max(self.blocks, 1)  # two 3x3 convolutions per block
+        require(trunk <= MAX_TRUNK_PARAMETERS, f"channels {self.channels} and blocks {self.blocks} make a trunk of "
+                                               f"{trunk:,} weights, over the {MAX_TRUNK_PARAMETERS:,} this accepts "
+                                               f"(a checkpoint or config asking for that is not a network to build)")
 
 
 class ResidualBlock(nn.Module):

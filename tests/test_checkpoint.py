@@ -8,6 +8,7 @@ from selfplay.run.checkpoint import (
     checkpoint_path,
     checksum_path,
     prune_checkpoints,
+    read_sections,
     list_checkpoints,
     load_checkpoint,
     load_latest_good,
@@ -154,3 +155,10 @@ def test_a_checkpoint_without_sections_names_the_way_out(tmp_path):
     save_checkpoint(path, {"model": {}, "step": 1, "config": {"task": {"min_digits": 2}}})  # the token mode's
     with pytest.raises(CheckpointError, match="cannot rebuild its network.*Retrain it"):
         load_network(path)
+
+
+def test_a_checkpoint_asking_for_an_absurd_network_is_refused_before_it_is_built(tmp_path):
+    payload = {"model": {}, "game": {"name": "connect4"}, "network": {"channels": 60_000, "blocks": 4,
+                                                                       "value_hidden": 64}}
+    with pytest.raises(CheckpointError, match="channels 60000 and blocks 4 make a trunk of 259,200,000,000 weights"):
+        read_sections(payload, "step-1.pt")
