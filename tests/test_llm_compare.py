@@ -56,7 +56,7 @@ def test_responses_not_a_multiple_of_the_group_is_a_clear_error():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--methods", "ppo,a2c"], "unknown method 'a2c'; choose from ppo, grpo, dr_grpo"),
+    (["--methods", "ppo,a2c"], "methods: unknown method 'a2c'; choose from ppo, grpo, dr_grpo"),
     (["--seeds", ""], "seeds is empty"),
     (["--seeds", "0,x"], "seeds must be comma-separated integers"),
     (["compare.steps=0"], "steps must be positive"),

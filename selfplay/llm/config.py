@@ -139,6 +139,19 @@ class PPOConfig:
         require(self.log_completions_every >= 0, "log_completions_every must be 0 (never) or positive")
 
 
+def comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def require_choices(field: str, noun: str, text: str, allowed: tuple[str, ...]) -> None:
+    """``text`` is a non-empty comma-separated list of distinct names from ``allowed``."""
+    items = comma_list(text)
+    require(items, f"{field} is empty; choose from {', '.join(allowed)}")
+    unknown = [item for item in items if item not in allowed]
+    require(not unknown, f"{field}: unknown {noun} {unknown[0]!r}; choose from {', '.join(allowed)}" if unknown else "")
+    require(len(set(items)) == len(items), f"{field} lists a {noun} twice: {text!r}")
+
+
 def check_reward_spec(spec: str) -> None:
     """``verifier`` (the task's exact-answer check) or ``model:RUN_DIR`` (a learned reward model)."""
     require(spec == "verifier" or (spec.startswith("model:") and spec[len("model:"):].strip() != ""),
@@ -308,18 +321,13 @@ class CompareConfig:
     responses_per_step: int = 0      # 0 = grpo.prompts_per_step x grpo.group_size
 
     def method_list(self) -> list[str]:
-        return [m.strip() for m in self.methods.split(",") if m.strip()]
+        return comma_list(self.methods)
 
     def seed_list(self) -> list[int]:
         return [int(s) for s in self.seeds.split(",") if s.strip()]
 
     def validate(self):
-        methods = self.method_list()
-        require(methods, f"methods is empty; choose from {', '.join(COMPARE_METHODS)}")
-        unknown = [m for m in methods if m not in COMPARE_METHODS]
-        require(not unknown, f"unknown method {unknown[0]!r}; choose from {', '.join(COMPARE_METHODS)}"
-                if unknown else "")
-        require(len(set(methods)) == len(methods), f"methods lists a method twice: {self.methods!r}")
+        require_choices("methods", "method", self.methods, COMPARE_METHODS)
         try:
             seeds = self.seed_list()
         except ValueError:
@@ -347,17 +355,12 @@ class DistillConfig:
     modes: str = "shown,hidden"      # shown: scratchpad and answer; hidden: the answer alone
 
     def mode_list(self) -> list[str]:
-        return [m.strip() for m in self.modes.split(",") if m.strip()]
+        return comma_list(self.modes)
 
     def validate(self):
         require(self.demonstrations >= 1, f"demonstrations must be 1 or more, got {self.demonstrations}")
         require(self.temperature >= 0, f"temperature must be 0 (greedy) or positive, got {self.temperature}")
-        modes = self.mode_list()
-        require(modes, f"modes is empty; choose from {', '.join(DISTILL_MODES)}")
-        unknown = [m for m in modes if m not in DISTILL_MODES]
-        require(not unknown, f"modes: unknown mode {unknown[0]!r}; choose from {', '.join(DISTILL_MODES)}"
-                if unknown else "")
-        require(len(set(modes)) == len(modes), f"modes lists a mode twice: {self.modes!r}")
+        require_choices("modes", "mode", self.modes, DISTILL_MODES)
 
 
 @dataclass
