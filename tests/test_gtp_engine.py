@@ -207,3 +207,10 @@ def test_a_controller_that_closes_the_pipe_ends_the_engine_quietly():
     engine.stdout.close()  # the controller is gone before the first answer
     _, err = engine.communicate(b"name\nversion\n" * 200 + b"quit\n", timeout=120)
     assert engine.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_only_ascii_digits_make_a_command_id():
+    engine = GTPEngine(lambda game: CountingPlayer(own=8), size=5, komi=0.5)
+    assert engine.handle("\u00b2 name") == "? unknown command\n\n"  # a superscript two is no id
+    assert engine.handle("7 name") == "=7 selfplay\n\n"
+    assert engine.handle("1" * 5000 + " name").startswith("=" + "1" * 5000 + " selfplay")
