@@ -12,6 +12,7 @@ from selfplay.llm.config import LLMConfig
 from selfplay.llm.model import ModelConfig, TokenPolicyValueModel
 from selfplay.llm.run import Setting
 from selfplay.llm.sampling import right_pad
+from selfplay.llm.solve import family as solve_family
 from selfplay.llm.solve import (
     BANK,
     SCORER,
@@ -255,6 +256,12 @@ def test_solve_reports_accuracy_intervals_and_calls(sft_run, capsys):
     assert by_name["majority:n=4"]["model_calls"] == by_name["sample:n=4"]["model_calls"]
     assert by_name["best-of:n=4,by=value"]["model_calls"] == 2 * by_name["sample:n=4"]["model_calls"]
     assert by_name["mcts:sims=4,top_k=4"]["verifier_checks"] >= 1 and by_name["greedy"]["verifier_checks"] == 0
+    # the figure: a line per family of strategies, greedy a point
+    assert solve_family("best-of:n=4,by=value") == "best-of by=value" and solve_family("mcts:sims=4,top_k=4") == \
+        "mcts top_k=4" and solve_family("majority:n=16") == "majority"
+    assert main(argv + ["--plot", str(sft_run.parent / "ttc")]) == 0
+    capsys.readouterr()
+    assert (sft_run.parent / "ttc.png").stat().st_size > 0 and (sft_run.parent / "ttc.svg").is_file()
     # the table form, from the run directory alone
     assert main(["llm", "solve", str(sft_run), "--search", "greedy", "--problems", "2"]) == 0
     out = capsys.readouterr().out

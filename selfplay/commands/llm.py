@@ -92,6 +92,7 @@ def add_parser(sub):
     q.add_argument("--seed", type=int, help="seed of the samples (default: the config's seed)")
     q.add_argument("--reward-model", metavar="RUN_DIR", help="the reward model of best-of by=reward-model")
     q.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    q.add_argument("--plot", metavar="PATH", help="also draw accuracy against model calls to PATH.png and PATH.svg")
     q.set_defaults(func=run_solve, trailing_items="items")
 
 
@@ -282,6 +283,9 @@ def run_solve(args) -> int:
         scorer = make_scorer(setting, f"model:{args.reward_model}", where="--reward-model")
     seed = setting.config.seed if args.seed is None else args.seed
     rows = solve.solve(policy, setting, setting.eval_problems, strategies, seed, scorer)
+    if args.plot:
+        solve.plot_rows(rows, args.plot, f"Test-time compute: {checkpoint.parent.parent.name}, "
+                                         f"{len(setting.eval_problems)} held-out problems")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

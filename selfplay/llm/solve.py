@@ -65,6 +65,7 @@ from selfplay.llm.rewards import Scorer
 from selfplay.llm.run import Setting, load_start, start_policy
 from selfplay.llm.search import TokenEvaluator, mcts_decode, search_config
 from selfplay.llm.tasks import Problem, extract_answer
+from selfplay.rating.plots import save_figure
 from selfplay.run.checkpoint import list_checkpoints
 from selfplay.run.directory import RunDir, load_run_config
 
@@ -370,6 +371,45 @@ def solve(policy: TokenPolicyValueModel, setting: Setting, problems: list[Proble
                      "problems": len(problems), "model_calls": float(np.mean(calls)),
                      "verifier_checks": float(np.mean(checks)), "seed": seed})
     return rows
+
+
+# ---- test-time compute: the figure ---------------------------------------------------------------
+def family(strategy: str) -> str:
+    """The line a row belongs to: its strategy without the amount of compute (n, sims)."""
+    parsed = parse_spec(strategy)
+    rest = {k: v for k, v in parsed.options.items() if k not in ("n", "sims")}
+    return parsed.name + "".join(f" {k}={v}" for k, v in rest.items())
+
+
+def plot_rows(rows: list[dict], path_stem: str | Path, title: str) -> list[Path]:
+    """Accuracy (95% intervals) against model calls per problem, log scale, a line per family
+    of strategies (greedy a single point); PNG and SVG at ``path_stem``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5.5), dpi=120)
+    FigureCanvasAgg(fig)
+    axis = fig.subplots()
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(family(row["strategy"]), []).append(row)
+    for name, members in groups.items():
+        members = sorted(members, key=lambda r: r["model_calls"])
+        x = [r["model_calls"] for r in members]
+        y = [r["accuracy"] for r in members]
+        errors = [[r["accuracy"] - r["accuracy_low"] for r in members], [r["accuracy_high"] - r["accuracy"] for r in members]]
+        axis.errorbar(x, y, yerr=errors, marker="o", markersize=4, capsize=3, label=name)
+    axis.set_xscale("log")
+    axis.set_xlabel("model calls per problem (token positions read, as with a KV cache)")
+    axis.set_ylabel("held-out accuracy (95% Wilson intervals)")
+    axis.set_ylim(0, 1.02)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    path_stem = Path(path_stem)
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path_stem.parent, path_stem.name)
 
 
 # ---- the policy --------------------------------------------------------------------------------
