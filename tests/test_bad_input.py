@@ -70,3 +70,14 @@ def test_save_games_to_a_place_that_cannot_hold_them_fails_before_any_game(tmp_p
     err = capsys.readouterr().err
     assert f"--save-games {blocked}: cannot write games there" in err and "Traceback" not in err
     assert not (tmp_path / "results.csv").exists()  # no game was played
+
+
+@pytest.mark.parametrize("override, message", [
+    ("eval.opponents=random;mtcs:sims=10", "eval: opponents: unknown player 'mtcs'"),
+    ("rating.pool=random;mcts:sims=10,\"x", "rating: pool: player spec"),
+    ("rating.anchor=rnadom", "rating: anchor: unknown player 'rnadom'"),
+])
+def test_a_bad_spec_in_a_pool_is_refused_before_the_run_starts(tmp_path, override, message, capsys):
+    assert main(["train", str(ROOT / "configs" / "smoke.yaml"), override, "--runs", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # no run directory was made

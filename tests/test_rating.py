@@ -76,11 +76,14 @@ def test_expert_joins_the_pool_when_it_can_be_built(run):
     config = RatingConfig(games=2, simulations=4, pool="random", expert="expert")
     rating = rate_checkpoint(run, ckpt(run, 10), config=config, seed=2)
     assert "expert" in rating.opponents
-    for expert in ("alphago", "gtp:no-such-engine-here"):  # not a player kind; an engine not installed
-        config = RatingConfig(games=2, simulations=4, pool="random", expert=expert)
-        rating = rate_checkpoint(run, ckpt(run, 20), config=config, seed=2)
-        assert rating.opponents == ["random", checkpoint_name(run, ckpt(run, 10), 4)]
-        assert rating.notes and rating.notes[0].startswith(f"expert {expert!r} left out of the pool")
+    expert = "gtp:no-such-engine-here"  # an engine not installed here: left out, and said so
+    config = RatingConfig(games=2, simulations=4, pool="random", expert=expert)
+    rating = rate_checkpoint(run, ckpt(run, 20), config=config, seed=2)
+    assert rating.opponents == ["random", checkpoint_name(run, ckpt(run, 10), 4)]
+    assert rating.notes and rating.notes[0].startswith(f"expert {expert!r} left out of the pool")
+    from selfplay.configio import ConfigError, from_dict
+    with pytest.raises(ConfigError, match="expert: unknown player 'alphago'"):  # not a player kind: a typo
+        from_dict(RatingConfig, {"expert": "alphago"}, "rating")
 
 
 def test_bad_checkpoint_and_config_are_clear_errors(run):

@@ -12,6 +12,7 @@ import importlib
 import numpy as np
 
 from games import Game
+from selfplay.configio import ConfigError
 from selfplay.errors import UserError
 
 
@@ -127,11 +128,27 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     return kind, options
 
 
-def make_player(spec: str, game: Game, **context) -> Player:
-    """Build a player from a spec string for ``game``; ``context`` is passed to the factory."""
+def check_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """A spec's syntax and kind, checked without building the player (no engine started, no
+    checkpoint read): what a config's validation checks before a run starts."""
     kind, options = parse_spec(spec)
     if kind not in PLAYER_FACTORIES:
         raise PlayerSpecError(f"unknown player {kind!r} in {spec!r}; known: {', '.join(sorted(PLAYER_FACTORIES))}")
+    return kind, options
+
+
+def require_specs(field: str, specs: list[str]) -> None:
+    """ConfigError naming ``field`` for the first spec ``check_spec`` refuses."""
+    for spec in specs:
+        try:
+            check_spec(spec)
+        except PlayerSpecError as e:
+            raise ConfigError(f"{field}: {e}") from None
+
+
+def make_player(spec: str, game: Game, **context) -> Player:
+    """Build a player from a spec string for ``game``; ``context`` is passed to the factory."""
+    kind, options = check_spec(spec)
     module_name, _, attr = PLAYER_FACTORIES[kind].partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
     return factory(game, options, context)

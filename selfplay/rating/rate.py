@@ -26,7 +26,7 @@ from selfplay.arena.runner import run_arena
 from selfplay.arena.schedule import Contestant, schedule
 from selfplay.configio import require
 from selfplay.errors import UserError
-from selfplay.players import PLAYER_FACTORIES, PlayerSpecError, make_player, parse_spec
+from selfplay.players import PLAYER_FACTORIES, PlayerSpecError, make_player, parse_spec, require_specs
 from selfplay.rating.elo import fit_elo
 from selfplay.run.checkpoint import (
     CHECKPOINT_NAME,
@@ -52,6 +52,9 @@ class RatingConfig:
     opening_plies: int = 2                            # random moves opening each colour-swapped pair
 
     def validate(self):
+        require_specs("pool", self.pool_specs())
+        require_specs("expert", [self.expert] if self.expert.strip() else [])
+        require_specs("anchor", [self.anchor])
         require(self.games >= 1, "games must be at least 1")
         require(self.simulations >= 1, "simulations must be at least 1")
         require(self.previous >= 0, "previous must be 0 or more")

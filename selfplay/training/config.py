@@ -11,6 +11,7 @@ from games.registry import game_entry
 from selfplay.configio import ConfigError, require
 from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.network import NetworkConfig
+from selfplay.players import require_specs
 from selfplay.rating.rate import RatingConfig
 from selfplay.training.learner import OptimConfig
 from selfplay.training.replay import ReplayConfig
@@ -54,6 +55,7 @@ class EvalConfig:
     c4_limit: int = 200              # ... its first N positions
 
     def validate(self):
+        require_specs("opponents", [s.strip() for s in self.opponents.split(";") if s.strip()])
         require(self.every_steps >= 0, "every_steps must be 0 (off) or positive")
         require(self.simulations >= 1 and self.games >= 0, "simulations must be positive, games 0 or more")
         require(self.c4_limit >= 1, "c4_limit must be positive")
