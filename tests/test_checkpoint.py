@@ -6,8 +6,7 @@ import torch
 from selfplay.run.checkpoint import (
     CheckpointError,
     checkpoint_path,
-    checksum_path,
-    prune_checkpoints,
+    payload_checksum,
     read_sections,
     list_checkpoints,
     load_checkpoint,
@@ -34,9 +33,6 @@ def test_truncated_newest_falls_back_to_previous(tmp_path):
         save_checkpoint(checkpoint_path(tmp_path, step), payload(step))
     newest = checkpoint_path(tmp_path, 20)
     newest.write_bytes(newest.read_bytes()[:50])
-    with pytest.raises(CheckpointError, match="does not match its checksum"):
-        load_checkpoint(newest)
-    checksum_path(newest).unlink()  # without its checksum, the truncation is found by reading
     with pytest.raises(CheckpointError, match="unreadable"):
         load_checkpoint(newest)
     bad = []
@@ -52,21 +48,22 @@ def test_a_flipped_byte_inside_a_tensor_is_caught_by_the_checksum(tmp_path):
     where = bytes(data).index(torch.full((3,), 20.0).numpy().tobytes())  # the tensor's storage
     data[where + 1] ^= 0x01
     newest.write_bytes(bytes(data))
-    checksum = checksum_path(newest).read_bytes()
-    checksum_path(newest).unlink()
-    assert load_checkpoint(newest)["model"]["w"][0] != 20.0  # unchecked, the damage loads silently
-    checksum_path(newest).write_bytes(checksum)
+    unchecked = torch.load(newest, weights_only=True)
+    assert unchecked["model"]["w"][0] != 20.0  # torch loads the damage without complaint
     with pytest.raises(CheckpointError, match="does not match its checksum"):
         load_checkpoint(newest)
     path, loaded = load_latest_good(tmp_path)
-    assert loaded["step"] == 10  # the run falls back a checkpoint
+    assert loaded["step"] == 10 and "checksum" not in loaded  # the run falls back a checkpoint
 
 
-def test_pruning_takes_the_checksums_along(tmp_path):
-    for step in (10, 20, 30):
-        save_checkpoint(checkpoint_path(tmp_path, step), payload(step))
-    prune_checkpoints(tmp_path, keep_newest=1)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000030.pt", "step-00000030.pt.sha256"]
+def test_the_checksum_covers_every_part_and_older_checkpoints_load_without_one(tmp_path):
+    base = payload(3)
+    changed = [{**base, "step": 4}, {**base, "rng": {"seed": [1, 3]}}, {**base, "model": {"w": torch.ones(3)}},
+               {**base, "model": {"w": torch.full((3,), 3.0, dtype=torch.float64)}}, {**base, "extra": None}]
+    assert len({payload_checksum(p) for p in [base, *changed]}) == 1 + len(changed)
+    assert payload_checksum(base) == payload_checksum(payload(3))  # the same contents, the same sum
+    torch.save(base, tmp_path / "old.pt")  # written before checkpoints carried a checksum
+    assert load_checkpoint(tmp_path / "old.pt")["step"] == 3
 
 
 def test_a_model_that_is_not_a_dict_is_refused(tmp_path):

@@ -5,8 +5,9 @@ no numpy arrays), so loading one that a user hands us cannot run code. What rebu
 network is in two sections, ``game`` (the game's name and ``Game.params()``) and ``network``
 (the NetworkConfig), so a reader needs only the rules and the network module; checkpoints
 written before those sections existed hold the whole run config under ``config`` instead.
-Beside each checkpoint its SHA-256 (``step-N.pt.sha256``) is checked on every read, so damage
-inside a tensor, which loads without complaint, is caught and the run falls back a checkpoint.
+Each checkpoint holds the SHA-256 of the rest of its contents (``checksum``), checked on every
+read, so damage inside a tensor, which loads without complaint, is caught and the run falls back
+a checkpoint.
 """
 
 from __future__ import annotations
@@ -34,39 +35,49 @@ class CheckpointError(UserError):
     """A checkpoint is missing, truncated, corrupt or not one of ours."""
 
 
-def checksum_path(path: str | Path) -> Path:
-    """The SHA-256 of a checkpoint's bytes, beside it: ``step-N.pt.sha256``."""
-    return Path(f"{path}.sha256")
+CHECKSUM = "checksum"
+
+
+def _digest(value, h) -> None:
+    """Feed ``value`` (dicts by sorted key, lists in order, tensors by dtype, shape and bytes,
+    other leaves by type and repr) into the hash ``h``."""
+    if isinstance(value, dict):
+        h.update(b"{")
+        for key in sorted(value, key=repr):
+            h.update(repr(key).encode())
+            _digest(value[key], h)
+        h.update(b"}")
+    elif isinstance(value, (list, tuple)):
+        h.update(b"[")
+        for item in value:
+            _digest(item, h)
+        h.update(b"]")
+    elif isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    else:
+        h.update(f"{type(value).__name__}:{value!r}".encode())
+
+
+def payload_checksum(payload: dict) -> str:
+    """The SHA-256 of everything in a checkpoint but its own checksum."""
+    h = hashlib.sha256()
+    _digest({k: v for k, v in payload.items() if k != CHECKSUM}, h)
+    return h.hexdigest()
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
-    """The payload, then its checksum, each written atomically. A checkpoint whose checksum is
-    missing (an older run, or a crash between the two writes) is read unchecked."""
+    """The payload with its checksum (``payload_checksum``), written atomically."""
     buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    data = buffer.getvalue()
-    atomic_write_bytes(path, data)
-    atomic_write_bytes(checksum_path(path), hashlib.sha256(data).hexdigest().encode() + b"\n")
-
-
-def verify_checksum(path: Path) -> None:
-    """CheckpointError if the checkpoint's bytes do not match its recorded SHA-256: a flipped
-    byte inside a tensor loads without complaint otherwise."""
-    recorded_at = checksum_path(path)
-    if not recorded_at.is_file():
-        return
-    recorded = recorded_at.read_bytes().strip().decode("ascii", errors="replace")
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
-    if recorded != actual:
-        raise CheckpointError(f"checkpoint {path} does not match its checksum ({recorded_at.name}): its bytes "
-                              f"were changed after it was written")
+    torch.save({**payload, CHECKSUM: payload_checksum(payload)}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
-    verify_checksum(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many kinds for truncated or foreign files
@@ -75,6 +86,10 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
                               f"checkpoint): {reason}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), dict):
         raise CheckpointError(f"checkpoint {path} has no model weights: not a selfplay checkpoint")
+    recorded = payload.pop(CHECKSUM, None)  # checkpoints written before checksums have none
+    if recorded is not None and recorded != payload_checksum(payload):
+        raise CheckpointError(f"checkpoint {path} does not match its checksum: its contents were changed after "
+                              f"it was written")
     return payload
 
 
@@ -96,7 +111,6 @@ def prune_checkpoints(directory: str | Path, keep_newest: int, keep: Callable[[i
     for step, old in list_checkpoints(directory)[:-keep_newest]:
         if not keep(step):
             old.unlink(missing_ok=True)
-            checksum_path(old).unlink(missing_ok=True)
 
 
 def load_latest_good(directory: str | Path, map_location="cpu", on_bad=None) -> tuple[Path, dict] | None:
