@@ -151,6 +151,4 @@ class AlphaZeroTrainer(RLPhase):
         s, batch = self.setting, self.last_batch
         lines = [f"{s.task.prompt(p)} -> {text}  (outcome {z:.0f}, answer {s.task.answer(p)})"
                  for p, text, z in zip(batch.problems[:count], batch.texts, batch.outcomes.tolist())]
-        self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
-        for line in lines:
-            self.phase.log("sample: " + line, quiet=True)
+        self.write_completions(lines)

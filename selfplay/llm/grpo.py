@@ -272,6 +272,4 @@ class GRPOTrainer(RLPhase):
             problem = batch.problems[row // g]
             lines.append(f"{s.task.prompt(problem)} -> {batch.texts[row]}  (reward {batch.rewards[row].item():.2f}, "
                          f"answer {s.task.answer(problem)})")
-        self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
-        for line in lines:
-            self.phase.log("sample: " + line, quiet=True)
+        self.write_completions(lines)

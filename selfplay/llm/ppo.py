@@ -327,6 +327,4 @@ class PPOTrainer(RLPhase):
         s, batch = self.setting, self.last_batch
         lines = [f"{s.task.prompt(p)} -> {text}  (score {score:.2f}, answer {s.task.answer(p)})"
                  for p, text, score in zip(batch.problems[:count], batch.texts, batch.scores.tolist())]
-        self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
-        for line in lines:
-            self.phase.log("sample: " + line, quiet=True)
+        self.write_completions(lines)

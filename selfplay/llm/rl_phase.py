@@ -82,6 +82,12 @@ class RLPhase:
     def log_completions(self) -> None:
         """A few of the last batch's responses to TensorBoard and log.txt."""
 
+    def write_completions(self, lines: list[str]) -> None:
+        """Sample lines (``log_completions``'s) to TensorBoard as one text and to log.txt."""
+        self.phase.writer.add_text("completions", "\n\n".join(f"`{line}`" for line in lines), self.step)
+        for line in lines:
+            self.phase.log("sample: " + line, quiet=True)
+
     def extra_state(self) -> dict:
         return {}
 
