@@ -5,6 +5,7 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from scripted_generation import every_other_finishes
 
 from selfplay.configio import load_config
 from selfplay.llm.config import GRPOConfig, LLMConfig
@@ -288,15 +289,7 @@ def test_a_response_without_eos_scores_no_eos_score_when_set(tmp_path, monkeypat
     setting, init = sft_checkpoint(tmp_path, ["grpo.no_eos_score=-0.7"])
     trainer = GRPOTrainer(setting, tmp_path / "run", init, log=lambda m: None,
                           scorer=lambda problems, texts: torch.ones(len(problems)))
-    tok, width = setting.tokenizer, setting.task.max_response_tokens()
-
-    def scripted(model, prompts, max_new_tokens, pad, eos, **kwargs):  # even rows finish, odd ones do not
-        rows = [[tok.encode("1")[0]] * width for _ in prompts]
-        for i in range(0, len(rows), 2):
-            rows[i][2:] = [eos] + [pad] * (width - 3)
-        return torch.tensor(rows)
-
-    monkeypatch.setattr("selfplay.llm.grpo.generate", scripted)
+    monkeypatch.setattr("selfplay.llm.grpo.generate", every_other_finishes(setting))  # even rows finish
     batch = trainer.collect()
     assert batch.rewards.tolist() == pytest.approx([1.0 if i % 2 == 0 else -0.7 for i in range(16)])
     # unset (the default), the reward says what it says

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scripted_generation import every_other_finishes
 
 from selfplay.cli import main
 from selfplay.configio import ConfigError, load_config
@@ -78,15 +79,8 @@ def test_a_response_without_eos_gets_the_fixed_penalty_whatever_it_says(tmp_path
     setting, init = tiny_checkpoint(tmp_path, ["ppo.no_eos_score=-0.7"])
     trainer = PPOTrainer(setting, tmp_path / "run", init, log=quiet,
                          scorer=lambda problems, texts: torch.ones(len(problems)))
-    tok, width = setting.tokenizer, setting.task.max_response_tokens()
-
-    def scripted(model, prompts, max_new_tokens, pad, eos, **kwargs):  # even rows finish, odd ones do not
-        rows = [[tok.encode("1")[0]] * width for _ in prompts]
-        for i in range(0, len(rows), 2):
-            rows[i][2:] = [eos] + [pad] * (width - 3)
-        return torch.tensor(rows)
-
-    monkeypatch.setattr("selfplay.llm.ppo.generate", scripted)
+    monkeypatch.setattr("selfplay.llm.ppo.generate", every_other_finishes(setting))  # even rows finish
+    width = setting.task.max_response_tokens()
     batch = trainer.collect()
     assert batch.has_eos.tolist() == [i % 2 == 0 for i in range(8)]
     assert batch.scores.tolist() == pytest.approx([1.0 if i % 2 == 0 else -0.7 for i in range(8)])
