@@ -128,6 +128,10 @@ class Game(ABC):
     def result_string(self, state: np.ndarray) -> str:
         """Human-readable result of a terminal state ("X wins", "B+3.5", "draw")."""
 
+    def resignation_string(self, state: np.ndarray) -> str:
+        """The result when the player to move in ``state`` resigns ("W+R" in Go)."""
+        return f"{self.player_name(1 - self.to_play(state))} wins by resignation"
+
     # ---- network input and data augmentation ------------------------------------------------
     def encode(self, state: np.ndarray) -> np.ndarray:
         """Float32 planes of shape obs_shape, from the point of view of the player to move."""
@@ -172,8 +176,8 @@ class Game(ABC):
         record format of their own (SGF for Go) override this and ``record_suffix``."""
         return " ".join(self.format_move(a) for a in actions) + "\n"
 
-    def read_records(self, path: str | Path) -> tuple[list[GameRecord], int]:
+    def read_records(self, path: str | Path) -> tuple[list[GameRecord], list[str]]:
         """The games in the records at ``path`` (a file or a folder, as the game's format has
-        it) and the number of files skipped; GameError names a file that cannot be used."""
+        it) and, for each file skipped, why; GameError names a file that cannot be used."""
         raise GameError(f"{self.name}: there is no reader of game records for this game")
 

@@ -278,4 +278,4 @@ class ConnectFour(Game):
                     raise GameError(f"{file}:{number}: {e}") from None
                 returns = self.returns(state) if self.is_terminal(state) else None
                 records.append(GameRecord([int(c) - 1 for c in moves], returns))
-        return records, 0
+        return records, []

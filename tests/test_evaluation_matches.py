@@ -3,7 +3,6 @@ time with deterministic players, colours alternating, and deterministic for a se
 
 import zlib
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +11,7 @@ from selfplay.arena.match import play_game
 from selfplay.evaluation.matches import evaluate_checkpoint, match_score
 from selfplay.mcts import MCTSConfig, MCTSPlayer, UniformEvaluator
 from selfplay.players import Player
+from selfplay.training.config import EvalConfig
 
 
 class _Ranked(Player):
@@ -74,7 +74,7 @@ def test_network_evaluation_is_deterministic_for_a_seed():
     torch.manual_seed(0)
     model = PolicyValueNet(game.obs_shape, game.num_actions, NetworkConfig(channels=8, blocks=1, value_hidden=8))
     model.eval()
-    config = SimpleNamespace(games=4, simulations=8, opponents="random; mcts:sims=4", c4_positions="", c4_limit=1)
+    config = EvalConfig(games=4, simulations=8, opponents="random; mcts:sims=4", c4_positions="", c4_limit=1)
     first = evaluate_checkpoint(game, model, "cpu", config, seed=5)
     assert set(first) == {"score_vs/random", "score_vs/mcts:sims=4"}
     assert all(0.0 <= v <= 1.0 for v in first.values())

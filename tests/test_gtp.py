@@ -12,7 +12,10 @@ import pytest
 
 from games import GameError, make_game
 from games.go import GoGame
+from games.go.sgf import read_sgf
 from selfplay.arena.match import play_game
+from selfplay.arena.runner import run_arena
+from selfplay.arena.schedule import Contestant, schedule
 from selfplay.gtp import client as gtp
 from selfplay.gtp.client import (
     CommandFailedError,
@@ -268,3 +271,18 @@ def test_expert_spec_is_gnugo():
     with make_player("expert:level=1,seed=2", game) as player:
         assert player.argv[0].endswith("gnugo") and "--level" in player.argv
         assert game.legal_mask(game.initial_state())[player.select_move(game, game.initial_state())]
+
+
+def test_an_engine_that_resigns_loses_there_and_the_record_says_so(tmp_path):
+    """An engine's ``resign`` was once recorded as a pass and the result read from the board."""
+    game = GoGame(5, komi=0.5)
+    engine = GTPPlayer(FAKE + ["--moves", "c3,resign"])
+    with engine:
+        record = play_game(game, [engine, RandomPlayer(seed=3)])
+    assert record.resigned and len(record.actions) == 2 and record.returns == (-1.0, 1.0)  # Black resigned
+    command = " ".join(FAKE) + " --moves b4,resign"  # random (seed 1) opens at c3
+    contestants = [Contestant("random", "random:seed=1"), Contestant("engine", f'gtp:"{command}"')]
+    results = run_arena(game, contestants, schedule(2, 1), save_dir=tmp_path, batch=1)
+    (result,) = results
+    assert (result.first, result.second, result.result, result.moves) == ("random", "engine", 1.0, 3)
+    assert read_sgf(result.record, GoGame.for_record).result == "B+R"  # White, the engine, resigned

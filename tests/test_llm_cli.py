@@ -44,3 +44,21 @@ def test_sft_then_grpo_as_two_commands(tmp_path, capsys):
     assert "grpo/step-00000002.pt" in out
     log = (tmp_path / "llm_smoke" / "log.txt").read_text()
     assert "GRPO from " in log and "sft/step-00000004.pt (SFT step 4)" in log
+
+
+def test_rl_from_a_checkpoint_refuses_another_model_and_notes_another_task(tmp_path, capsys):
+    """`grpo ... model.dim=128` from a 64-wide SFT checkpoint once trained the checkpoint's model
+    and recorded 128; RL on another task than the start learned was not mentioned."""
+    tiny = ["sft.steps=2", "sft.eval_every=2", "grpo.steps=1", "grpo.prompts_per_step=2", "grpo.group_size=2",
+            "eval.problems=4", "eval.samples=0"]
+    assert main(["llm", "sft", SMOKE, *tiny, "--runs", str(tmp_path)]) == 0
+    init = str(tmp_path / "llm_smoke")
+    capsys.readouterr()
+    assert main(["llm", "grpo", SMOKE, *tiny, "model.dim=128", "--init", init, "--name", "wide",
+                 "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "model.dim=128 (the checkpoint's: 64)" in err and "Traceback" not in err
+    assert not (tmp_path / "wide" / "grpo").exists()
+    assert main(["llm", "grpo", SMOKE, *tiny, "task.name=multiplication", "--init", init, "--name", "mul",
+                 "--runs", str(tmp_path)]) == 0
+    assert "task.name: 'addition' -> 'multiplication'" in (tmp_path / "mul" / "log.txt").read_text()

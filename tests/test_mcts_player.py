@@ -36,7 +36,7 @@ def test_spec_options():
     ("mcts:depth=3", "unknown option 'depth'"),
     ("mcts:rollouts=0", "rollouts must be an integer >= 1"),
     ("mcts:eval=uniform,rollouts=3", "rollouts only applies to eval=rollout"),
-    ("mcts:temp=-1", "temperature must be >= 0"),
+    ("mcts:temp=-1", r"temp=-1 must be 0 \(best move\) or more"),
 ])
 def test_bad_specs_are_one_line_errors(spec, message):
     with pytest.raises((PlayerSpecError, MCTSConfigError), match=message):

@@ -139,7 +139,7 @@ def test_connect_four_reads_its_records(tmp_path):
     game = make_game("connect4")
     (tmp_path / "a.txt").write_text("# comment\n4455\n1212121 1-0\n")
     records, skipped = game.read_records(tmp_path)
-    assert skipped == 0 and [r.actions for r in records] == [[3, 3, 4, 4], [0, 1, 0, 1, 0, 1, 0]]
+    assert skipped == [] and [r.actions for r in records] == [[3, 3, 4, 4], [0, 1, 0, 1, 0, 1, 0]]
     assert records[0].returns is None and records[1].returns == (1.0, -1.0) and records[1].start is None
     (tmp_path / "b.txt").write_text("4455\n44444444\n")
     with pytest.raises(GameError, match="b.txt:2"):
@@ -156,7 +156,8 @@ def test_go_reads_the_sgf_files_of_its_board_size(tmp_path):
     (tmp_path / "c.sgf").write_text("(;SZ[7];B[dd];W[dd])")  # illegal: the point is taken
     (tmp_path / "d.sgf").write_text("(;SZ[7]AB[aa]PL[W];W[bb])")
     records, skipped = seven.read_records(tmp_path)
-    assert skipped == 2 and [r.actions for r in records] == [[24, 49, 25], [seven.parse_move("B6")]]
+    assert [r.actions for r in records] == [[24, 49, 25], [seven.parse_move("B6")]]
+    assert len(skipped) == 2 and "b.sgf: a 5x5 game, not 7x7" in skipped[0] and "c.sgf" in skipped[1]
     assert records[0].start is None and records[0].returns is None
     assert seven.board(records[1].start)[6, 0] == 1 and seven.to_play(records[1].start) == 1
 

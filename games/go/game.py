@@ -172,6 +172,9 @@ class GoGame(Game):
     def player_name(self, player):
         return ("Black", "White")[player]
 
+    def resignation_string(self, state):
+        return "W+R" if self.to_play(state) == 0 else "B+R"  # SGF's RE
+
     def parse_move(self, text):
         """A GTP vertex: "C3" or "c3" (column letter without I, row 1 at the bottom) or "pass"."""
         n = self.size
@@ -235,13 +238,17 @@ class GoGame(Game):
 
     def read_records(self, path):
         """Every SGF game of this board size in the folder ``path`` (recursively), each checked
-        by replaying it; files unreadable, illegal by our rules or of another size are skipped."""
-        found, skipped = read_sgf_dir(path, GoGame.for_record)
+        by replaying it; files unreadable, illegal by our rules or of another size are skipped,
+        each with its reason."""
+        def rules_for(record):
+            if record.size != self.size:
+                raise GameError(f"a {record.size}x{record.size} game, not {self.size}x{self.size}")
+            return GoGame.for_record(record)
+
+        skipped: list[str] = []
+        found, _ = read_sgf_dir(path, rules_for, skipped)
         records = []
         for record in found:
-            if record.size != self.size:
-                skipped += 1
-                continue
             start = self.from_board(record.setup_board(), record.first_player) if record.has_setup else None
             records.append(GameRecord(record.actions(self), record.returns, start))
         return records, skipped

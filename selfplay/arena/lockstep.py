@@ -18,7 +18,7 @@ import numpy as np
 from games import Game, IllegalMoveError
 from selfplay.arena.schedule import Contestant, ScheduledGame
 from selfplay.mcts import MCTS, MCTSPlayer, select_actions
-from selfplay.players import Player, PlayerSpecError, make_player, parse_spec
+from selfplay.players import Player, PlayerSpecError, Resignation, make_player, parse_spec
 
 
 class Lineup(Protocol):
@@ -83,6 +83,7 @@ class Outcome:
     actions: list[int]
     result: float  # for the first player
     final_state: np.ndarray
+    resigned: bool = False  # the player to move in final_state resigned
 
 
 class BatchedSearch:
@@ -165,9 +166,19 @@ def play_games(game: Game, lineup: Lineup, games: Sequence[ScheduledGame], share
                 mine = sorted(slot for slot, m in mover.items() if m == i)  # the search's row order
                 if mine:
                     moves.update(zip(mine, search.moves(mine)))
+            resigned = []
             for slot, i in mover.items():
                 if i not in batched:
-                    moves[slot] = int(player(i, slot).select_move(game, flight[slot][1][0]))
+                    try:
+                        moves[slot] = int(player(i, slot).select_move(game, flight[slot][1][0]))
+                    except Resignation:
+                        resigned.append(slot)
+            for slot in resigned:
+                g, st = flight.pop(slot)
+                if not report(Outcome(g.index, st[1], 0.0 if mover[slot] == g.first else 1.0, st[0], resigned=True)):
+                    return
+                if pending:
+                    start(slot)
             for slot in sorted(moves):
                 g, st = flight[slot]
                 state, action = st[0], moves[slot]

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from games import Game, IllegalMoveError
-from selfplay.players import Player
+from selfplay.players import Player, Resignation
 
 
 @dataclass
@@ -18,6 +18,7 @@ class GameRecord:
     actions: list[int] = field(default_factory=list)
     final_state: np.ndarray | None = None
     returns: tuple[float, float] | None = None  # for players 0 and 1; None if unfinished
+    resigned: bool = False  # the player to move in final_state resigned
 
 
 def play_game(game: Game, players: Sequence[Player], state: np.ndarray | None = None,
@@ -25,7 +26,8 @@ def play_game(game: Game, players: Sequence[Player], state: np.ndarray | None = 
     """Play ``players[0]`` (first to move) against ``players[1]`` to the end.
 
     ``on_move(state, action, next_state)`` is called after every move. A player that returns an
-    illegal move raises IllegalMoveError naming it, rather than being silently corrected.
+    illegal move raises IllegalMoveError naming it, rather than being silently corrected; one that
+    resigns (raises Resignation) loses there.
     """
     state = game.initial_state() if state is None else state.copy()
     distinct = list({id(p): p for p in players}.values())  # a player may play both sides
@@ -34,7 +36,12 @@ def play_game(game: Game, players: Sequence[Player], state: np.ndarray | None = 
     record = GameRecord()
     while not game.is_terminal(state):
         mover = players[game.to_play(state)]
-        action = int(mover.select_move(game, state))
+        try:
+            action = int(mover.select_move(game, state))
+        except Resignation:
+            record.final_state, record.resigned = state, True
+            record.returns = (-1.0, 1.0) if game.to_play(state) == 0 else (1.0, -1.0)
+            return record
         try:
             next_state = game.step(state, action)
         except IllegalMoveError as e:

@@ -49,7 +49,8 @@ class ResultsWriter:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.is_dir():  # a typo in the path should not grow a tree of folders
+            raise ArenaError(f"cannot write the results file {self.path}: the folder {self.path.parent} does not exist")
         try:
             self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:

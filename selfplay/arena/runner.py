@@ -91,7 +91,7 @@ def run_arena(game: Game, contestants: Sequence[Contestant], games: Sequence[Sch
     def record(outcome: Outcome) -> None:
         g = games_by_index[outcome.index]
         first, second = contestants[g.first].name, contestants[g.second].name
-        path = saver.save(outcome.actions, first, second, outcome.final_state) if saver else ""
+        path = saver.save(outcome.actions, first, second, outcome.final_state, outcome.resigned) if saver else ""
         result = GameResult(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), label, first, second,
                             outcome.result, len(outcome.actions), str(path))
         if writer:

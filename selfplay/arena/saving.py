@@ -31,10 +31,12 @@ class GameSaver:
         self.prefix = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         self.count = 0
 
-    def save(self, actions: Sequence[int], first: str, second: str, final_state: np.ndarray) -> Path:
+    def save(self, actions: Sequence[int], first: str, second: str, final_state: np.ndarray,
+             resigned: bool = False) -> Path:
+        """``resigned``: the player to move in ``final_state`` resigned (SGF: RE[W+R])."""
         self.count += 1
         path = self.folder / f"arena-{self.prefix}-{self.count:05d}{self.game.record_suffix}"
-        text = self.game.record_text(actions, first, second, self.game.result_string(final_state),
-                                     time.strftime("%Y-%m-%d"))
+        result = self.game.resignation_string(final_state) if resigned else self.game.result_string(final_state)
+        text = self.game.record_text(actions, first, second, result, time.strftime("%Y-%m-%d"))
         atomic_write_text(path, text)
         return path

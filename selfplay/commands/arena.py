@@ -18,6 +18,7 @@ from selfplay.arena.errors import ArenaError
 from selfplay.arena.results import GameResult
 from selfplay.arena.runner import check_contestants, run_arena
 from selfplay.arena.schedule import Contestant, schedule
+from selfplay.commands.argtypes import finite_float
 from selfplay.commands.bench import format_table
 from selfplay.commands.elo import elo_table
 from selfplay.commands.play import game_from_args
@@ -35,7 +36,7 @@ def add_parser(sub):
                    help="player specs: random, mcts:sims=200, net:runs/c4,sims=100, solver, expert, human ...")
     p.add_argument("--game", choices=GAME_NAMES, default="connect4")
     p.add_argument("--size", type=int, default=9, help="Go board size (5-19)")
-    p.add_argument("--komi", type=float, default=None, help="Go komi (default: by board size)")
+    p.add_argument("--komi", type=finite_float, default=None, help="Go komi (default: by board size)")
     p.add_argument("--games", type=int, default=10, help="games per pair of players, colours alternating")
     p.add_argument("--gauntlet", action="store_true", help="the first player against each of the others "
                    "(default with more than two players: round-robin, every pair)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 
+from selfplay.commands.argtypes import finite_float
+
 # name -> "module:function"; the function takes the parsed args and returns
 # {"title": str, "rows": [dict, ...], **anything else worth recording}.
 BENCHMARKS = {
@@ -19,7 +21,7 @@ BENCHMARKS = {
 def add_parser(sub):
     p = sub.add_parser("bench", help="benchmarks: " + ", ".join(BENCHMARKS))
     p.add_argument("name", choices=sorted(BENCHMARKS), help="what to measure")
-    p.add_argument("--seconds", type=float, default=3.0, help="time budget of each measurement")
+    p.add_argument("--seconds", type=finite_float, default=3.0, help="time budget of each measurement")
     p.add_argument("--no-reference", action="store_true", help="skip the OpenSpiel reference measurements")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     p.set_defaults(func=run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from selfplay.arena.results import read_results
+from selfplay.commands.argtypes import finite_float
 from selfplay.commands.bench import format_table
 from selfplay.rating.elo import EloError, EloFit, fit_elo
 
@@ -12,7 +13,7 @@ def add_parser(sub):
     p.add_argument("results", nargs="+", metavar="CSV", help="results files (selfplay arena --results, ratings.csv)")
     p.add_argument("--anchor", default="random", help="the player rated 0 (default: random)")
     p.add_argument("--game", default=None, help="rate only games of this label (the CSV's game column)")
-    p.add_argument("--prior-draws", type=float, default=1.0,
+    p.add_argument("--prior-draws", type=finite_float, default=1.0,
                    help="virtual draws added to every pair that met, so that unbeaten players get a finite rating")
     p.set_defaults(func=run)
 

@@ -15,6 +15,7 @@ from rich.progress import (
 )
 
 from games.go import fair_komi
+from selfplay.commands.argtypes import finite_float
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
 from selfplay.experts.games import expert_for, expert_settings, generate
 from selfplay.experts.gnugo import GNUGO_DEFAULT_LEVEL, gnugo_command
@@ -38,9 +39,9 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
     p.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help="connect4: the expert's search depth")
     p.add_argument("--size", type=int, default=7, help="go: board size")
-    p.add_argument("--komi", type=float, default=None, help="go: komi (default: by board size, as in selfplay play)")
+    p.add_argument("--komi", type=finite_float, default=None, help="go: komi (default: by board size, as in selfplay play)")
     p.add_argument("--level", type=int, default=GNUGO_DEFAULT_LEVEL, help="go: GNU Go's level (0-10)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    p.add_argument("--timeout", type=finite_float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                    help=f"go: seconds the engine may take for one move (default {DEFAULT_TIMEOUT:g})")
     p.add_argument("--engine", default=None, metavar="COMMAND",
                    help="go: another GTP engine's command line instead of GNU Go")

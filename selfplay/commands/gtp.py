@@ -9,6 +9,7 @@ import sys
 
 from games import GameError
 from games.go import fair_komi
+from selfplay.commands.argtypes import finite_float
 from selfplay.errors import UserError
 from selfplay.gtp.engine import GTPEngine
 from selfplay.players import make_player
@@ -24,7 +25,7 @@ def add_parser(sub):
                    help=f"the player that generates moves (default {DEFAULT_PLAYER}: rollout MCTS); "
                         "e.g. net:runs/go9,sims=400, expert:level=10")
     p.add_argument("--size", type=int, default=9, help="board size until the controller sends boardsize")
-    p.add_argument("--komi", type=float, default=None, help="komi until the controller sends komi "
+    p.add_argument("--komi", type=finite_float, default=None, help="komi until the controller sends komi "
                                                             "(default: by board size, as in selfplay play)")
     p.add_argument("--name", default="selfplay", help="the engine's name, as answered to 'name'")
     p.set_defaults(func=run)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from games import GAME_NAMES, Game, make_game
 from games.registry import game_entry
+from selfplay.commands.argtypes import finite_float
 from selfplay.mcts import MCTSPlayer
-from selfplay.players import Player, make_player
+from selfplay.players import Player, Resignation, make_player
 from selfplay.players.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
 
 #: Search of the rollout MCTS that answers ``hint`` when no searching player is in the game.
@@ -21,7 +22,7 @@ def add_parser(sub):
     p.add_argument("--o", "--w", "--second", dest="second", default="random", metavar="SPEC",
                    help="second player (O in Connect Four, White in Go)")
     p.add_argument("--size", type=int, default=9, help="Go board size (5-19)")
-    p.add_argument("--komi", type=float, default=None, help="Go komi (default: by board size)")
+    p.add_argument("--komi", type=finite_float, default=None, help="Go komi (default: by board size)")
     p.add_argument("--start", default="", help="moves to play first: a Connect Four digit string "
                    "such as 4453, or space-separated moves")
     p.set_defaults(func=run)
@@ -60,6 +61,10 @@ def run(args, read_line=input, write=print):
         except HintRequest:
             hint_engine = _hint(game, state, players, hint_engine, write)
             continue
+        except Resignation:
+            write(f"{game.player_name(game.to_play(state))} ({mover.name}) resigns")
+            write(f"result: {game.resignation_string(state)}")
+            return 0
         for p in {id(p): p for p in players}.values():
             p.observe(game, state, action)
         states.append(game.step(state, action))

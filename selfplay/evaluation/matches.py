@@ -68,7 +68,7 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
     results: dict[str, float] = {}
     match_seed = int(rng.integers(2**31))
     if config.games:
-        for spec in filter(None, (s.strip() for s in config.opponents.split(";"))):
+        for spec in config.opponent_specs():
             lineup = NetworkAgainst(game, model, device, config.simulations, spec)
             results[f"score_vs/{spec}"] = match_score(game, lineup, config.games, match_seed)
     if config.c4_positions and isinstance(game, ConnectFour) and Path(config.c4_positions).is_file():

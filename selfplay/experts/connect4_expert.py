@@ -167,8 +167,10 @@ class ConnectFourExpert(Player):
         return int(self.rng.choice(self.best_moves(game, state)))
 
 
-def make_connect4_expert(options: dict[str, str]) -> ConnectFourExpert:
+def make_connect4_expert(options: dict[str, str], check_only: bool = False) -> ConnectFourExpert | None:
     o = read_options("expert", options, depth=DEFAULT_DEPTH, seed=-1)
     if not 1 <= o["depth"] <= MAX_DEPTH:
         raise PlayerSpecError(f"expert: depth={o['depth']} must be from 1 to {MAX_DEPTH}")
+    if check_only:
+        return None
     return ConnectFourExpert(o["depth"], None if o["seed"] < 0 else o["seed"])

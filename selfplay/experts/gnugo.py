@@ -22,9 +22,13 @@ def gnugo_command(level: int = GNUGO_DEFAULT_LEVEL, seed: int | None = None, our
     return command
 
 
-def make_gnugo_player(options: dict[str, str]) -> GTPPlayer:
+def make_gnugo_player(options: dict[str, str], check_only: bool = False) -> GTPPlayer | None:
     o = read_options("expert", options, level=GNUGO_DEFAULT_LEVEL, seed=-1, timeout=60.0)
     if not 0 <= o["level"] <= 10:
         raise PlayerSpecError(f"expert: GNU Go's level={o['level']} must be from 0 to 10")
+    if o["timeout"] <= 0:
+        raise PlayerSpecError(f"expert: timeout={o['timeout']:g} must be a positive number of seconds")
+    if check_only:  # GNU Go need not be installed until the player plays
+        return None
     seed = None if o["seed"] < 0 else o["seed"]
     return GTPPlayer(gnugo_command(o["level"], seed), timeout=o["timeout"], name=f"gnugo(level={o['level']})")

@@ -25,8 +25,8 @@ from selfplay.players import Player
 class Expert:
     #: The player-spec option that sets the expert's strength (``expert:depth=4``): the curve's level.
     strength: str
-    #: The player from a spec's options.
-    make_player: Callable[[dict[str, str]], Player]
+    #: The player from a spec's options; ``(options, check_only=True)`` checks them and returns None.
+    make_player: Callable[..., Player | None]
     #: Uniformly random opening moves of the games it plays for SFT, unless told otherwise.
     random_plies: int
     #: The options of ``expert_settings`` that make its games at a strength.

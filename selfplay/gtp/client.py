@@ -30,7 +30,7 @@ import numpy as np
 
 from games import Game, GameError
 from selfplay.errors import UserError
-from selfplay.players import Player, PlayerSpecError, read_options
+from selfplay.players import Player, PlayerSpecError, Resignation, read_options
 
 DEFAULT_TIMEOUT = 30.0
 #: Where Debian and Ubuntu install GNU Go (not on root's PATH).
@@ -353,7 +353,6 @@ class GTPPlayer(Player):
         self._game: Game | None = None
         self._state: np.ndarray | None = None  # the engine's position, by our rules
         self._generated: int | None = None  # the move the engine just played itself
-        self.resigned = False
 
     def _engine(self) -> GTPClient:
         if self.client is None or self.client.closed:
@@ -367,7 +366,7 @@ class GTPPlayer(Player):
         engine.boardsize(game.size)
         engine.komi(game.komi)
         engine.clear_board()
-        self._game, self._state, self._generated, self.resigned = game, game.initial_state(), None, False
+        self._game, self._state, self._generated = game, game.initial_state(), None
 
     def _sync(self, game: Game, state: np.ndarray) -> None:
         if self._game is not game or self._state is None:
@@ -383,10 +382,8 @@ class GTPPlayer(Player):
         self._sync(game, state)
         reply = self._engine().genmove(game.to_play(state))
         if reply == "resign":
-            # The Player protocol has no resignation: the engine gives up by passing.
-            self.resigned = True
             self._generated = None
-            return game.pass_action
+            raise Resignation(self.name)
         try:
             action = game.parse_move(reply)
         except GameError:
@@ -431,4 +428,6 @@ def make_gtp_player(game: Game, options: dict[str, str], context: dict) -> GTPPl
         raise PlayerSpecError(f"gtp: timeout={o['timeout']:g} must be a positive number of seconds")
     if game.name != "go":
         raise PlayerSpecError(f"gtp: a GTP engine plays go only, not {game.name}")
+    if context.get("check_only"):
+        return None
     return GTPPlayer(command, timeout=o["timeout"])

@@ -33,7 +33,7 @@ import numpy as np
 from games import GameError
 from games.go import MAX_MOVES, PASSES, TO_PLAY, GoGame
 from selfplay.errors import UserError
-from selfplay.players import Player
+from selfplay.players import Player, Resignation
 
 COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "komi",
             "clear_board", "play", "genmove", "undo", "final_score", "showboard", "time_settings", "time_left",
@@ -297,8 +297,11 @@ class GTPEngine:
         budget = self.clock.budget(color, int((self.game.board(state) == 0).sum()))
         count = self._simulations_for(budget)
         start = time.perf_counter()
-        with simulations(self.player, count):
-            action = int(self.player.select_move(self.game, state.copy()))
+        try:
+            with simulations(self.player, count):
+                action = int(self.player.select_move(self.game, state.copy()))
+        except Resignation:
+            return "resign"
         elapsed = time.perf_counter() - start
         if count is not None and elapsed > 0:
             rate = count / elapsed

@@ -19,7 +19,15 @@ import torch
 
 from selfplay.llm.evaluation import evaluate
 from selfplay.llm.rewards import Scorer, make_scorer, proxy_reward
-from selfplay.llm.run import Phase, Setting, base_payload, load_start, restore_base, start_policy
+from selfplay.llm.run import (
+    Phase,
+    Setting,
+    base_payload,
+    check_continues,
+    load_start,
+    restore_base,
+    start_policy,
+)
 from selfplay.run.checkpoint import checkpoint_path
 
 
@@ -37,6 +45,7 @@ class RLPhase:
         self.config = getattr(setting.config, self.name)
         self.init = Path(init)
         self.start_payload = load_start(setting, self.init)
+        transfer_note = check_continues(setting, self.start_payload, self.init)
         self.check_start(self.start_payload)
         self.model = start_policy(setting, self.start_payload, self.init)
         self.init_step = int(self.start_payload["step"])
@@ -45,6 +54,8 @@ class RLPhase:
         self.scorer = scorer if scorer is not None else make_scorer(setting, self.config.reward, f"{self.name}.reward")
         self.gold = Scorer(setting).verifier  # what accuracy counts, whatever the reward
         self.phase = Phase(self.name, run_dir, self.config.steps, log, show_progress)
+        if transfer_note:
+            self.phase.log(transfer_note)
         self.rng = np.random.default_rng([setting.config.seed, self.rng_stream])
         self.generator = torch.Generator(device=setting.device).manual_seed(setting.config.seed)
         self.step = 0

@@ -180,6 +180,24 @@ def load_start(setting: Setting, init: Path) -> dict:
     return payload
 
 
+def check_continues(setting: Setting, payload: dict, init: Path) -> str | None:
+    """An RL phase trains its start's model: a config whose model section differs from it (an
+    override such as model.dim=128) would be recorded in the run but not trained, so it is
+    refused. Another task than the start's is allowed (transfer): the note to log says so."""
+    trained, wanted = payload.get("model_config") or {}, asdict(setting.config.model)
+    differ = [f"model.{k}={wanted[k]!r} (the checkpoint's: {trained.get(k)!r})" for k in wanted
+              if k in trained and trained[k] != wanted[k]]
+    if differ:
+        raise ConfigError(f"{init} holds another model than this config asks for: {', '.join(differ)}; "
+                          "RL continues the checkpoint's model: drop those overrides or set them to its values")
+    learned = (payload.get("config") or {}).get("task")
+    if learned is not None and learned != asdict(setting.config.task):
+        changed = ", ".join(f"task.{k}: {learned.get(k)!r} -> {v!r}" for k, v in asdict(setting.config.task).items()
+                            if learned.get(k) != v)
+        return f"note: {init} learned another task than this run trains ({changed}): RL starts from it as a transfer"
+    return None
+
+
 def start_policy(setting: Setting, payload: dict, init: Path) -> TokenPolicyValueModel:
     """The policy of that checkpoint, refused if its context cannot hold this task's prompt and response."""
     model = model_from_payload(payload, setting.device)

@@ -110,6 +110,19 @@ class MCTSPlayer(Player):
                               [self.game.format_move(int(a)) for a in r.pv(0)])
 
 
+def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
+    """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, seed, temp),
+    refused in the words of the spec rather than of the config's fields."""
+    if o["temp"] < 0:
+        raise PlayerSpecError(f"{kind}: temp={o['temp']:g} must be 0 (best move) or more")
+    try:
+        return MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"],
+                          seed=None if o["seed"] < 0 else o["seed"], **extra)
+    except MCTSConfigError as e:
+        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c")
+        raise PlayerSpecError(f"{kind}: {message}") from None
+
+
 def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["mcts"]."""
     o = read_options("mcts", options, sims=800, c=3.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
@@ -119,11 +132,6 @@ def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     if o["rollouts"] != 1 and o["eval"] != "rollout":
         raise PlayerSpecError("mcts: rollouts only applies to eval=rollout")
     evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
-    try:
-        config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], tree_reuse=o["reuse"],
-                            seed=None if o["seed"] < 0 else o["seed"])
-    except MCTSConfigError as e:  # name the spec's option, not the config field
-        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c")
-        raise PlayerSpecError(f"mcts: {message}") from None
+    config = search_config("mcts", o, tree_reuse=o["reuse"])
     name = f"mcts(sims={o['sims']},eval={o['eval']}{',gumbel' if o['gumbel'] else ''})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

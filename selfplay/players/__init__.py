@@ -8,6 +8,7 @@ hear of every move played through ``observe``.
 from __future__ import annotations
 
 import importlib
+import math
 
 import numpy as np
 
@@ -18,6 +19,11 @@ from selfplay.errors import UserError
 
 class PlayerSpecError(UserError):
     """A player spec string is malformed or names an unknown player or option."""
+
+
+class Resignation(Exception):
+    """Raised by ``select_move`` when the player resigns (a GTP engine answering ``resign``):
+    the game ends there as a loss for the side to move."""
 
 
 class Player:
@@ -48,7 +54,9 @@ class RandomPlayer(Player):
 
 # kind -> "module:factory"; a factory takes (game, options, context) and returns a Player:
 # options are the spec's key=value strings (check them with read_options), context holds
-# what the caller provides (for example input/output functions for a human).
+# what the caller provides (for example input/output functions for a human). With
+# context["check_only"] a factory checks every option and returns before anything costly or
+# outside the process (reading a checkpoint, starting an engine); its return value is unused.
 # Imported lazily so that asking for a random player never imports torch.
 PLAYER_FACTORIES = {
     "random": "selfplay.players:make_random",
@@ -84,6 +92,8 @@ def read_options(kind: str, options: dict[str, str], **defaults) -> dict:
                 values[key] = kind_of(text)
         except ValueError:
             raise PlayerSpecError(f"{kind}: option {key}={text!r} is not a valid {kind_of.__name__}") from None
+        if kind_of is float and not math.isfinite(values[key]):
+            raise PlayerSpecError(f"{kind}: option {key}={text!r} is not a finite number")
         if key == "seed" and values[key] < 0:  # a random generator's seed
             raise PlayerSpecError(f"{kind}: seed must be 0 or more, got {text}")
     return values
@@ -137,18 +147,30 @@ def check_spec(spec: str) -> tuple[str, dict[str, str]]:
     return kind, options
 
 
-def require_specs(field: str, specs: list[str]) -> None:
-    """ConfigError naming ``field`` for the first spec ``check_spec`` refuses."""
+def check_player(spec: str, game: Game) -> None:
+    """Everything ``make_player`` checks (syntax, kind, each option's value, the game) without
+    a checkpoint read or an engine started (factories get ``check_only``). What a config's
+    validation runs before anything is written."""
+    kind, options = check_spec(spec)
+    _factory(kind)(game, options, {"check_only": True})
+
+
+def require_specs(field: str, specs: list[str], game: Game | None = None) -> None:
+    """ConfigError naming ``field`` for the first spec refused: by ``check_player`` for ``game``,
+    or by ``check_spec`` (syntax and kind) where the game is not known yet."""
     for spec in specs:
         try:
-            check_spec(spec)
-        except PlayerSpecError as e:
+            check_spec(spec) if game is None else check_player(spec, game)
+        except UserError as e:  # PlayerSpecError, or a device this machine lacks
             raise ConfigError(f"{field}: {e}") from None
 
 
 def make_player(spec: str, game: Game, **context) -> Player:
     """Build a player from a spec string for ``game``; ``context`` is passed to the factory."""
     kind, options = check_spec(spec)
+    return _factory(kind)(game, options, context)
+
+
+def _factory(kind: str):
     module_name, _, attr = PLAYER_FACTORIES[kind].partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    return factory(game, options, context)
+    return getattr(importlib.import_module(module_name), attr)

@@ -14,4 +14,4 @@ def make_expert(game: Game, options: dict[str, str], context: dict) -> Player:
     expert = EXPERTS.get(game.name)
     if expert is None:
         raise PlayerSpecError(f"expert: there is an expert for {' and '.join(EXPERTS)}, not for {game.name}")
-    return expert.make_player(options)
+    return expert.make_player(options, check_only=bool(context.get("check_only")))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from games import Game
-from selfplay.mcts import MCTSConfig, MCTSPlayer
+from selfplay.mcts import MCTSPlayer
+from selfplay.mcts.player import search_config
 from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
 from selfplay.players import PlayerSpecError, read_options
 from selfplay.run.checkpoint import (
@@ -46,11 +47,12 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False)
     device = resolve_device(o["device"])
+    config = search_config("net", o)
+    if context.get("check_only"):
+        return None
     net_game, model, payload = load_network(path, device)
     if (net_game.name, net_game.num_actions, net_game.obs_shape) != (game.name, game.num_actions, game.obs_shape):
         raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
                               f"({net_game.num_actions} actions), not for this {game.name} game")
-    config = MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"],
-                        seed=None if o["seed"] < 0 else o["seed"])
     name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']})"
     return MCTSPlayer(game, NetworkEvaluator(model, device), config, temperature=o["temp"], name=name)

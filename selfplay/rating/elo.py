@@ -87,7 +87,7 @@ def resolve_anchor(anchor: str, players: Iterable[str]) -> str:
 def fit_elo(results: Iterable[tuple[str, str, float]], anchor: str = "random", prior_draws: float = 1.0,
             confidence: float = 0.95) -> EloFit:
     """Ratings from (player, opponent, score of player) triples, the anchor at exactly 0."""
-    if prior_draws < 0 or not 0 < confidence < 1:
+    if not (math.isfinite(prior_draws) and prior_draws >= 0) or not 0 < confidence < 1:
         raise EloError("prior_draws must be >= 0 and confidence in (0, 1)")
     results = list(results)
     if not results:

@@ -55,10 +55,13 @@ class EvalConfig:
     c4_limit: int = 200              # ... its first N positions
 
     def validate(self):
-        require_specs("opponents", [s.strip() for s in self.opponents.split(";") if s.strip()])
+        require_specs("opponents", self.opponent_specs())
         require(self.every_steps >= 0, "every_steps must be 0 (off) or positive")
         require(self.simulations >= 1 and self.games >= 0, "simulations must be positive, games 0 or more")
         require(self.c4_limit >= 1, "c4_limit must be positive")
+
+    def opponent_specs(self) -> list[str]:
+        return [s.strip() for s in self.opponents.split(";") if s.strip()]
 
 
 @dataclass
@@ -102,3 +105,9 @@ class RunConfig:
         require(self.torch_threads >= 0, "torch_threads must be 0 (default) or positive")
         require(self.backend == "local" or self.selfplay.workers >= 1,
                 "backend: ray needs selfplay.workers >= 1 (the number of self-play actors)")
+        game = self.game.make()  # each player spec's option values, for the game they will play
+        require_specs("eval.opponents", self.eval.opponent_specs(), game)
+        rating = self.rating
+        for name, specs in (("pool", rating.pool_specs()), ("expert", [rating.expert] if rating.expert.strip() else []),
+                            ("anchor", [rating.anchor])):
+            require_specs(f"rating.{name}", specs, game)

@@ -24,12 +24,16 @@ from selfplay.training.sources import ExpertDataset
 from selfplay.training.trainer import Trainer
 
 
+SKIPS_SHOWN = 3  # reasons named in the log when files are skipped
+
+
 def read_expert_games(path: str | Path, game: Game, log=print) -> list[GameRecord]:
     """The games in the records at ``path``, in the game's own format (``Game.read_records``:
     Connect Four move-string lines, Go SGF files of the run's board size)."""
     records, skipped = game.read_records(path)
     if skipped:
-        log(f"skipped {skipped} {game.record_suffix} files (unreadable, or of another board size or variant)")
+        shown = "; ".join(skipped[:SKIPS_SHOWN]) + ("; ..." if len(skipped) > SKIPS_SHOWN else "")
+        log(f"skipped {len(skipped)} {game.record_suffix} file{'s' if len(skipped) > 1 else ''}: {shown}")
     return records
 
 

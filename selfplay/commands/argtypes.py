@@ -1,0 +1,17 @@
+"""argparse types shared by the subcommands: a number that is not finite is refused where it is typed."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def finite_float(text: str) -> float:
+    """A float option: ``nan`` and ``inf`` parse as floats and then poison every result."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
