@@ -42,13 +42,20 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as e:
-            raise ConfigError(f"{path} is not valid YAML: {e}") from None
+            raise ConfigError(f"{path} is not valid YAML: {_yaml_problem(e)}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for item in overrides:
         apply_override(data, item)
     where = str(path) if path is not None else "config"
     return from_dict(cls, data, where)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: what is wrong and where (its own spans several lines)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + (getattr(error, "problem", None) or str(error).splitlines()[0])
 
 
 def apply_override(data: dict, item: str) -> None:

@@ -100,3 +100,10 @@ def test_hint_without_an_engine_finds_the_winning_move():
     assert moves[0][0] == "1" and moves[0][1] > 0.5
     assert float(value.split("value ")[1].split()[0]) > 0.5
     assert "pv: 1" in out
+
+
+def test_resign_ends_the_game_as_a_loss():
+    code, out = run_play(["go", "--size", "5", "--x", "random:seed=1", "--o", "human"], ["resign"])
+    assert code == 0 and "White (human) resigns" in out and out.endswith("result: B+R")
+    code, out = run_play(["connect4", "--o", "human"], ["4", "resign"])
+    assert "O (human) resigns" in out and out.endswith("result: X wins by resignation")

@@ -25,7 +25,7 @@ from selfplay.commands.play import game_from_args
 from selfplay.distributed.ray_arena import RayActors
 from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.players import Player, parse_spec
-from selfplay.players.human import HintRequest, QuitRequest, UndoRequest
+from selfplay.players.human import HintRequest, QuitRequest, UndoRequest, read_terminal_line
 from selfplay.rating.elo import EloError, fit_elo
 from selfplay.rating.stats import Tally, elo_difference, tallies
 
@@ -57,7 +57,7 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def run(args, read_line=input, write=print):
+def run(args, read_line=read_terminal_line, write=print):
     if args.games < 1:
         raise ArenaError(f"--games must be at least 1, got {args.games}")
     if args.parallel < 1:

@@ -8,7 +8,7 @@ from games.registry import game_entry
 from selfplay.commands.argtypes import finite_float
 from selfplay.mcts import MCTSPlayer
 from selfplay.players import Player, Resignation, make_player
-from selfplay.players.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest
+from selfplay.players.human import HintRequest, HumanPlayer, QuitRequest, UndoRequest, read_terminal_line
 
 #: Search of the rollout MCTS that answers ``hint`` when no searching player is in the game.
 HINT_SIMULATIONS = 2000
@@ -35,7 +35,7 @@ def game_from_args(args) -> Game:
     return make_game(args.game, **{name: options[name] for name in game_entry(args.game).params if name in options})
 
 
-def run(args, read_line=input, write=print):
+def run(args, read_line=read_terminal_line, write=print):
     game = game_from_args(args)
     players = [make_player(spec, game, read_line=read_line, write=write) for spec in (args.first, args.second)]
     states = [game.initial_state()]

@@ -7,10 +7,12 @@ state.
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Callable
 
 from games import Game, GameError
-from selfplay.players import Player, read_options
+from selfplay.players import Player, Resignation, read_options
 
 
 class QuitRequest(Exception):
@@ -25,11 +27,22 @@ class HintRequest(Exception):
     """The human asked for the engine's evaluation of the position (``hint`` or ``eval``)."""
 
 
-HELP = "moves: {example}; commands: hint (the engine's evaluation), undo, quit, help"
+HELP = "moves: {example}; commands: hint (the engine's evaluation), undo, resign, quit, help"
+
+
+def read_terminal_line(prompt: str) -> str:
+    """``input``, reading bytes that are not UTF-8 as U+FFFD (a move then refused with its
+    reason) instead of ending the game with a decoding error, whatever the locale."""
+    if getattr(sys.stdin, "errors", "replace") != "replace":
+        try:
+            sys.stdin.reconfigure(errors="replace")
+        except (AttributeError, io.UnsupportedOperation):  # not a text stream, or read from already
+            pass
+    return input(prompt)
 
 
 class HumanPlayer(Player):
-    def __init__(self, read_line: Callable[[str], str] = input, write: Callable[[str], None] = print):
+    def __init__(self, read_line: Callable[[str], str] = read_terminal_line, write: Callable[[str], None] = print):
         self.read_line = read_line
         self.write = write
         self.name = "human"
@@ -42,8 +55,10 @@ class HumanPlayer(Player):
             except EOFError:
                 raise QuitRequest from None
             command = text.strip().lower()
-            if command in ("quit", "exit", "q", "resign"):
+            if command in ("quit", "exit", "q"):
                 raise QuitRequest
+            if command == "resign":
+                raise Resignation(self.name)
             if command == "undo":
                 raise UndoRequest
             if command in ("hint", "eval"):
