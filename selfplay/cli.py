@@ -10,7 +10,7 @@ from games import GameError
 from selfplay.errors import UserError
 
 # Modules of selfplay/commands; each defines add_parser(subparsers), which sets ``func``.
-COMMANDS = ["play", "bench", "train", "sft", "solve", "eval_c4", "arena", "elo", "rate", "plot_elo", "llm", "gtp", "expert_games", "curve"]
+COMMANDS = ["play", "bench", "train", "sft", "solve", "eval_c4", "arena", "elo", "rate", "plot_elo", "llm", "gtp", "expert_games", "curve", "scaling"]
 
 
 def build_parser() -> argparse.ArgumentParser:

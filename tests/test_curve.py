@@ -13,6 +13,7 @@ from selfplay.cli import main
 from selfplay.errors import UserError
 from selfplay.rating.plots import load_curves
 from selfplay.run.checkpoint import load_checkpoint
+from selfplay.scaling import reference_pool
 from selfplay.training.config import GameConfig
 from selfplay.training.curve import (
     CONFIGS,
@@ -143,3 +144,25 @@ def test_reduced_go_curve_learns_from_and_is_rated_against_gnugo(tmp_path):
 
 def test_every_preset_names_a_shipped_config():
     assert all((CONFIGS / p.base).is_file() for presets in PRESETS.values() for p in presets.values())
+
+
+def test_scaling_on_the_reduced_curve(curve_dir, tmp_path, capsys):
+    """`selfplay scaling --boards SFT RL`: the newest RL network at each number of simulations
+    against the run's rating pool, on the scale of the run's own ratings; rerun, it plays nothing."""
+    out = tmp_path / "scaling"
+    argv = ["scaling", "--boards", str(curve_dir / "sft"), str(curve_dir / "rl"), "--sims", "1,4", "--games", "2",
+            "--out", str(out), "--json"]
+    assert main(argv) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    levels = numbers["boards"]["levels"]
+    assert [level["simulations"] for level in levels] == [1, 4]
+    newest = sorted((curve_dir / "rl" / "checkpoints").glob("step-*.pt"))[-1]
+    pool = reference_pool(curve_dir / "rl", GameConfig().make())
+    assert pool[-1] == "expert:depth=2" and any(p.startswith("net:") for p in pool)  # the SFT network
+    assert levels[0]["games"] == 2 * len(pool)
+    rated = (curve_dir / "rl" / "ratings.csv").read_text().count(f"net:{newest},sims=4")
+    assert levels[1]["games"] == 2 * len(pool) + rated  # rated at 4 simulations: the same player, one scale
+    rows = (out / "test_time.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2 * len(pool)
+    assert (out / "scaling.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(argv) == 0 and (out / "test_time.csv").read_text().splitlines() == rows  # nothing replayed

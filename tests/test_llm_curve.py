@@ -2,6 +2,7 @@
 loaded 2-core machine): imitation stops at or below the teacher, GRPO climbs past the SFT
 checkpoint on held-out problems."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,17 @@ def test_summary_gives_the_last_evaluation_with_its_interval_and_the_mean_of_the
     assert table["SFT greedy accuracy"]["95% interval"] == "[0.750, 0.850]"
     assert table["SFT sampled accuracy (pass@1)"]["last"] == pytest.approx(0.7)
     assert table["teacher accuracy"]["95% interval"] == "[0.740, 0.810]"
+
+
+def test_scaling_on_the_smoke_run(smoke_run, tmp_path, capsys):
+    """`selfplay scaling --tokens RUN`: accuracy against training minutes (GRPO after SFT) and
+    against model calls; greedy's row agrees with `llm solve`'s count of model calls."""
+    out = tmp_path / "scaling"
+    assert main(["scaling", "--tokens", str(smoke_run), "--search", "greedy", "--search", "majority:n=2",
+                 "--search", "mcts:sims=2", "--problems", "8", "--out", str(out), "--json"]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    rows = {r["strategy"]: r for r in numbers["tokens"]["rows"]}
+    assert set(rows) == {"greedy", "majority:n=2", "mcts:sims=2"} and all(r["problems"] == 8 for r in rows.values())
+    assert rows["majority:n=2"]["model_calls"] > rows["greedy"]["model_calls"]
+    assert numbers["tokens"]["policy"].startswith("llm_smoke/grpo/")
+    assert (out / "scaling.png").is_file() and (out / "tokens.json").is_file()

@@ -390,6 +390,16 @@ def plot_rows(rows: list[dict], path_stem: str | Path, title: str) -> list[Path]
     fig = Figure(figsize=(8, 5.5), dpi=120)
     FigureCanvasAgg(fig)
     axis = fig.subplots()
+    draw_rows(axis, rows)
+    axis.set_title(title)
+    fig.tight_layout()
+    path_stem = Path(path_stem)
+    path_stem.parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path_stem.parent, path_stem.name)
+
+
+def draw_rows(axis, rows: list[dict]) -> None:
+    """The rows of ``solve`` on a matplotlib axis: a line per family, model calls on a log scale."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(family(row["strategy"]), []).append(row)
@@ -403,13 +413,8 @@ def plot_rows(rows: list[dict], path_stem: str | Path, title: str) -> list[Path]
     axis.set_xlabel("model calls per problem (token positions read, as with a KV cache)")
     axis.set_ylabel("held-out accuracy (95% Wilson intervals)")
     axis.set_ylim(0, 1.02)
-    axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    path_stem = Path(path_stem)
-    path_stem.parent.mkdir(parents=True, exist_ok=True)
-    return save_figure(fig, path_stem.parent, path_stem.name)
 
 
 # ---- the policy --------------------------------------------------------------------------------

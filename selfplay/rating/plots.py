@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from selfplay.arena.results import read_results
+from selfplay.arena.results import GameResult, read_results
 from selfplay.atomic import atomic_path
 from selfplay.errors import UserError
 from selfplay.rating.elo import EloFit, Rating, fit_elo
@@ -133,8 +133,10 @@ def checkpoint_time(run_dir: Path, file_name: str, eval_times: tuple[np.ndarray,
     return step + int(initial.get("step", 0)), minutes + float(initial.get("elapsed_seconds", 0.0)) / 60
 
 
-def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str = "expert") -> EloCurves:
-    """Fit the ratings of every run's ratings.csv together and gather each run's checkpoints."""
+def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str = "expert",
+                extra_results: list[GameResult] = ()) -> EloCurves:
+    """Fit the ratings of every run's ratings.csv together (with ``extra_results``, games of
+    other players against the same references) and gather each run's checkpoints."""
     runs = [Path(d) for d in run_dirs]
     results = []
     own: dict[Path, set[str]] = {}
@@ -150,7 +152,7 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
         raise PlotError(f"the runs rate different games ({', '.join(labels)}): plot them separately")
     if not results:
         raise PlotError("the ratings files hold no games yet")
-    fit = fit_elo([(r.first, r.second, r.result) for r in results], anchor=anchor)
+    fit = fit_elo([(r.first, r.second, r.result) for r in [*results, *extra_results]], anchor=anchor)
     curves = []
     for run in runs:
         curve = RunCurve(run.resolve().name, run)
@@ -200,6 +202,14 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
     fig = Figure(figsize=(8, 5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    draw_elo(ax, data, x)
+    ax.set_title("Elo of checkpoints (95% bands)")
+    fig.tight_layout()
+    return save_figure(fig, out_dir, name)
+
+
+def draw_elo(ax, data: EloCurves, x: str = "hours") -> None:
+    """The curves, the expert's and the reference players' levels, on a matplotlib axis."""
     for curve in data.curves:
         if not curve.points:
             continue
@@ -216,11 +226,8 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
                     textcoords="offset points", ha="right", fontsize=7, color="grey")
     ax.set_xlabel("training steps" if x == "steps" else "training time (hours)")
     ax.set_ylabel(f"Elo ({data.fit.anchor} = 0)")
-    ax.set_title("Elo of checkpoints (95% bands)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, out_dir, name)
 
 
 def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:

@@ -121,7 +121,7 @@ def _playable(name: str, run_dir: Path) -> str | None:
     return f"net:{path}" + (f",{rest}" if rest else "")
 
 
-def _expert_unavailable(spec: str, game: Game) -> str | None:
+def expert_unavailable(spec: str, game: Game) -> str | None:
     """Why the expert cannot play this game here (None when it can)."""
     kind = parse_spec(spec)[0]
     if kind not in PLAYER_FACTORIES:
@@ -163,7 +163,7 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
     specs = config.pool_specs() if pool is None else list(pool)
     notes = []
     if config.expert and config.expert not in specs:
-        why = _expert_unavailable(config.expert, game)
+        why = expert_unavailable(config.expert, game)
         if why is None:
             specs.append(config.expert)
         else:
