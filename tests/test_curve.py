@@ -84,18 +84,27 @@ def test_unknown_game_or_preset_is_a_clear_error(capsys):
     assert "no 'huge' preset" in capsys.readouterr().err
 
 
-def test_verdict_reads_the_numbers():
-    summary = CurveSummary(expert="expert:depth=2", expert_elo=700, sft_elo=[400, 650, 690], rl_elo=[600, 750])
-    assert summary.sft_at_or_below_expert and summary.rl_above_expert
-    summary.rl_elo = [600, 690]
+def test_verdict_reads_the_intervals():
+    """The quick curve once printed "above the expert's line" for RL at 593 [410, 780] against
+    the expert's 536 [362, 710]: the verdict holds only where the intervals separate."""
+    summary = CurveSummary(expert="expert:depth=2", expert_elo=536, expert_interval=[362, 710],
+                           sft_elo=[400, 500], sft_lower=[250, 350], sft_upper=[550, 650],
+                           rl_elo=[500, 593], rl_lower=[330, 410], rl_upper=[670, 780])
+    assert summary.sft_at_or_below_expert and not summary.rl_above_expert
+    lines = summary.verdict()
+    assert lines[0] == "expert (expert:depth=2): Elo 536 [362, 710]"
+    assert lines[1].endswith("Elo 400 [250, 550], 500 [350, 650]; at the expert's line (the 95% intervals overlap)")
+    assert "593 [410, 780]; NOT separated from the expert's line" in lines[2]
+    summary.rl_elo[-1], summary.rl_lower[-1], summary.rl_upper[-1] = 900, 711, 1090
+    assert summary.rl_above_expert and "above the expert's line (the 95% intervals do not overlap)" in summary.verdict()[2]
+    summary.rl_lower[-1] = 710  # touching is not separated
     assert not summary.rl_above_expert
-    summary.sft_elo, summary.sft_lower = [400, 720], [300, 650]
-    assert not summary.sft_at_or_below_expert and not summary.sft_clearly_above_expert
-    assert "at the expert's line" in summary.verdict()[1]
-    summary.sft_lower = [300, 705]
-    assert not summary.sft_clearly_above_expert
-    summary.sft_lower = [701, 705]
-    assert "ABOVE" in summary.verdict()[1] and "NOT above" in summary.verdict()[2]
+    summary.sft_lower = [711, 720]
+    assert not summary.sft_at_or_below_expert and "ABOVE" in summary.verdict()[1]
+    summary.sft_lower, summary.sft_upper = [100, 120], [300, 361]
+    assert summary.sft_position() == "below" and summary.sft_at_or_below_expert
+    summary.rl_lower[-1], summary.rl_upper[-1] = 100, 361
+    assert "BELOW" in summary.verdict()[2]
 
 
 def test_the_expert_follows_the_configs_game():

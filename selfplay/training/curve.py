@@ -94,41 +94,72 @@ PRESETS: dict[str, dict[str, Preset]] = {
 
 @dataclass
 class CurveSummary:
-    """The numbers of the verdict (summary.json)."""
+    """The numbers of the verdict (summary.json). A verdict holds only where the 95% intervals
+    say so: RL is above the expert when its last checkpoint's lower bound is above the expert's
+    upper bound, and "not separated" while the two overlap."""
     expert: str
     expert_elo: float
     sft_elo: list[float] = field(default_factory=list)     # per rated SFT checkpoint, in order
     rl_elo: list[float] = field(default_factory=list)      # per rated RL checkpoint, in order
     sft_move_accuracy: float = math.nan                    # on held-out expert games
     expert_interval: list[float] = field(default_factory=list)  # the expert's 95% interval
-    sft_lower: list[float] = field(default_factory=list)   # lower ends of the SFT intervals
+    sft_lower: list[float] = field(default_factory=list)   # the SFT checkpoints' 95% intervals
+    sft_upper: list[float] = field(default_factory=list)
+    rl_lower: list[float] = field(default_factory=list)    # the RL checkpoints' 95% intervals
+    rl_upper: list[float] = field(default_factory=list)
     benchmark: dict[str, float] = field(default_factory=dict)  # Connect Four outcome/best shares
     figure: list[str] = field(default_factory=list)
 
-    @property
-    def sft_at_or_below_expert(self) -> bool:
-        return bool(self.sft_elo) and max(self.sft_elo[-2:]) <= self.expert_elo + 1e-9
+    def _expert_bounds(self) -> tuple[float, float]:
+        return tuple(self.expert_interval) if len(self.expert_interval) == 2 else (self.expert_elo, self.expert_elo)
+
+    def sft_position(self) -> str:
+        """"above", "below" or "at" the expert: the last two SFT checkpoints' intervals wholly
+        above (below) the expert's, or overlapping it."""
+        low, high = self._expert_bounds()
+        if self.sft_lower and min(self.sft_lower[-2:]) > high:
+            return "above"
+        if self.sft_upper and max(self.sft_upper[-2:]) < low:
+            return "below"
+        return "at"
+
+    def rl_position(self) -> str:
+        """The same for the last RL checkpoint ("none" when none was rated)."""
+        if not self.rl_elo:
+            return "none"
+        low, high = self._expert_bounds()
+        if self.rl_lower and self.rl_lower[-1] > high:
+            return "above"
+        if self.rl_upper and self.rl_upper[-1] < low:
+            return "below"
+        return "at"
 
     @property
-    def sft_clearly_above_expert(self) -> bool:
-        """The whole intervals of the last two SFT checkpoints above the expert's rating."""
-        return bool(self.sft_lower) and min(self.sft_lower[-2:]) > self.expert_elo
+    def sft_at_or_below_expert(self) -> bool:
+        return bool(self.sft_elo) and self.sft_position() != "above"
 
     @property
     def rl_above_expert(self) -> bool:
-        return bool(self.rl_elo) and self.rl_elo[-1] > self.expert_elo
+        return self.rl_position() == "above"
 
     def verdict(self) -> list[str]:
-        sft_end = ", ".join(f"{e:.0f}" for e in self.sft_elo[-2:])
-        rl_end = f"{self.rl_elo[-1]:.0f}" if self.rl_elo else "none rated"
+        def interval(values, lows, highs):
+            return ", ".join(f"{e:.0f} [{lo:.0f}, {hi:.0f}]" for e, lo, hi in zip(values, lows, highs))
+
+        low, high = self._expert_bounds()
+        sft = {"above": "ABOVE the expert's line (the 95% intervals do not overlap)",
+               "below": "below the expert's line",
+               "at": "at the expert's line (the 95% intervals overlap)"}[self.sft_position()]
+        rl = {"above": "above the expert's line (the 95% intervals do not overlap)",
+              "below": "BELOW the expert's line",
+              "at": "NOT separated from the expert's line (the 95% intervals overlap: more rating games "
+                    "or more training would tell)",
+              "none": "none rated"}[self.rl_position()]
         return [
-            f"expert ({self.expert}): Elo {self.expert_elo:.0f}",
-            f"SFT, last two rated checkpoints: Elo {sft_end}; "
-            + ("at or below the expert's line" if self.sft_at_or_below_expert
-               else "ABOVE the expert's line" if self.sft_clearly_above_expert
-               else "at the expert's line, within the 95% intervals"),
-            f"RL, last rated checkpoint: Elo {rl_end}; "
-            + ("above the expert's line" if self.rl_above_expert else "NOT above the expert's line"),
+            f"expert ({self.expert}): Elo {self.expert_elo:.0f} [{low:.0f}, {high:.0f}]",
+            f"SFT, last two rated checkpoints: Elo "
+            f"{interval(self.sft_elo[-2:], self.sft_lower[-2:], self.sft_upper[-2:])}; {sft}",
+            f"RL, last rated checkpoint: Elo {interval(self.rl_elo[-1:], self.rl_lower[-1:], self.rl_upper[-1:])}; {rl}",
         ]
 
 
@@ -222,7 +253,9 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
     return CurveSummary(expert=expert, expert_elo=experts[0].elo, sft_elo=[pt.elo for pt in sft.points],
                         rl_elo=[pt.elo for pt in rl_points], sft_move_accuracy=accuracy,
                         expert_interval=[experts[0].lower, experts[0].upper],
-                        sft_lower=[pt.lower for pt in sft.points], figure=[str(f) for f in figure])
+                        sft_lower=[pt.lower for pt in sft.points], sft_upper=[pt.upper for pt in sft.points],
+                        rl_lower=[pt.lower for pt in rl_points], rl_upper=[pt.upper for pt in rl_points],
+                        figure=[str(f) for f in figure])
 
 
 def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
