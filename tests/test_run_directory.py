@@ -97,3 +97,16 @@ def test_two_processes_never_run_one_directory_at_once(tmp_path):
         holder.kill()
         holder.wait()
     prepare_run(RunConfig, tmp_path / "other", None, [], resume=False)  # the lock went with the process
+
+
+def test_a_killed_runs_lock_is_taken_over_with_a_message(tmp_path, capfd):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    code = "import sys; from selfplay.run.directory import hold_lock; hold_lock(sys.argv[1])"
+    killed = subprocess.run([sys.executable, "-c", code + "; import os; os._exit(0)", str(run_dir)])  # no atexit
+    assert killed.returncode == 0 and (run_dir / ".lock").read_text().startswith("process ")
+    finished = subprocess.run([sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True)
+    assert "which is gone (killed?): the lock is taken over" in finished.stderr
+    assert (run_dir / ".lock").read_text() == ""  # a normal exit leaves no name behind
+    again = subprocess.run([sys.executable, "-c", code, str(run_dir)], capture_output=True, text=True)
+    assert again.stderr == ""

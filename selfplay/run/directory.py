@@ -16,10 +16,12 @@ needs here by these names, and nothing else says where a file lives.
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Iterable, TypeVar
 
@@ -104,7 +106,9 @@ _held: dict[Path, object] = {}  # the lock files this process holds, open until 
 def hold_lock(root: Path) -> None:
     """Take the run directory's lock for the rest of this process (again: a no-op), so that two
     processes never run one directory at once; UserError naming the holder if another has it.
-    The operating system releases it when the process ends, however it ends."""
+    The operating system releases it when the process ends, however it ends; a process that
+    ends normally also clears the holder's name, so a name found on taking the lock is a killed
+    run's, and the takeover is said."""
     root = Path(root).resolve()
     if root in _held or fcntl is None:
         return
@@ -118,10 +122,27 @@ def hold_lock(root: Path) -> None:
         raise UserError(f"{root} is in use by {holder}: two runs would overwrite each other's checkpoints and "
                         f"games; wait for it to finish or stop it first") from None
     handle.seek(0)
+    left = handle.read().strip()
+    if left and left != f"process {os.getpid()}":
+        print(f"note: {root} was locked by {left}, which is gone (killed?): the lock is taken over", file=sys.stderr)
+    handle.seek(0)
     handle.truncate()
     handle.write(f"process {os.getpid()}\n")
     handle.flush()
+    if not _held:
+        atexit.register(_clear_names)
     _held[root] = handle
+
+
+def _clear_names() -> None:
+    """At a normal exit: the locks this process held name nobody (the OS releases the locks)."""
+    for handle in _held.values():
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def load_run_config(config_class: type[T], run_dir: str | Path, overrides: Iterable[str] = ()) -> T:
