@@ -79,10 +79,13 @@ def reference_pool(run_dir: Path, game) -> list[str]:
 def test_time_schedule(levels: int, opponents: int, games: int, played: dict[tuple[int, int], int]
                        ) -> list[ScheduledGame]:
     """``games`` per (level, opponent) pair, colours alternating; contestants 0..levels-1 are the
-    levels, the rest the opponents; ``played`` counts what an earlier, stopped run finished."""
+    levels, the rest the opponents; ``played`` counts what an earlier, stopped run finished. One
+    level after the other: the games in flight at once are then mostly one level's, whose
+    searches share each network call (interleaved levels would call the network with a game or
+    two each)."""
     out = []
-    for n in range(games):
-        for i in range(levels):
+    for i in range(levels):
+        for n in range(games):
             for j in range(levels, levels + opponents):
                 if n >= played.get((i, j), 0):
                     first, second = (i, j) if n % 2 == 0 else (j, i)

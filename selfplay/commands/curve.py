@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfplay.training.curve import PRESETS
+from selfplay.training.presets import PRESETS
 
 
 def add_parser(sub):

@@ -5,12 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selfplay.rating.plots import (
-    load_curves,
-    plot_elo,
-    terminal_chart,
-    write_tensorboard,
-)
 
 
 def add_parser(sub):
@@ -26,6 +20,7 @@ def add_parser(sub):
 
 
 def run(args, write=print):
+    from selfplay.rating.plots import load_curves, plot_elo, terminal_chart, write_tensorboard
     data = load_curves(args.runs, anchor=args.anchor, expert=args.expert)
     x = args.x
     if x == "hours" and not data.has_times():

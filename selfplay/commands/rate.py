@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 
 from selfplay.errors import UserError
-from selfplay.run.checkpoint import list_checkpoints
-from selfplay.run.directory import RunDir, load_run_config
 
 
 def add_parser(sub):
@@ -29,6 +27,8 @@ def add_parser(sub):
 
 
 def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path]]:
+    from selfplay.run.checkpoint import list_checkpoints
+    from selfplay.run.directory import RunDir
     found = list_checkpoints(RunDir(run_dir).checkpoints)
     if not found:
         raise UserError(f"{run_dir} has no checkpoints to rate")
@@ -41,6 +41,7 @@ def checkpoints_to_rate(run_dir: str | Path, every: int) -> list[tuple[int, Path
 
 def run(args, write=print):
     from selfplay.rating.rate import rate_checkpoint
+    from selfplay.run.directory import RunDir, load_run_config
     from selfplay.training.config import RunConfig
 
     run_dir = RunDir(args.run_dir)
