@@ -49,19 +49,19 @@ def test_random_opponent_is_seeded_and_games_finish():
     assert episode(5)[1] in (-1.0, 0.0, 1.0)
 
 
-def test_illegal_action_raises_or_loses():
+def test_illegal_action_loses_by_default_or_raises():
     env = gym.make("selfplay/ConnectFour-v0", opponent=lambda obs: 3)
+    env.reset(seed=0)
+    for _ in range(3):
+        env.step(3)
+    _, reward, terminated, _, info = env.step(3)
+    assert reward == -1.0 and terminated and info["illegal_action"] and "not legal" in info["illegal_move"]
+    env = gym.make("selfplay/ConnectFour-v0", opponent=lambda obs: 3, illegal_action="raise")
     env.reset(seed=0)
     for _ in range(3):
         env.step(3)
     with pytest.raises(IllegalMoveError):
         env.step(3)
-    env = gym.make("selfplay/ConnectFour-v0", opponent=lambda obs: 3, illegal_action="lose")
-    env.reset(seed=0)
-    for _ in range(3):
-        env.step(3)
-    _, reward, terminated, _, info = env.step(3)
-    assert reward == -1.0 and terminated and "not legal" in info["illegal_move"]
 
 
 def test_opponent_from_a_player_spec():

@@ -58,6 +58,10 @@ class TokenEnv(gym.Env):
         tokens[:len(self.sequence)] = self.sequence
         return {"tokens": tokens, "length": len(self.sequence), "action_mask": self._action_mask.copy()}
 
+    def action_masks(self) -> np.ndarray:
+        """The observation's mask as booleans (sb3-contrib's MaskablePPO protocol)."""
+        return self._action_mask.astype(np.bool_)
+
     def response_text(self) -> str:
         return self.tokenizer.decode(self.sequence[self.prompt_length:])
 
