@@ -6,6 +6,7 @@ import importlib
 import json
 
 from selfplay.commands.argtypes import finite_float
+from selfplay.errors import UserError
 
 # name -> "module:function"; the function takes the parsed args and returns
 # {"title": str, "rows": [dict, ...], **anything else worth recording}.
@@ -15,25 +16,38 @@ BENCHMARKS = {
     "solver": "selfplay.benchmarks.solver:run",
     "mcts": "selfplay.benchmarks.mcts:run",
     "ray": "selfplay.benchmarks.scaleout:run",
+    "train": "selfplay.benchmarks.train:run",
 }
+DEFAULT_SECONDS = {"train": 300.0}  # a benchmark's budget when --seconds is not given (else 3)
 
 
 def add_parser(sub):
     p = sub.add_parser("bench", help="benchmarks: " + ", ".join(BENCHMARKS))
     p.add_argument("name", choices=sorted(BENCHMARKS), help="what to measure")
-    p.add_argument("--seconds", type=finite_float, default=3.0, help="time budget of each measurement")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="train: run config overrides, after the defaults (e.g. selfplay.workers=2)")
+    p.add_argument("--seconds", type=finite_float, default=None,
+                   help="time budget of each measurement (default 3; train: the training run's, 300)")
     p.add_argument("--no-reference", action="store_true", help="skip the OpenSpiel reference measurements")
+    p.add_argument("--config", metavar="PATH",
+                   help="train: the run config to train with (default: the quick curve's RL settings)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, trailing_items="overrides")
 
 
 def run(args):
+    if args.name != "train" and (args.config is not None or args.overrides):
+        raise UserError(f"--config and KEY=VALUE overrides are options of bench train, not of bench {args.name}")
+    if args.seconds is None:
+        args.seconds = DEFAULT_SECONDS.get(args.name, 3.0)
     module_name, _, attr = BENCHMARKS[args.name].partition(":")
     result = getattr(importlib.import_module(module_name), attr)(args)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(format_table(result["title"], result["rows"]))
+        for note in result.get("notes", []):
+            print(note)
     return 0
 
 

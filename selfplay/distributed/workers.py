@@ -1,6 +1,7 @@
 """Self-play worker processes: each plays with the newest checkpoint it finds in the run
 directory and writes its finished games there as replay chunks, until the run's STOP file
-appears or the learner that started it is gone."""
+appears or the learner that started it is gone. After every chunk it records where its time
+went in stages/worker-N.json (selfplay.training.stages)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,28 @@ from selfplay.run.directory import RunDir, load_run_config
 from selfplay.training.chunk_player import ChunkPlayer
 from selfplay.training.config import RunConfig
 from selfplay.training.replay import ChunkWriter
+from selfplay.training.stages import (
+    CHECKPOINT_IO,
+    FORWARD,
+    REPLAY_IO,
+    SEARCH,
+    STARTUP,
+    WAITING,
+    StageClock,
+    remove_stage_files,
+    write_stage_file,
+)
+
+WORKER_PROCESS = "worker-"  # stages/worker-N.json
 
 
 def start_workers(run_root: str | Path, count: int) -> list:
     RunDir(run_root).stop.unlink(missing_ok=True)
+    remove_stage_files(run_root, WORKER_PROCESS)  # a previous session's, perhaps of more workers
     context = mp.get_context("spawn")  # no forked torch/OpenMP state
     workers = []
     for worker_id in range(1, count + 1):
-        p = context.Process(target=worker_main, args=(str(run_root), worker_id, os.getpid()),
+        p = context.Process(target=worker_main, args=(str(run_root), worker_id, os.getpid(), time.time()),
                             name=f"selfplay-worker-{worker_id}", daemon=True)
         p.start()
         workers.append(p)
@@ -50,28 +65,41 @@ def check_workers(workers: list) -> None:
             raise UserError(f"self-play worker {p.name} died with exit code {p.exitcode}; see log.txt")
 
 
-def worker_main(run_root: str, worker_id: int, learner_pid: int) -> None:
-    run = RunDir(run_root)
-    config = load_run_config(RunConfig, run_root)
-    torch.set_num_threads(1)
-    game = config.game.make()
-    device = resolve_device(config.device)
-    model = PolicyValueNet(game.obs_shape, game.num_actions, config.network).to(device)
-    writer = ChunkWriter(run.replay, worker_id)
-    player = ChunkPlayer(game, model, device, config.selfplay, seed=config.seed * 1000 + worker_id + writer.sequence)
+def worker_main(run_root: str, worker_id: int, learner_pid: int, spawned_at: float | None = None) -> None:
+    clock = StageClock()
+    if spawned_at is not None:  # the interpreter's start and imports (time.time(): comparable across processes)
+        clock.backdate(STARTUP, time.time() - spawned_at)
+    with clock.stage(STARTUP):
+        run = RunDir(run_root)
+        config = load_run_config(RunConfig, run_root)
+        torch.set_num_threads(1)
+        game = config.game.make()
+        device = resolve_device(config.device)
+        model = PolicyValueNet(game.obs_shape, game.num_actions, config.network).to(device)
+        writer = ChunkWriter(run.replay, worker_id)
+        player = ChunkPlayer(game, model, device, config.selfplay,
+                             seed=config.seed * 1000 + worker_id + writer.sequence)
+    process = f"{WORKER_PROCESS}{worker_id}"
     while not run.stop.exists() and _alive(learner_pid):
-        checkpoints = list_checkpoints(run.checkpoints)
-        if checkpoints and checkpoints[-1][0] > (-1 if player.version is None else player.version):
-            step, path = checkpoints[-1]
-            try:
-                player.load(step, lambda: load_checkpoint(path, device)["model"])
-            except CheckpointError:
-                pass  # a newer one will come; keep playing with the weights we have
+        with clock.stage(CHECKPOINT_IO):
+            checkpoints = list_checkpoints(run.checkpoints)
+            if checkpoints and checkpoints[-1][0] > (-1 if player.version is None else player.version):
+                step, path = checkpoints[-1]
+                try:
+                    player.load(step, lambda: load_checkpoint(path, device)["model"])
+                except CheckpointError:
+                    pass  # a newer one will come; keep playing with the weights we have
         if player.version is None:
-            time.sleep(0.5)
+            with clock.stage(WAITING):
+                time.sleep(0.5)
             continue
-        chunk, _, _ = player.play(player.version)
-        writer.write(chunk)
+        with clock.stage(SEARCH):
+            chunk, _, forward_seconds = player.play(player.version)
+        clock.move(SEARCH, FORWARD, forward_seconds)
+        with clock.stage(REPLAY_IO):
+            writer.write(chunk)
+            write_stage_file(run_root, process, clock, player.counts())
+    write_stage_file(run_root, process, clock, player.counts())
 
 
 def _alive(pid: int) -> bool:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from games import Game
+from selfplay.agents import missing_message, shipped_or_path
 from selfplay.mcts import MCTSPlayer
+from selfplay.mcts.eval_cache import MAX_ENTRIES as MAX_EVAL_CACHE
 from selfplay.mcts.player import search_config
-from selfplay.network import NetworkEvaluator, PolicyValueNet, resolve_device
+from selfplay.network import (
+    PRECISIONS,
+    NetworkEvaluator,
+    PolicyValueNet,
+    resolve_device,
+)
 from selfplay.players import PlayerSpecError, read_options
 from selfplay.run.checkpoint import (
     CheckpointError,
@@ -19,9 +26,12 @@ from selfplay.run.directory import RunDir
 
 
 def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, dict]:
-    """The game, the network and the checkpoint dict of a checkpoint file or of a run directory
-    (its newest checkpoint that loads), rebuilt from the checkpoint's own game and network."""
-    path = Path(path)
+    """The game, the network and the checkpoint dict of a checkpoint file, of a run directory
+    (its newest checkpoint that loads) or of a shipped network's name (``c4``: selfplay.agents),
+    rebuilt from the checkpoint's own game and network."""
+    path = shipped_or_path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {missing_message(path)}")
     if path.is_dir():
         checkpoints = RunDir(path).checkpoints
         found = load_latest_good(checkpoints if checkpoints.is_dir() else path)
@@ -40,12 +50,19 @@ def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, 
 
 
 def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
-    """Factory for PLAYER_FACTORIES["net"]: ``net:PATH,sims=200,c=1.25,temp=0,seed=-1,device=auto``."""
+    """Factory for PLAYER_FACTORIES["net"]: ``net:PATH,sims=200,c=1.25,temp=0,seed=-1,device=auto``;
+    ``precision=fp32|bf16|auto`` (fp32 by default: ratings stay comparable with earlier ones) and
+    ``cache=N`` positions of evaluation cache (0: none; the search is the same, only faster)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
-    o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False)
+    o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
+                     precision="fp32", cache=0)
+    if o["precision"] not in PRECISIONS:
+        raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
+    if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
+        raise PlayerSpecError(f"net: cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions, got {o['cache']}")
     device = resolve_device(o["device"])
     config = search_config("net", o)
     if context.get("check_only"):
@@ -54,5 +71,7 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     if (net_game.name, net_game.num_actions, net_game.obs_shape) != (game.name, game.num_actions, game.obs_shape):
         raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
                               f"({net_game.num_actions} actions), not for this {game.name} game")
-    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']})"
-    return MCTSPlayer(game, NetworkEvaluator(model, device), config, temperature=o["temp"], name=name)
+    evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"])
+    precision = "" if evaluator.precision == "fp32" else f",{evaluator.precision}"
+    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision})"
+    return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

@@ -11,6 +11,7 @@ needs here by these names, and nothing else says where a file lives.
     log.txt                     the run's log
     ratings.csv                 rating games (the arena's columns)
     STOP                        present while the learner asks its worker processes to stop
+    stages/PROCESS.json         each process's wall time by stage (selfplay.training.stages)
     .lock                       locked by the process running the run (``hold_lock``): one at a time
 """
 
@@ -54,6 +55,7 @@ class RunDir:
         self.log = self.root / "log.txt"
         self.ratings = self.root / "ratings.csv"
         self.stop = self.root / "STOP"
+        self.stages = self.root / "stages"  # stages/<process>.json: where each process's time went
 
     def phase_checkpoints(self, phase: str) -> Path:
         """A token-mode phase's checkpoints (``sft``, ``grpo``)."""

@@ -21,10 +21,12 @@ class ChunkPlayer:
     def __init__(self, game: Game, model: PolicyValueNet, device: torch.device | str, config: SelfPlayConfig,
                  seed: int):
         self.model = model
-        self.evaluator = NetworkEvaluator(model, device)
+        self.evaluator = NetworkEvaluator(model, device, precision=config.inference_precision,
+                                          cache_entries=config.eval_cache, cache_fold=config.eval_cache_fold)
         self.selfplay = SelfPlay(game, self.evaluator, config, seed=seed)
         self.parallel_games = config.parallel_games
         self.version: int | None = None  # the training step of the weights held; None: none loaded
+        self.played = SelfPlayStats()    # every chunk's, for the process's stage record
 
     def load(self, version: int, weights: Callable[[], dict]) -> None:
         """Take the weights of ``version`` unless they are the ones held (``weights()`` fetches
@@ -39,4 +41,13 @@ class ChunkPlayer:
         forward_before = self.evaluator.forward_seconds
         chunk, stats = self.selfplay.play(self.parallel_games)
         chunk.model_step = model_step
+        self.played.merge(stats)
         return chunk, stats, self.evaluator.forward_seconds - forward_before
+
+    def counts(self) -> dict[str, int]:
+        """What this player has produced: games, recorded positions, moves, simulations, and the
+        positions its network evaluated (selfplay.training.stages records them)."""
+        p = self.played
+        return {"games": p.games, "positions": p.positions, "moves": p.moves, "simulations": p.simulations,
+                "network_positions": self.evaluator.positions_evaluated,
+                "cache_lookups": getattr(p, "cache_lookups", 0), "cache_hits": getattr(p, "cache_hits", 0)}

@@ -19,6 +19,7 @@ import numpy as np
 from games import Game
 from selfplay.configio import require
 from selfplay.mcts import MCTS, Evaluator, MCTSConfig
+from selfplay.mcts.eval_cache import MAX_ENTRIES as MAX_EVAL_CACHE
 from selfplay.training.replay import GameChunk
 
 
@@ -39,6 +40,9 @@ class SelfPlayConfig:
     resign_moves: int = 2             # ... for this many consecutive own moves
     resign_disabled_share: float = 0.2
     workers: int = 0                  # 0 = self-play in the learner's process
+    inference_precision: str = "auto"  # the network's forward: auto (bf16 where native, else fp32), fp32, bf16
+    eval_cache: int = 65536           # positions in the network-evaluation cache (a bounded table); 0 = none
+    eval_cache_fold: bool = False     # mirror-image positions share an entry (evaluated on one orientation)
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -49,6 +53,9 @@ class SelfPlayConfig:
         require(self.resign_moves >= 1, "resign_moves must be positive")
         require(0 <= self.resign_disabled_share <= 1, "resign_disabled_share must be in [0, 1]")
         require(self.workers >= 0, "workers must be 0 or more")
+        require(self.inference_precision in ("auto", "fp32", "bf16"),
+                f"inference_precision must be auto, fp32 or bf16, got {self.inference_precision!r}")
+        require(0 <= self.eval_cache <= MAX_EVAL_CACHE, f"eval_cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
 
@@ -81,10 +88,12 @@ class SelfPlayStats:
     resign_checks: int = 0   # games with resignation disabled where someone would have resigned
     false_resigns: int = 0   # ... and that player did not lose
     outcomes: list = field(default_factory=lambda: [0, 0, 0])  # first player wins, draws, second wins
+    cache_lookups: int = 0   # leaves asked of the evaluation cache (0 without one)
+    cache_hits: int = 0      # ... answered without a network forward of their own
 
     def merge(self, other: "SelfPlayStats") -> None:
         for name in ("games", "positions", "moves", "simulations", "seconds", "resigned", "resign_checks",
-                     "false_resigns"):
+                     "false_resigns", "cache_lookups", "cache_hits"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes = [a + b for a, b in zip(self.outcomes, other.outcomes)]
 
@@ -107,6 +116,8 @@ class SelfPlay:
         """Play until ``num_games`` games finish (other games keep running for the next call)."""
         stats = SelfPlayStats()
         finished: list[tuple[_Slot, tuple]] = []
+        evaluator = self.mcts.evaluator
+        lookups_before, hits_before = getattr(evaluator, "cache_lookups", 0), getattr(evaluator, "cache_hits", 0)
         t0 = time.perf_counter()
         while len(finished) < num_games:
             full, targets, root_value, actions = self._search(stats)
@@ -127,6 +138,8 @@ class SelfPlay:
                 self._count_outcome(slot, returns, stats)
                 self.slots[b] = self._new_game(b)
         stats.seconds = time.perf_counter() - t0
+        stats.cache_lookups = getattr(evaluator, "cache_lookups", 0) - lookups_before
+        stats.cache_hits = getattr(evaluator, "cache_hits", 0) - hits_before
         return self._chunk(finished, stats), stats
 
     def _search(self, stats: SelfPlayStats):

@@ -34,6 +34,7 @@ from selfplay.training.chunk_player import ChunkPlayer
 from selfplay.training.config import RunConfig
 from selfplay.training.replay import ChunkWriter, GameChunk, ReplayBuffer, ReplayConfig
 from selfplay.training.selfplay import SelfPlayStats
+from selfplay.training.stages import FORWARD, REPLAY_IO, SEARCH, WAITING, StageClock
 
 
 class DataSource(Protocol):
@@ -50,13 +51,16 @@ class DataSource(Protocol):
 
 
 class SelfPlaySource:
-    """What every self-play source shares: the buffer over replay/ and the replay ratio."""
+    """What every self-play source shares: the buffer over replay/ and the replay ratio; ``clock``
+    is the learner's (what ``produce`` does in its process is timed there)."""
 
-    def __init__(self, config: RunConfig, run: RunDir, buffer: ReplayBuffer, runlog: RunLog):
+    def __init__(self, config: RunConfig, run: RunDir, buffer: ReplayBuffer, runlog: RunLog,
+                 clock: StageClock | None = None):
         self.config = config
         self.run = run
         self.buffer = buffer
         self.runlog = runlog
+        self.clock = clock or StageClock()
 
     def restore(self, payload: dict | None) -> None:
         """The buffer's counters from the checkpoint, then the window read back from disk (chunks
@@ -88,6 +92,10 @@ class SelfPlaySource:
     def stop(self) -> None:
         pass
 
+    def counts(self) -> dict[str, int]:
+        """What self-play in this process has produced (the learner's stage record holds it)."""
+        return {}
+
     def _ingest(self) -> int:
         return self.buffer.ingest_new(on_bad=lambda path, e: self.runlog.log(f"skipping: {e}"))
 
@@ -96,8 +104,9 @@ class InProcessSelfPlay(SelfPlaySource):
     """Self-play in the learner's process with the model being trained (``selfplay.workers = 0``)."""
 
     def __init__(self, config: RunConfig, run: RunDir, buffer: ReplayBuffer, runlog: RunLog, game: Game,
-                 model: PolicyValueNet, device: torch.device, rng: np.random.Generator):
-        super().__init__(config, run, buffer, runlog)
+                 model: PolicyValueNet, device: torch.device, rng: np.random.Generator,
+                 clock: StageClock | None = None):
+        super().__init__(config, run, buffer, runlog, clock)
         self.game, self.model, self.device, self.rng = game, model, device, rng
         self.player: ChunkPlayer | None = None
         self.writer = ChunkWriter(run.replay, LEARNER_WRITER)
@@ -112,12 +121,18 @@ class InProcessSelfPlay(SelfPlaySource):
     def state_dict(self) -> dict:
         return {"replay": self.buffer.state_dict(), "chunk_sequence": self.writer.sequence}
 
+    def counts(self) -> dict[str, int]:
+        return {} if self.player is None else self.player.counts()
+
     def produce(self, step: int) -> None:
-        if self.player is None:
-            self.player = ChunkPlayer(self.game, self.model, self.device, self.config.selfplay,
-                                      seed=int(self.rng.integers(2**31)))
-        chunk, stats, forward_seconds = self.player.play(step)
-        self.writer.write(chunk)
+        with self.clock.stage(SEARCH):
+            if self.player is None:
+                self.player = ChunkPlayer(self.game, self.model, self.device, self.config.selfplay,
+                                          seed=int(self.rng.integers(2**31)))
+            chunk, stats, forward_seconds = self.player.play(step)
+        self.clock.move(SEARCH, FORWARD, forward_seconds)
+        with self.clock.stage(REPLAY_IO):
+            self.writer.write(chunk)
         self._log(step, stats, forward_seconds)
 
     def _log(self, step: int, stats: SelfPlayStats, forward_seconds: float) -> None:
@@ -129,6 +144,8 @@ class InProcessSelfPlay(SelfPlaySource):
             scalar("selfplay/moves_per_s", stats.moves / stats.seconds, step)
             scalar("selfplay/simulations_per_s", stats.simulations / stats.seconds, step)
             scalar("selfplay/network_time_share", forward_seconds / stats.seconds, step)
+        if stats.cache_lookups:
+            scalar("selfplay/eval_cache_hit_rate", stats.cache_hits / stats.cache_lookups, step)
         scalar("selfplay/first_player_win_rate", stats.outcomes[0] / max(stats.games, 1), step)
         scalar("selfplay/draw_rate", stats.outcomes[1] / max(stats.games, 1), step)
         scalar("selfplay/game_length", stats.moves / max(stats.games, 1), step)
@@ -169,8 +186,9 @@ class WorkerProcesses(_RemoteSelfPlay):
     """``selfplay.workers`` local processes (selfplay.distributed.workers); weights reach them
     by version through checkpoints/, so the run needs one before they start."""
 
-    def __init__(self, config: RunConfig, run: RunDir, buffer: ReplayBuffer, runlog: RunLog):
-        super().__init__(config, run, buffer, runlog)
+    def __init__(self, config: RunConfig, run: RunDir, buffer: ReplayBuffer, runlog: RunLog,
+                 clock: StageClock | None = None):
+        super().__init__(config, run, buffer, runlog, clock)
         self.processes = []
 
     def start(self, step: int, model: PolicyValueNet, save: Callable[[], None]) -> None:
@@ -180,8 +198,9 @@ class WorkerProcesses(_RemoteSelfPlay):
         self.processes = start_workers(self.run.root, self.config.selfplay.workers)
 
     def produce(self, step: int) -> None:
-        check_workers(self.processes)
-        time.sleep(0.2)
+        with self.clock.stage(WAITING):
+            check_workers(self.processes)
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self.processes:
@@ -205,7 +224,8 @@ class RayActors(_RemoteSelfPlay):
         super().collect(step)
 
     def produce(self, step: int) -> None:
-        self.pool.collect(wait_seconds=0.2)  # ingested on the next collect
+        with self.clock.stage(WAITING):
+            self.pool.collect(wait_seconds=0.2)  # ingested on the next collect
 
     def publish(self, step: int, model: PolicyValueNet) -> None:
         if self.pool is not None:
@@ -218,14 +238,14 @@ class RayActors(_RemoteSelfPlay):
 
 
 def selfplay_source(config: RunConfig, run: RunDir, game: Game, model: PolicyValueNet, device: torch.device,
-                    rng: np.random.Generator, runlog: RunLog) -> SelfPlaySource:
+                    rng: np.random.Generator, runlog: RunLog, clock: StageClock | None = None) -> SelfPlaySource:
     """The self-play source the config asks for."""
     buffer = ReplayBuffer(game, config.replay, run.replay)
     if config.backend == "ray":
-        return RayActors(config, run, buffer, runlog)
+        return RayActors(config, run, buffer, runlog, clock)
     if config.selfplay.workers > 0:
-        return WorkerProcesses(config, run, buffer, runlog)
-    return InProcessSelfPlay(config, run, buffer, runlog, game, model, device, rng)
+        return WorkerProcesses(config, run, buffer, runlog, clock)
+    return InProcessSelfPlay(config, run, buffer, runlog, game, model, device, rng, clock)
 
 
 class ExpertDataset:

@@ -9,7 +9,9 @@ in worker processes or in Ray actors, each writing finished games as replay chun
 buffer ingests; or a fixed expert dataset (SFT). The learner trains while the source says it
 may (self-play: ``samples trained <= replay_ratio * positions generated``), and otherwise asks
 it for more. Every ``checkpoint_every`` steps it checkpoints (and hands the weights to the
-source); every ``eval.every_steps`` it evaluates and rates the network.
+source); every ``eval.every_steps`` it evaluates and rates the network. Where the wall time
+goes (learner steps, waiting for data, rating, I/O...) is timed per stage
+(selfplay.training.stages): stages/learner.json and ``time/...`` scalars in TensorBoard.
 
 A resumed run loads the newest checkpoint that reads (model, optimizer, step, RNG states, the
 buffer's counters) and re-ingests the chunks on disk, those written after that checkpoint
@@ -44,6 +46,21 @@ from selfplay.run.log import RunLog
 from selfplay.training.config import RunConfig
 from selfplay.training.learner import apply_optim_config, make_optimizer, train_step
 from selfplay.training.sources import DataSource, selfplay_source
+from selfplay.training.stages import (
+    CHECKPOINT_IO,
+    EVALUATION,
+    LEARNER,
+    LEARNER_PROCESS,
+    RATING,
+    REPLAY_IO,
+    SHUTDOWN,
+    STARTUP,
+    StageClock,
+    combine,
+    read_stage_files,
+    shares,
+    write_stage_file,
+)
 
 
 class Trainer:
@@ -51,6 +68,7 @@ class Trainer:
         """``log`` receives one line per event; ``show_progress`` draws a progress bar with the
         same key figures (for a terminal; the lines then go to log.txt only)."""
         self.config = config
+        self.clock = StageClock()  # where the run's wall time goes (selfplay.training.stages)
         self.run = RunDir(run_dir)
         self.run.make()
         self.runlog = RunLog(self.run, self.run.tb, config.total_steps, echo=log, show_progress=show_progress)
@@ -66,11 +84,13 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.initial: dict = {}  # the training behind init_from's network (for curves over total training)
         self.metrics: dict[str, float] = {}
+        self.first_step = 0  # the step train() started from
         self.source = self._make_source()
         self.buffer = self.source.buffer
 
     def _make_source(self) -> DataSource:
-        return selfplay_source(self.config, self.run, self.game, self.model, self.device, self.rng, self.runlog)
+        return selfplay_source(self.config, self.run, self.game, self.model, self.device, self.rng, self.runlog,
+                               self.clock)
 
     def log(self, message: str, quiet: bool = False) -> None:
         self.runlog.log(message, quiet)
@@ -122,6 +142,11 @@ class Trainer:
     def save(self) -> None:
         """A checkpoint: what rebuilds the network (game, network), what resumes the run, then
         the weights to the data source; older checkpoints and chunks out of the window pruned."""
+        with self.clock.stage(CHECKPOINT_IO):
+            self._save()
+        self._record_stages()
+
+    def _save(self) -> None:
         payload = {
             "model": self.model.state_dict(), **network_sections(self.game, self.config.network),
             "optimizer": self.optimizer.state_dict(), "step": self.step, "samples_trained": self.samples_trained,
@@ -144,18 +169,24 @@ class Trainer:
     # ---- the loop --------------------------------------------------------------------------------
     def train(self) -> None:
         c = self.config
-        self.restore()
+        self.clock.claim(STARTUP)  # the construction: imports, the network, the buffer
+        with self.clock.stage(STARTUP):
+            self.restore()
+        self.first_step = self.step
         self.runlog.start_progress(self.step, "waiting for data")
         stop = _StopFlag()
         try:
-            self.source.start(self.step, self.model, self.save)
+            with self.clock.stage(STARTUP):
+                self.source.start(self.step, self.model, self.save)
             while self.step < c.total_steps and not stop.requested and not self._out_of_time():
-                self.source.collect(self.step)
+                with self.clock.stage(REPLAY_IO):
+                    self.source.collect(self.step)
                 if not self._may_train():
-                    self.source.produce(self.step)
+                    self.source.produce(self.step)  # the source times its own stages (waiting, self-play)
                     continue
-                batch = self.buffer.sample(c.optim.batch_size, self.rng)
-                self.metrics = train_step(self.model, self.optimizer, batch, c.optim, self.device)
+                with self.clock.stage(LEARNER):
+                    batch = self.buffer.sample(c.optim.batch_size, self.rng)
+                    self.metrics = train_step(self.model, self.optimizer, batch, c.optim, self.device)
                 self.step += 1
                 self.samples_trained += c.optim.batch_size
                 self._after_step()
@@ -172,8 +203,10 @@ class Trainer:
             if not stop.requested and self._unevaluated_end():
                 self.evaluate()  # the run's last network is on the curve, whatever stopped it
         finally:
-            self.source.stop()
+            with self.clock.stage(SHUTDOWN):
+                self.source.stop()
             stop.restore()
+            self._record_stages()
             self.runlog.close()
         self.log(f"stopped at step {self.step} of {c.total_steps}")
 
@@ -189,6 +222,20 @@ class Trainer:
             return False
         return self.step not in self._evaluated_steps()
 
+    def _record_stages(self) -> None:
+        """The learner's stage seconds to stages/learner.json, every process's shares to TensorBoard
+        (``time/<stage>_share``, ``time/workers/<stage>_share``: where a real run's time goes)."""
+        counts = {"steps": self.step - self.first_step,
+                  "samples_trained": self.samples_trained, "positions_ingested": self.buffer.positions_total}
+        counts.update(getattr(self.source, "counts", dict)())  # self-play in this process, if any
+        for name, share in shares(write_stage_file(self.run.root, LEARNER_PROCESS, self.clock, counts)).items():
+            self.runlog.scalar(f"time/{name}_share", share, self.step)
+        records = read_stage_files(self.run.root)
+        records.pop(LEARNER_PROCESS, None)
+        if records:
+            for name, share in shares(combine(list(records.values()))).items():
+                self.runlog.scalar(f"time/workers/{name}_share", share, self.step)
+
     def _out_of_time(self) -> bool:
         hours = self.config.max_hours
         return hours > 0 and self.runlog.elapsed_seconds() > hours * 3600
@@ -196,10 +243,12 @@ class Trainer:
     # ---- evaluation ------------------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
         self.model.eval()
-        results = evaluate_checkpoint(self.game, self.model, self.device, self.config.eval,
-                                      seed=int(self.rng.integers(2**31)))
+        with self.clock.stage(EVALUATION):
+            results = evaluate_checkpoint(self.game, self.model, self.device, self.config.eval,
+                                          seed=int(self.rng.integers(2**31)))
         if self.config.eval.rate:
-            results.update(self._rate())
+            with self.clock.stage(RATING):
+                results.update(self._rate())
         row = {"step": self.step, "minutes": self.runlog.minutes(), "games": self.buffer.games, **results}
         self.runlog.record_eval(self.step, row, results)
         return results

@@ -1,0 +1,133 @@
+"""Reduced-precision inference against the fp32 path: bounded policy and value error, the same
+moves almost everywhere, and the choice of precision checked like any other option."""
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from games import make_game
+from selfplay.benchmarks.selfplay import planes_legal_connect4, precision_error
+from selfplay.errors import UserError
+from selfplay.mcts import MCTS, MCTSConfig
+from selfplay.network import (
+    NetworkConfig,
+    NetworkEvaluator,
+    PolicyValueNet,
+    cpu_has_bf16,
+    resolve_precision,
+)
+from selfplay.players import PlayerSpecError, check_player
+
+GAME = make_game("connect4")
+
+
+@functools.cache
+def trained_net():
+    """A small network fitted for a few steps to a fixed target, so that its outputs are not
+    the near-uniform ones of a fresh initialisation (those would hide precision error)."""
+    torch.manual_seed(0)
+    net = PolicyValueNet(GAME.obs_shape, GAME.num_actions, NetworkConfig(channels=32, blocks=2, value_hidden=32))
+    _, planes, _ = positions(256, seed=1)
+    x = torch.from_numpy(planes)
+    target_policy = torch.softmax(torch.randn(len(planes), GAME.num_actions), dim=1)
+    target_value = torch.rand(len(planes)) * 2 - 1
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    for _ in range(30):
+        logits, values = net(x)
+        loss = -(target_policy * torch.log_softmax(logits, 1)).sum(1).mean() + ((values - target_value) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return net.eval()
+
+
+def positions(count, seed=0):
+    rng = np.random.default_rng(seed)
+    states = []
+    while len(states) < count:
+        state = GAME.initial_state()
+        for _ in range(rng.integers(0, 20)):
+            state = GAME.step(state, int(rng.choice(np.flatnonzero(GAME.legal_mask(state)))))
+            if GAME.is_terminal(state):
+                break
+        if not GAME.is_terminal(state):
+            states.append(state)
+    return states, np.stack([GAME.encode(s) for s in states]), np.stack([GAME.legal_mask(s) for s in states])
+
+
+def test_bf16_answers_are_close_to_fp32():
+    _, planes, legal = positions(400, seed=2)
+    error = precision_error(trained_net(), planes, legal, "bf16")
+    assert error["precision"] == "bf16"
+    assert error["max |dvalue|"] < 0.05
+    assert error["mean KL"] < 1e-3
+    assert error["argmax changed"] < 0.03
+
+
+def test_fp32_is_the_plain_forward_and_bf16_differs():
+    """fp32 through the evaluator is exactly the network; bf16 is really another computation."""
+    net = trained_net()
+    _, planes, legal = positions(64, seed=3)
+    with torch.inference_mode():
+        logits, values = net(torch.from_numpy(planes), torch.from_numpy(legal))
+    fp32_logits, fp32_values = NetworkEvaluator(net, "cpu", precision="fp32").forward(planes, legal)
+    np.testing.assert_array_equal(fp32_values, values.numpy())
+    np.testing.assert_array_equal(fp32_logits, logits.numpy())
+    _, bf16_values = NetworkEvaluator(net, "cpu", precision="bf16").forward(planes, legal)
+    assert not np.array_equal(bf16_values, fp32_values)
+
+
+def test_bf16_search_chooses_like_fp32():
+    """Whole searches from the same roots: the most visited move agrees on nearly every root."""
+    net = trained_net()
+    states, _, _ = positions(48, seed=4)
+    best = []
+    for precision in ("fp32", "bf16"):
+        mcts = MCTS(GAME, NetworkEvaluator(net, "cpu", precision=precision),
+                    MCTSConfig(num_simulations=64, dirichlet_fraction=0.0, seed=5), batch_size=len(states))
+        mcts.set_roots(states)
+        best.append(mcts.search().visit_counts.argmax(axis=1))
+    assert np.mean(best[0] == best[1]) >= 0.9
+
+
+def test_auto_is_bf16_only_where_the_cpu_computes_it():
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if cpu_has_bf16() else "fp32")
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+    with pytest.raises(UserError, match="int8"):
+        resolve_precision("int8", torch.device("cpu"))
+
+
+def test_replay_planes_give_connect4_legal_moves():
+    _, planes, legal = positions(50, seed=6)
+    np.testing.assert_array_equal(planes_legal_connect4(planes), legal)
+
+
+@pytest.mark.parametrize("spec, message", [("net:x.pt,precision=int8", "precision"),
+                                           ("net:x.pt,cache=-1", "cache"),
+                                           ("net:x.pt,cache=lots", "cache")])
+def test_net_player_options_are_checked(spec, message):
+    with pytest.raises(PlayerSpecError, match=message):
+        check_player(spec, GAME)
+
+
+def test_net_player_accepts_precision_and_cache():
+    check_player("net:x.pt,precision=bf16,cache=65536", GAME)
+    check_player("net:x.pt,precision=auto", GAME)
+
+
+def test_auto_keeps_small_cpu_batches_in_fp32():
+    """Under auto, a batch below the measured crossover is computed exactly as in fp32."""
+    if not cpu_has_bf16():
+        pytest.skip("this CPU has no native bf16: auto is fp32 throughout")
+    from selfplay.network import AUTO_BF16_MIN_BATCH_CPU
+    net = trained_net()
+    _, planes, legal = positions(AUTO_BF16_MIN_BATCH_CPU + 4, seed=7)
+    auto = NetworkEvaluator(net, "cpu", precision="auto")
+    fp32 = NetworkEvaluator(net, "cpu", precision="fp32")
+    bf16 = NetworkEvaluator(net, "cpu", precision="bf16")
+    small = slice(0, AUTO_BF16_MIN_BATCH_CPU - 1)
+    np.testing.assert_array_equal(auto.forward(planes[small], legal[small])[1], fp32.forward(planes[small], legal[small])[1])
+    np.testing.assert_array_equal(auto.forward(planes, legal)[1], bf16.forward(planes, legal)[1])
