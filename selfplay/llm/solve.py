@@ -400,6 +400,7 @@ def plot_rows(rows: list[dict], path_stem: str | Path, title: str) -> list[Path]
 
 def draw_rows(axis, rows: list[dict]) -> None:
     """The rows of ``solve`` on a matplotlib axis: a line per family, model calls on a log scale."""
+    from matplotlib.ticker import NullFormatter
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(family(row["strategy"]), []).append(row)
@@ -410,6 +411,7 @@ def draw_rows(axis, rows: list[dict]) -> None:
         errors = [[r["accuracy"] - r["accuracy_low"] for r in members], [r["accuracy_high"] - r["accuracy"] for r in members]]
         axis.errorbar(x, y, yerr=errors, marker="o", markersize=4, capsize=3, label=name)
     axis.set_xscale("log")
+    axis.xaxis.set_minor_formatter(NullFormatter())  # minor labels of a narrow log range overlap
     axis.set_xlabel("model calls per problem (token positions read, as with a KV cache)")
     axis.set_ylabel("held-out accuracy (95% Wilson intervals)")
     axis.set_ylim(0, 1.02)
