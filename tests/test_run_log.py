@@ -44,3 +44,21 @@ def test_a_resumed_clock_goes_on(tmp_path):
     log.continue_clock(600.0)
     assert 600.0 <= log.elapsed_seconds() < 660.0 and log.minutes() >= 10.0
     log.close()
+
+
+def test_the_remaining_time_names_the_budget_that_ends_the_run(tmp_path, monkeypatch):
+    """A run that stops at max_hours once showed `step 377/100000` and no hint of when it ends."""
+    now = [1000.0]
+    monkeypatch.setattr("selfplay.run.log.time.monotonic", lambda: now[0])
+    run = RunDir(tmp_path)
+    log = RunLog(run, run.tb, total_steps=100_000, echo=lambda m: None, max_seconds=3600)
+    log.start_progress(0)
+    assert log.remaining(0) == ""  # no rate yet
+    now[0] += 600  # 100 steps in 10 minutes: steps would take 166 hours, time runs out in 50 minutes
+    assert log.remaining(100) == "0:50:00 to max_hours"
+    short = RunLog(run, run.tb, total_steps=150, echo=lambda m: None, max_seconds=3600)
+    short.start_progress(100)  # resumed at step 100
+    now[0] += 60
+    assert short.remaining(110) == "0:04:00 to step 150"  # 10 steps a minute, 40 to go
+    log.close()
+    short.close()

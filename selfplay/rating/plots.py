@@ -75,6 +75,7 @@ class EloCurves:
     experts: list[Rating]     # the expert's level(s): dotted lines
     references: list[Rating]  # other fixed players (random, rollout MCTS levels)
     fit: EloFit
+    game: str = ""            # the rated games' label (connect4, go-7x7-komi9)
 
     def has_times(self) -> bool:
         return all(math.isfinite(p.minutes) for c in self.curves for p in c.points)
@@ -172,7 +173,7 @@ def load_curves(run_dirs: list[str | Path], anchor: str = "random", expert: str 
     fixed = [r for r in fit.ratings if checkpoint_of(r.player) is None]
     experts = [r for r in fixed if r.player == expert or r.player.split(":", 1)[0] == expert]
     references = [r for r in fixed if r not in experts]
-    return EloCurves(curves, experts, references, fit)
+    return EloCurves(curves, experts, references, fit, labels[0])
 
 
 def _join_initial_points(curves: list[RunCurve]) -> None:
@@ -203,7 +204,8 @@ def plot_elo(data: EloCurves, out_dir: str | Path, x: str = "hours", name: str =
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     draw_elo(ax, data, x)
-    ax.set_title("Elo of checkpoints (95% bands)")
+    runs = ", ".join(c.run_dir.resolve().parent.name + "/" + c.run for c in data.curves)
+    ax.set_title(f"{data.game}: Elo of the checkpoints of {runs} (95% bands)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, out_dir, name)
 
@@ -219,7 +221,9 @@ def draw_elo(ax, data: EloCurves, x: str = "hours") -> None:
         ax.fill_between(xs, [p.lower for p in curve.points], [p.upper for p in curve.points],
                         color=line.get_color(), alpha=0.2, linewidth=0)
     for r in data.experts:
-        ax.axhline(r.elo, color="black", linestyle=":", linewidth=1.5, label=f"{r.player} ({r.elo:.0f})")
+        ax.axhline(r.elo, color="black", linestyle=":", linewidth=1.5,
+                   label=f"{r.player} ({r.elo:.0f}, band: its 95% interval)")
+        ax.axhspan(r.lower, r.upper, color="black", alpha=0.06, linewidth=0)
     for r in data.references:
         ax.axhline(r.elo, color="grey", linestyle="-.", linewidth=0.6, alpha=0.6)
         ax.annotate(r.player, xy=(1, r.elo), xycoords=("axes fraction", "data"), xytext=(-2, 2),
@@ -227,7 +231,7 @@ def draw_elo(ax, data: EloCurves, x: str = "hours") -> None:
     ax.set_xlabel("training steps" if x == "steps" else "training time (hours)")
     ax.set_ylabel(f"Elo ({data.fit.anchor} = 0)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)  # clear of the curves and of the reference labels at the right edge
 
 
 def save_figure(fig, out_dir: str | Path, name: str) -> list[Path]:

@@ -29,7 +29,9 @@ class RunLog:
     step lines go to log.txt only."""
 
     def __init__(self, run: RunDir, tb: Path, total_steps: int, tag: str = "", echo=print,
-                 show_progress: bool = False):
+                 show_progress: bool = False, max_seconds: float = 0.0):
+        """``max_seconds``: the training time after which the run stops (0: none), so that the
+        progress says which budget ends the run, steps or time, and when."""
         from torch.utils.tensorboard import SummaryWriter
         self.run = run
         self.tag = tag
@@ -37,9 +39,11 @@ class RunLog:
         self.total_steps = total_steps
         self.show_progress = show_progress
         self.writer = SummaryWriter(str(tb))
+        self.max_seconds = max_seconds
         self.started = time.monotonic()
         self.last_line = 0.0
         self.progress = None
+        self.rate_from: tuple[int, float] | None = None  # (step, elapsed seconds) the rate is measured from
 
     # ---- the clock -------------------------------------------------------------------------------
     def elapsed_seconds(self) -> float:
@@ -64,7 +68,20 @@ class RunLog:
     def scalar(self, name: str, value: float, step: int) -> None:
         self.writer.add_scalar(name, value, step)
 
+    def remaining(self, step: int) -> str:
+        """Which budget ends the run and how long until then, at the step rate seen so far:
+        "1:12:05 to step 100000" or "0:40:00 to max_hours" (empty until a rate is known)."""
+        elapsed = self.elapsed_seconds()
+        if self.rate_from is None or step <= self.rate_from[0] or elapsed <= self.rate_from[1]:
+            return ""
+        rate = (step - self.rate_from[0]) / (elapsed - self.rate_from[1])
+        by_steps = (self.total_steps - step) / rate
+        by_time = self.max_seconds - elapsed if self.max_seconds > 0 else float("inf")
+        left, goal = (by_time, "max_hours") if by_time < by_steps else (by_steps, f"step {self.total_steps}")
+        return f"{_clock(max(left, 0.0))} to {goal}"
+
     def start_progress(self, completed: int, figures: str = "") -> None:
+        self.rate_from = (completed, self.elapsed_seconds())
         if self.show_progress:
             self.progress = Progress(TextColumn(f"[bold]{self.tag or 'train'}"), BarColumn(), MofNCompleteColumn(),
                                      TimeElapsedColumn(), TextColumn("{task.fields[figures]}"))
@@ -77,13 +94,14 @@ class RunLog:
         for name, value in metrics.items():
             if np.isfinite(value):
                 self.writer.add_scalar(name, value, step)
+        left = self.remaining(step)
         if self.progress is not None:
-            self.progress.update(self.progress_task, completed=step, figures=figures)
+            self.progress.update(self.progress_task, completed=step, figures=f"{figures}  {left}".rstrip())
         now = time.monotonic()
         if now - self.last_line >= 10 or step == self.total_steps:
             self.last_line = now
-            self.log(f"step {step}/{self.total_steps}  {figures}  {(now - self.started) / 60:.1f} min",
-                     quiet=self.progress is not None)
+            self.log(f"step {step}/{self.total_steps}  {figures}  {(now - self.started) / 60:.1f} min"
+                     + (f"  ({left})" if left else ""), quiet=self.progress is not None)
 
     def record_eval(self, step: int, row: dict, results: dict[str, float], first_columns: Iterable[str] = ()) -> None:
         """``results`` as ``eval/NAME`` scalars; ``row`` (which holds them) to eval.csv and the log
@@ -99,3 +117,9 @@ class RunLog:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _clock(seconds: float) -> str:
+    """H:MM:SS."""
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

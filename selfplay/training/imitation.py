@@ -81,8 +81,8 @@ class ImitationTrainer(Trainer):
 
     def _after_step(self) -> None:
         if self.step % self.config.sft.validate_every == 0 or self.step == self.config.total_steps:
-            for name, value in self.validate().items():
-                self.runlog.scalar(name, value, self.step)
+            for name, value in self.validate().items():  # under eval/ with the other evaluations
+                self.runlog.scalar(f"eval/validation_{name.removeprefix('val/')}", value, self.step)
 
     @torch.no_grad()
     def validate(self, batch_size: int = 1024) -> dict[str, float]:

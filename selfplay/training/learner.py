@@ -71,9 +71,11 @@ def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, va
             torch.tensor(float("nan"))
     metrics = {
         "losses/total": total.item(), "losses/policy": policy_loss.item(), "losses/value": value_loss.item(),
-        "losses/policy_kl": (policy_loss - target_entropy).item(), "policy/entropy": entropy.item(),
-        "policy/target_entropy": target_entropy.item(), "value/sign_accuracy": accuracy.item(),
+        "policy/entropy": entropy.item(), "value/sign_accuracy": accuracy.item(),
     }
+    if target_entropy.item() > 1e-6:  # search targets; an expert's one-hot move has none (SFT)
+        metrics.update({"losses/policy_kl": (policy_loss - target_entropy).item(),
+                        "policy/target_entropy": target_entropy.item()})
     return total, metrics
 
 

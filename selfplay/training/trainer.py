@@ -71,7 +71,8 @@ class Trainer:
         self.clock = StageClock()  # where the run's wall time goes (selfplay.training.stages)
         self.run = RunDir(run_dir)
         self.run.make()
-        self.runlog = RunLog(self.run, self.run.tb, config.total_steps, echo=log, show_progress=show_progress)
+        self.runlog = RunLog(self.run, self.run.tb, config.total_steps, echo=log, show_progress=show_progress,
+                             max_seconds=config.max_hours * 3600)
         self.game = config.game.make()
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
@@ -190,7 +191,7 @@ class Trainer:
                 self.step += 1
                 self.samples_trained += c.optim.batch_size
                 self._after_step()
-                m = self.metrics
+                m = {**self.metrics, "optim/learning_rate": self.optimizer.param_groups[0]["lr"]}
                 self.runlog.report(self.step, m, f"policy {m['losses/policy']:.3f}  value {m['losses/value']:.3f}  "
                                    f"entropy {m['policy/entropy']:.2f}  games {self.buffer.games}  "
                                    f"buffer {self.buffer.size}")
@@ -208,7 +209,9 @@ class Trainer:
             stop.restore()
             self._record_stages()
             self.runlog.close()
-        self.log(f"stopped at step {self.step} of {c.total_steps}")
+        why = ("stopped on request" if stop.requested else f"max_hours {c.max_hours:g} reached"
+               if self._out_of_time() else f"total_steps {c.total_steps} reached" if self.step >= c.total_steps else "")
+        self.log(f"stopped at step {self.step} of {c.total_steps}" + (f": {why}" if why else ""))
 
     def _may_train(self) -> bool:
         return self.source.may_train(self.samples_trained)
