@@ -214,3 +214,43 @@ def test_only_ascii_digits_make_a_command_id():
     assert engine.handle("\u00b2 name") == "? unknown command\n\n"  # a superscript two is no id
     assert engine.handle("7 name") == "=7 selfplay\n\n"
     assert engine.handle("1" * 5000 + " name").startswith("=" + "1" * 5000 + " selfplay")
+
+
+def test_dead_stones_are_found_by_playouts():
+    """A lone White stone inside Black's side of a walled 5x5 board is dead; the walls live."""
+    engine = GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5)
+    for line in ("play b c1", "play w d1", "play b c2", "play w d2", "play b c3", "play w d3", "play b c4",
+                 "play w d4", "play b c5", "play w d5", "play b b4", "play w a1"):
+        assert engine.handle(line) == "= \n\n", line
+    assert engine.handle("final_status_list dead") == "= A1\n\n"
+    alive = engine.handle("final_status_list alive")[2:].split()
+    assert sorted(alive) == sorted(["B4", *(f"{c}{r}" for c in "CD" for r in range(1, 6))])
+    assert engine.handle("final_status_list seki") == "= \n\n"
+    assert engine.handle("final_status_list living").startswith("? syntax error")
+
+
+def test_printsgf_and_loadsgf_round_trip(tmp_path):
+    engine = GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5)
+    for line in ("play b c3", "play w b2", "play b pass"):
+        engine.handle(line)
+    sgf = engine.handle("printsgf")
+    assert "SZ[5]" in sgf and "KM[0.5]" in sgf and ";B[cc];W[bd];B[]" in sgf
+    assert engine.handle(f"printsgf {tmp_path / 'g.sgf'}") == "= \n\n"
+    other = GTPEngine(lambda game: CountingPlayer(), size=9, komi=7.5)
+    assert other.handle(f"loadsgf {tmp_path / 'g.sgf'}") == "= \n\n"
+    assert other.game.size == 5 and other.komi == 0.5 and other.moves == engine.moves
+    assert other.handle(f"loadsgf {tmp_path / 'g.sgf'} 2") == "= \n\n" and len(other.moves) == 1
+    assert other.handle(f"loadsgf {tmp_path / 'none.sgf'}").startswith("? cannot load")
+    (tmp_path / "bad.sgf").write_bytes(b"(;SZ[5];B[cc];W[cc])")
+    assert other.handle(f"loadsgf {tmp_path / 'bad.sgf'}").startswith("? cannot load")
+    assert other.handle("play w b2") == "= \n\n" and other.handle("play w c4") == "= \n\n"
+    assert other.handle("printsgf").startswith("? cannot write SGF of a game whose colours do not alternate")
+
+
+def test_gogui_analyze_commands_name_commands_the_engine_knows():
+    engine = GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5)
+    entries = engine.handle("gogui-analyze_commands")[2:].strip().split("\n")
+    for entry in entries:
+        kind, label, command = entry.split("/", 2)
+        assert kind in ("plist", "string") and label and command.split()[0] in COMMANDS
+    assert VERTEX.match(engine.handle("kgs-genmove_cleanup b")[2:].strip())  # genmove for KGS's cleanup phase

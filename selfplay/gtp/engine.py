@@ -32,12 +32,17 @@ import numpy as np
 
 from games import GameError
 from games.go import MAX_MOVES, PASSES, TO_PLAY, GoGame
+from games.go.sgf import GoRecord, SgfError, read_sgf, to_sgf
+from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
 from selfplay.players import Player, Resignation
 
 COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "komi",
             "clear_board", "play", "genmove", "undo", "final_score", "showboard", "time_settings", "time_left",
-            "quit"]
+            "quit", "kgs-genmove_cleanup", "final_status_list", "loadsgf", "printsgf", "gogui-analyze_commands"]
+#: Random playouts behind final_status_list: a stone whose point the other colour owns at the end
+#: of most of them is dead (the classic Monte Carlo status estimate).
+STATUS_PLAYOUTS = 64
 #: The move cap of an engine game: a GUI game must not stop at the cap self-play uses.
 MAX_MOVES_PER_POINT = 4
 #: Fewest moves a player is assumed to still have to play in main time.
@@ -139,7 +144,7 @@ class GTPEngine:
         self.clock = Clock()
         self.simulation_rate: float | None = None  # simulations per second, measured
         self.finished = False
-        self._handlers = {name: getattr(self, f"cmd_{name}") for name in COMMANDS}
+        self._handlers = {name: getattr(self, f"cmd_{name.replace('-', '_')}") for name in COMMANDS}
 
     # ---- the loop --------------------------------------------------------------------------
     def run(self, stdin: TextIO, stdout: TextIO) -> None:
@@ -333,6 +338,87 @@ class GTPEngine:
         score = self.game.score(self.state)
         return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
 
+    def cmd_kgs_genmove_cleanup(self, args):
+        """KGS's genmove for the cleanup phase after a dispute: capture dead stones before passing.
+        Our players already do (they are trained and scored by area with every stone alive,
+        Tromp-Taylor), so it is genmove."""
+        return self.cmd_genmove(args)
+
+    def cmd_final_status_list(self, args):
+        (status,) = self._args(args, 1, "final_status_list alive|dead|seki")
+        if status not in ("alive", "dead", "seki"):
+            raise CommandError(f"syntax error: status {status!r} is not alive, dead or seki")
+        if status == "seki":
+            return ""  # not estimated: seki stones are reported alive
+        dead = self._dead_points()
+        board = self.game.board(self.state)
+        points = [(r, c) for r in range(self.game.size) for c in range(self.game.size)
+                  if board[r, c] and ((r, c) in dead) == (status == "dead")]
+        return " ".join(self.game.format_move(r * self.game.size + c).upper() for r, c in points)
+
+    def _dead_points(self) -> set[tuple[int, int]]:
+        """Stones whose point the other colour owns at the end of most of STATUS_PLAYOUTS random
+        playouts (eye-preserving, as rollout MCTS plays them) from the current position."""
+        from games.go.playouts import rollout, seed
+        seed(len(self.moves))  # the same answer for the same game
+        board = self.game.board(self.state)
+        owned_by_other = np.zeros(board.shape, dtype=np.int64)
+        for _ in range(STATUS_PLAYOUTS):
+            state = self.state.copy()
+            state[PASSES] = 0
+            state[MAX_MOVES] = int(state[MAX_MOVES]) + 2 * self.game.size * self.game.size
+            rollout(state)
+            owner = _owners(self.game.board(state))
+            owned_by_other += (board > 0) & (owner > 0) & (owner != board)
+        return {(int(r), int(c)) for r, c in zip(*np.nonzero(owned_by_other * 2 > STATUS_PLAYOUTS))}
+
+    def cmd_loadsgf(self, args):
+        if len(args) not in (1, 2):
+            raise CommandError("syntax error: usage: loadsgf FILE [MOVE_NUMBER]")
+        until = _integer(args[1], "move number") if len(args) == 2 else None
+        try:
+            record = read_sgf(args[0], GoGame.for_record)
+        except SgfError as e:
+            raise CommandError(f"cannot load {args[0]}: {e}") from None
+        if record.has_setup:
+            raise CommandError("cannot load a game with setup stones (handicap): not supported yet")
+        game = self._make_game(record.size, record.komi)  # raises for a size or komi we cannot play
+        moves = [((record.first_player + i) % 2, action) for i, action in enumerate(record.actions(game))]
+        if until is not None:
+            moves = moves[:max(until - 1, 0)]  # GTP: the position before move MOVE_NUMBER
+        if (game.size, game.komi) != (self.game.size, self.game.komi):
+            self.game, self.komi = game, record.komi
+            self.player = self.make_player(game)
+        self._replay(moves)
+        return ""
+
+    def cmd_printsgf(self, args):
+        if len(args) > 1:
+            raise CommandError("syntax error: usage: printsgf [FILE]")
+        colours = [c for c, _ in self.moves]
+        if any(a == b for a, b in zip(colours, colours[1:])):
+            raise CommandError("cannot write SGF of a game whose colours do not alternate")
+        first = colours[0] if colours else 0
+        score = self.game.score(self.state)
+        result = ("?" if not self.game.is_terminal(self.state) else "0" if score == 0
+                  else f"{'B' if score > 0 else 'W'}+{abs(score):g}")
+        record = GoRecord(self.game.size, self.game.komi, [a for _, a in self.moves], first_player=first,
+                          result=result, rules="Chinese")
+        text = to_sgf(record).decode()
+        if args:
+            try:
+                atomic_write_text(args[0], text)
+            except OSError as e:
+                raise CommandError(f"cannot write {args[0]}: {e.strerror}") from None
+            return ""
+        return "\n" + text
+
+    def cmd_gogui_analyze_commands(self, args):
+        """GoGui's analyze menu: the commands it can run and how to show their answers."""
+        self._args(args, 0, "gogui-analyze_commands")
+        return "\n".join(["plist/Dead stones/final_status_list dead", "plist/Alive stones/final_status_list alive",
+                          "string/Final score/final_score", "string/Show board/showboard"])
+
     def cmd_showboard(self, args):
         self._args(args, 0, "showboard")
         return "\n" + self.game.render(self.state)
@@ -360,3 +446,14 @@ class GTPEngine:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _owners(board: np.ndarray) -> np.ndarray:
+    """The colour owning each point at the end of a playout: a stone's own, an empty point's
+    that of its neighbouring stones when they are all one colour (an eye), else 0."""
+    padded = np.pad(board, 1)
+    neighbours = np.stack([padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:]])
+    black = (neighbours == 1).any(0) & ~(neighbours == 2).any(0)
+    white = (neighbours == 2).any(0) & ~(neighbours == 1).any(0)
+    empty_owner = np.where(black, 1, np.where(white, 2, 0))
+    return np.where(board > 0, board, empty_owner)
