@@ -126,26 +126,35 @@ class CountingPlayer(Player):
         return int(game.legal_actions(state)[0])
 
 
-def test_time_budget_scales_the_simulations():
-    player = CountingPlayer(own=1000)
+def test_time_budget_is_spent(monkeypatch):
+    """Under `time_settings 60 0 0` the first genmove once answered after a 64-simulation probe
+    in 0.17 s, and later moves stopped at the player's own count whatever the clock said."""
+    now = [0.0]
+    monkeypatch.setattr("selfplay.gtp.engine.time.perf_counter", lambda: now[0])
+
+    class Timed(CountingPlayer):  # searches at 1,000 simulations a second of the fake clock
+        def select_move(self, game, state):
+            now[0] += self.mcts.config.num_simulations / 1000
+            return super().select_move(game, state)
+
+    player = Timed(own=100)
     engine = GTPEngine(lambda game: player, size=5, komi=0.5)
     assert engine.handle("genmove b").startswith("= ")
-    assert player.asked == [1000]  # no time settings: the player's own count
+    assert player.asked == [100]  # no time settings: the player's own count
     assert engine.handle("time_settings 60 0 0") == "= \n\n"
-    engine.handle("genmove w")
-    assert player.asked[-1] == 64  # the first timed move measures the speed
-    engine.simulation_rate = 1000.0
+    engine.handle("genmove w")  # 60 s for max(10, 24 empty points // 2) = 12 moves: 5 s
+    assert player.asked[-2:] == [64, 2000]  # the probe, then the rest of the 5 s, capped at 20 x 100
+    assert engine.simulation_rate == 1000.0
     engine.handle("time_left b 2 0")
-    engine.handle("genmove b")  # 2 s for max(10, 23 empty points // 2) moves: 0.1818 s
-    assert player.asked[-1] == int(1000 * 2 / 11)
-    engine.simulation_rate = 1000.0
-    engine.handle("time_left w 10 5")
-    engine.handle("genmove w")  # byo-yomi: 0.8 * 10 s / 5 stones = 1.6 s, capped by its own 1000
-    assert player.asked[-1] == 1000
-    assert player.mcts.config.num_simulations == 1000  # restored after every move
+    engine.handle("genmove b")  # 2 s for max(10, 23 // 2) = 11 moves: 0.1818 s, no probe now
+    assert abs(player.asked[-1] - int(1000 * 2 / 11)) <= 1
+    engine.handle("time_left w 1 5")
+    engine.handle("genmove w")  # byo-yomi: 0.8 * 1 s / 5 stones = 0.16 s
+    assert abs(player.asked[-1] - 160) <= 1  # (float rounding of the measured rate)
+    assert player.mcts.config.num_simulations == 100  # restored after every move
     engine.handle("time_settings 0 1 0")  # the spec's "no time limit"
     engine.handle("genmove b")
-    assert player.asked[-1] == 1000
+    assert player.asked[-1] == 100
 
 
 def test_either_colour_may_move_and_play_continues_after_two_passes():

@@ -52,6 +52,8 @@ BYO_YOMI_SHARE = 0.8
 #: Simulations of the first timed search, which measures the search speed.
 PROBE_SIMULATIONS = 64
 MIN_SIMULATIONS = 8
+#: A timed search may run this many times the player's own simulations when the clock allows.
+MAX_TIMED_FACTOR = 20
 
 
 def package_version() -> str:
@@ -300,31 +302,42 @@ class GTPEngine:
         if self.game.is_terminal(state):
             return "pass"
         budget = self.clock.budget(color, int((self.game.board(state) == 0).sum()))
-        count = self._simulations_for(budget)
-        start = time.perf_counter()
         try:
-            with simulations(self.player, count):
-                action = int(self.player.select_move(self.game, state.copy()))
+            action = self._search(state, budget)
         except Resignation:
             return "resign"
-        elapsed = time.perf_counter() - start
-        if count is not None and elapsed > 0:
-            rate = count / elapsed
-            self.simulation_rate = rate if self.simulation_rate is None else 0.5 * (self.simulation_rate + rate)
         if not self.game.legal_mask(state)[action]:
             raise CommandError(f"internal error: the player chose the illegal move {self.game.format_move(action)}")
         self._push(color, action)
         return self.game.format_move(action).upper() if action != self.game.pass_action else "pass"
 
-    def _simulations_for(self, budget: float | None) -> int | None:
-        """Simulations that fit ``budget`` seconds for a search player (None: its own count)."""
+    def _search(self, state: np.ndarray, budget: float | None) -> int:
+        """The player's move. With a time budget a search player spends it rather than stopping
+        at its own count: the first timed move starts with a short probe that measures its
+        speed, then every move searches what fits the time left, up to MAX_TIMED_FACTOR times
+        its own count (a second search from the same position continues the probe's tree)."""
         config = getattr(getattr(self.player, "mcts", None), "config", None)
         if budget is None or config is None:
-            return None
-        own = config.num_simulations
+            return int(self.player.select_move(self.game, state.copy()))
+        started, action = time.perf_counter(), None
         if self.simulation_rate is None:
-            return min(own, PROBE_SIMULATIONS)
-        return int(max(MIN_SIMULATIONS, min(own, self.simulation_rate * budget)))
+            action = self._timed_search(state, PROBE_SIMULATIONS)
+        left = budget - (time.perf_counter() - started)
+        count = int(min(MAX_TIMED_FACTOR * config.num_simulations, self.simulation_rate * max(left, 0.0)))
+        if count >= MIN_SIMULATIONS or action is None:
+            action = self._timed_search(state, max(count, MIN_SIMULATIONS))
+        return action
+
+    def _timed_search(self, state: np.ndarray, count: int) -> int:
+        """One search of ``count`` simulations; the measured speed updates ``simulation_rate``."""
+        start = time.perf_counter()
+        with simulations(self.player, count):
+            action = int(self.player.select_move(self.game, state.copy()))
+        elapsed = time.perf_counter() - start
+        if elapsed > 0:
+            rate = count / elapsed
+            self.simulation_rate = rate if self.simulation_rate is None else 0.5 * (self.simulation_rate + rate)
+        return action
 
     def cmd_undo(self, args):
         self._args(args, 0, "undo")
