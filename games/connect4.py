@@ -176,6 +176,34 @@ class ConnectFour(Game):
         w = self.winner(state)
         return "draw" if w is None else f"{self.player_name(w)} wins"
 
+    def step(self, state, action):
+        """As Game.step, a full column named as such (the rules are the kernels')."""
+        action = int(action)
+        if 0 <= action < WIDTH and not self.is_terminal(state) and not can_play(state, action):
+            raise IllegalMoveError(f"connect4: {action + 1} is not legal here: column {action + 1} is full")
+        return super().step(state, action)
+
+    def winning_four(self, state) -> list[tuple[int, int]]:
+        """The (col, row) cells of the winner's four in a row, row 0 at the bottom, read from the
+        final board (the state keeps only that someone won); [] without a winner. The first
+        line found wins when the last stone made more than one."""
+        w = self.winner(state)
+        if w is None:
+            return []
+        mark = self.player_name(w)
+        for col in range(WIDTH):
+            for row in range(HEIGHT):
+                for dc, dr in ((1, 0), (0, 1), (1, 1), (1, -1)):
+                    cells = [(col + i * dc, row + i * dr) for i in range(4)]
+                    if all(0 <= c < WIDTH and 0 <= r < HEIGHT and self.cell(state, c, r) == mark
+                           for c, r in cells):
+                        return cells
+        return []
+
+    def cell_name(self, col: int, row: int) -> str:
+        """Column letter a-g and row 1-6 from the bottom, the notation of Connect Four books."""
+        return f"{'abcdefg'[col]}{row + 1}"
+
     def player_name(self, player):
         return "XO"[player]
 
@@ -197,6 +225,9 @@ class ConnectFour(Game):
         return "XO"[owner]
 
     def render(self, state):
+        """The board, row 1 at the bottom; the last stone in [brackets], and once a player has
+        connected four, those four between *stars*."""
+        winning = set(self.winning_four(state))
         last = int(state[LAST])
         last_row = -1
         if last >= 0:
@@ -206,7 +237,12 @@ class ConnectFour(Game):
             cells = []
             for col in range(WIDTH):
                 mark = self.cell(state, col, row)
-                cells.append(f"[{mark}]" if (col, row) == (last, last_row) else f" {mark} ")
+                if (col, row) in winning:
+                    cells.append(f"*{mark}*")
+                elif (col, row) == (last, last_row):
+                    cells.append(f"[{mark}]")
+                else:
+                    cells.append(f" {mark} ")
             lines.append("|" + "".join(cells) + "|")
         lines.append("+" + "-" * (3 * WIDTH) + "+")
         return "\n".join(lines)
@@ -222,6 +258,11 @@ class ConnectFour(Game):
 
     def move_hint(self):
         return f"a column 1-{WIDTH}"
+
+    def rules_text(self) -> str:
+        """The goal in a line, for the start of a game at the terminal."""
+        return (f"Connect Four: drop a stone into a column (1-{WIDTH}); the first to line up four, "
+                "across, up or diagonally, wins; a full board is a draw")
 
     def split_moves(self, text):
         """A digit string ("4453") or space-separated columns."""

@@ -4,6 +4,8 @@ the game's records (SGF, written and read by games.go.sgf)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from games.base import Game, GameError, GameRecord, MoveParseError, Rules
@@ -45,6 +47,42 @@ FAIR_KOMI = {5: 24.5, 7: 9.0, 9: 7.0}
 
 def fair_komi(size: int) -> float:
     return FAIR_KOMI.get(size, 7.5)
+
+
+class ScoreBreakdown(NamedTuple):
+    """Area scoring's counts: each side's area is its stones plus the empty points that reach
+    only its stones; the score is Black's area minus White's minus komi."""
+
+    black_stones: int
+    black_territory: int
+    white_stones: int
+    white_territory: int
+    komi: float
+
+    @property
+    def black_area(self) -> int:
+        return self.black_stones + self.black_territory
+
+    @property
+    def white_area(self) -> int:
+        return self.white_stones + self.white_territory
+
+    @property
+    def score(self) -> float:
+        return self.black_area - self.white_area - self.komi
+
+    @property
+    def result(self) -> str:
+        """As GoGame.result_string: "B+3.5", "W+1", "Draw"."""
+        s = self.score
+        return "Draw" if s == 0 else f"{'B' if s > 0 else 'W'}+{abs(s):g}"
+
+    def lines(self) -> list[str]:
+        result = self.result
+        return [f"Black: {_stones(self.black_stones)} + {self.black_territory} territory = {self.black_area}",
+                f"White: {_stones(self.white_stones)} + {self.white_territory} territory = {self.white_area}"
+                f" + komi {self.komi:g} = {self.white_area + self.komi:g}",
+                f"result: {result}"]
 
 
 class GoGame(Game):
@@ -131,6 +169,36 @@ class GoGame(Game):
     def score(self, state) -> float:
         """Black's area minus White's minus komi (the game's result when it is over)."""
         return float(score2(state)) / 2
+
+    def score_breakdown(self, state) -> ScoreBreakdown:
+        """The counts behind ``score``, for people: each side's stones and the empty points that
+        reach only its stones (area scoring, as the kernel scoring.area_difference counts them)."""
+        board = self.board(state)
+        n = self.size
+        territory = {BLACK: 0, WHITE: 0}
+        seen = np.zeros((n, n), dtype=bool)
+        for row in range(n):
+            for col in range(n):
+                if board[row, col] != EMPTY or seen[row, col]:
+                    continue
+                seen[row, col] = True
+                stack, region, reaches = [(row, col)], 0, set()
+                while stack:
+                    r, c = stack.pop()
+                    region += 1
+                    for rr, cc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+                        if not (0 <= rr < n and 0 <= cc < n):
+                            continue
+                        if board[rr, cc] == EMPTY:
+                            if not seen[rr, cc]:
+                                seen[rr, cc] = True
+                                stack.append((rr, cc))
+                        else:
+                            reaches.add(int(board[rr, cc]))
+                if len(reaches) == 1:
+                    territory[reaches.pop()] += region
+        return ScoreBreakdown(int((board == BLACK).sum()), territory[BLACK],
+                              int((board == WHITE).sum()), territory[WHITE], self.komi)
 
     def captures(self, state) -> tuple[int, int]:
         """Stones captured so far by Black and by White."""
@@ -228,6 +296,12 @@ class GoGame(Game):
 
     def move_hint(self):
         return "a vertex such as C3, or pass"
+
+    def rules_text(self) -> str:
+        """The rules in a line, for the start of a game at the terminal."""
+        return (f"Go {self.size}x{self.size}, komi {self.komi:g}: area scoring (stones + surrounded "
+                "empty points), positional superko, no suicide; two passes in a row end the game"
+                f" (as does move {self.max_moves})")
 
     # ---- saved games -----------------------------------------------------------------------
     record_suffix = ".sgf"
@@ -333,3 +407,7 @@ def _groups_without_liberty(board):
                             stack.append((rr, cc))
             if not free:
                 yield r0, c0
+
+
+def _stones(count: int) -> str:
+    return f"{count} stone{'' if count == 1 else 's'}"

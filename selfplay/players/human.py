@@ -27,7 +27,19 @@ class HintRequest(Exception):
     """The human asked for the engine's evaluation of the position (``hint`` or ``eval``)."""
 
 
-HELP = "moves: {example}; commands: hint (the engine's evaluation), undo, resign, quit, help"
+class SaveRequest(Exception):
+    """The human asked to write the game so far to a file (``save FILE``)."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.path = path
+
+
+HELP = ("moves: {example}; commands: hint (the engine's evaluation), undo, save FILE (the game so far), "
+        "resign, quit, help")
+
+#: Said by the game loop once, before the first prompt, so that nobody has to guess the commands.
+INTRODUCTION = "type a move ({example}), or help, hint, undo, save FILE, resign, quit"
 
 
 def read_terminal_line(prompt: str) -> str:
@@ -49,6 +61,7 @@ class HumanPlayer(Player):
 
     def select_move(self, game: Game, state):
         prompt = f"{game.player_name(game.to_play(state))} to move> "
+        pass_to_confirm = False
         while True:
             try:
                 text = self.read_line(prompt)
@@ -66,13 +79,31 @@ class HumanPlayer(Player):
             if command in ("help", "?", ""):
                 self.write(HELP.format(example=game.move_hint()))
                 continue
+            if command == "save" or command.startswith("save "):
+                path = text.strip()[4:].strip()
+                if not path:
+                    self.write("  save: name a file, e.g. save game" + getattr(game, "record_suffix", ".txt"))
+                    continue
+                raise SaveRequest(path)
             try:
                 action = game.parse_move(text)
-                game.step(state, action)  # raises IllegalMoveError with the reason
+                after = game.step(state, action)  # raises IllegalMoveError with the reason
             except GameError as e:
                 self.write(f"  {e}")
                 continue
+            if self._pass_ends_game(game, action, after) and not pass_to_confirm:
+                pass_to_confirm = True
+                why = "two passes in a row" if game.last_move(state) == action else "the move limit"
+                self.write(f"  this pass ends the game ({why}), result {game.result_string(after)}; "
+                           "type pass again to confirm, or play a move")
+                continue
             return action
+
+    @staticmethod
+    def _pass_ends_game(game: Game, action: int, after) -> bool:
+        """Whether ``action`` is a pass that ends the game: asked to confirm, since a pass
+        typed to see what the opponent does would otherwise end it with no way back."""
+        return action == getattr(game, "pass_action", None) and game.is_terminal(after)
 
 
 def make_human(game, options, context):
