@@ -263,3 +263,39 @@ def test_gogui_analyze_commands_name_commands_the_engine_knows():
         kind, label, command = entry.split("/", 2)
         assert kind in ("plist", "string") and label and command.split()[0] in COMMANDS
     assert VERTEX.match(engine.handle("kgs-genmove_cleanup b")[2:].strip())  # genmove for KGS's cleanup phase
+
+
+def test_handicap_stones_on_the_standard_points():
+    """GTP 2's fixed placement, against the star points of a 19x19 board by hand."""
+    engine = GTPEngine(lambda game: CountingPlayer(), size=19, komi=0.5)
+    star = {"D4", "Q16", "D16", "Q4", "K10", "D10", "Q10", "K16", "K4"}
+    for stones in range(2, 10):
+        engine.handle("clear_board")
+        placed = engine.handle(f"fixed_handicap {stones}")[2:].split()
+        assert len(placed) == stones and set(placed) <= star, stones
+        assert ("K10" in placed) == (stones % 2 == 1 and stones >= 5)
+    assert engine.game.to_play(engine.state) == 1  # White moves first after a handicap
+    assert engine.handle("fixed_handicap 2") == "? board not empty\n\n"
+    engine.handle("clear_board")
+    assert engine.handle("fixed_handicap 10") == "? invalid number of stones\n\n"
+    seven = GTPEngine(lambda game: CountingPlayer(), size=7, komi=0.5)
+    assert seven.handle("fixed_handicap 4")[2:].split() == ["E5", "C3", "C5", "E3"]
+    seven.handle("clear_board")
+    assert seven.handle("fixed_handicap 5") == "? invalid number of stones\n\n"
+    assert seven.handle("place_free_handicap 9")[2:].split() == ["E5", "C3", "C5", "E3"]  # fewer, as GTP allows
+
+
+def test_free_handicap_and_its_sgf(tmp_path):
+    engine = GTPEngine(lambda game: CountingPlayer(), size=9, komi=0.5)
+    assert engine.handle("set_free_handicap a1 b2 c3") == "= \n\n"
+    assert engine.handle("play w e5") == "= \n\n"
+    sgf = engine.handle("printsgf")
+    assert "AB[ai][bh][cg]" in sgf and "PL[W]" in sgf and ";W[ee]" in sgf
+    engine.handle(f"printsgf {tmp_path / 'h.sgf'}")
+    other = GTPEngine(lambda game: CountingPlayer(), size=9, komi=0.5)
+    assert other.handle(f"loadsgf {tmp_path / 'h.sgf'}") == "= \n\n"
+    assert other.setup == engine.setup and other.moves == engine.moves
+    engine.handle("clear_board")
+    assert engine.handle("set_free_handicap a1 a1") == "? bad vertex list (a pass or a point twice)\n\n"
+    assert engine.handle("set_free_handicap a1 pass") == "? bad vertex list (a pass or a point twice)\n\n"
+    assert engine.handle("set_free_handicap a1").startswith("? syntax error")

@@ -39,7 +39,8 @@ from selfplay.players import Player, Resignation
 
 COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "komi",
             "clear_board", "play", "genmove", "undo", "final_score", "showboard", "time_settings", "time_left",
-            "quit", "kgs-genmove_cleanup", "final_status_list", "loadsgf", "printsgf", "gogui-analyze_commands"]
+            "quit", "kgs-genmove_cleanup", "final_status_list", "loadsgf", "printsgf", "gogui-analyze_commands",
+            "fixed_handicap", "place_free_handicap", "set_free_handicap"]
 #: Random playouts behind final_status_list: a stone whose point the other colour owns at the end
 #: of most of them is dead (the classic Monte Carlo status estimate).
 STATUS_PLAYOUTS = 64
@@ -141,6 +142,7 @@ class GTPEngine:
         self.game = self._make_game(size, self.komi)
         self.player = make_player(self.game)
         self.player.reset(self.game)
+        self.setup: tuple[int, ...] = ()  # handicap stones (Black's points) the game starts from
         self.moves: list[tuple[int, int]] = []  # (colour, action) as played
         self.states = [self.game.initial_state()]
         self.clock = Clock()
@@ -215,8 +217,17 @@ class GTPEngine:
         self.moves.append((color, action))
         self.states.append(after)
 
+    def _start(self) -> np.ndarray:
+        """The empty board, or the handicap stones with White to move."""
+        if not self.setup:
+            return self.game.initial_state()
+        board = np.zeros((self.game.size, self.game.size), dtype=np.int8)
+        for action in self.setup:
+            board[divmod(action, self.game.size)] = 1
+        return self.game.from_board(board, to_play=1)
+
     def _replay(self, moves: list[tuple[int, int]]) -> None:
-        self.moves, self.states = [], [self.game.initial_state()]
+        self.moves, self.states = [], [self._start()]
         self.player.reset(self.game)
         for color, action in moves:
             self._push(color, action)
@@ -257,13 +268,48 @@ class GTPEngine:
             raise CommandError(f"unacceptable size ({_one_line(str(e))})") from None
         self.game, self.player = game, player
         self.simulation_rate = None
+        self.setup = ()
         self._replay([])
         return ""
 
     def cmd_clear_board(self, args):
         self._args(args, 0, "clear_board")
+        self.setup = ()
         self._replay([])
         return ""
+
+    def cmd_fixed_handicap(self, args):
+        (text,) = self._args(args, 1, "fixed_handicap NUMBER_OF_STONES")
+        return self._place_handicap(handicap_points(self.game.size, _integer(text, "number of stones")))
+
+    def cmd_place_free_handicap(self, args):
+        """The engine's choice: the fixed points, as many as the board has (GTP lets it place fewer)."""
+        (text,) = self._args(args, 1, "place_free_handicap NUMBER_OF_STONES")
+        stones = _integer(text, "number of stones")
+        if stones < 2:
+            raise CommandError("invalid number of stones")
+        return self._place_handicap(handicap_points(self.game.size, min(stones, max_handicap(self.game.size))))
+
+    def cmd_set_free_handicap(self, args):
+        if len(args) < 2:
+            raise CommandError("syntax error: usage: set_free_handicap VERTEX VERTEX ...")
+        points = [self._vertex(v) for v in args]
+        if self.game.pass_action in points or len(set(points)) != len(points):
+            raise CommandError("bad vertex list (a pass or a point twice)")
+        self._place_handicap(points)
+        return ""
+
+    def _place_handicap(self, points: list[int]) -> str:
+        if self.moves or self.setup:
+            raise CommandError("board not empty")
+        self.setup = tuple(points)
+        try:
+            self._replay([])
+        except GameError as e:
+            self.setup = ()
+            self._replay([])
+            raise CommandError(f"cannot place the handicap: {_one_line(str(e))}") from None
+        return " ".join(self.game.format_move(p).upper() for p in points)
 
     def cmd_komi(self, args):
         (text,) = self._args(args, 1, "komi KOMI")
@@ -393,8 +439,8 @@ class GTPEngine:
             record = read_sgf(args[0], GoGame.for_record)
         except SgfError as e:
             raise CommandError(f"cannot load {args[0]}: {e}") from None
-        if record.has_setup:
-            raise CommandError("cannot load a game with setup stones (handicap): not supported yet")
+        if record.setup_white or (record.setup_black and record.first_player != 1):
+            raise CommandError("cannot load a game with setup stones other than Black's handicap")
         game = self._make_game(record.size, record.komi)  # raises for a size or komi we cannot play
         moves = [((record.first_player + i) % 2, action) for i, action in enumerate(record.actions(game))]
         if until is not None:
@@ -402,6 +448,7 @@ class GTPEngine:
         if (game.size, game.komi) != (self.game.size, self.game.komi):
             self.game, self.komi = game, record.komi
             self.player = self.make_player(game)
+        self.setup = tuple(record.setup_black)
         self._replay(moves)
         return ""
 
@@ -411,12 +458,12 @@ class GTPEngine:
         colours = [c for c, _ in self.moves]
         if any(a == b for a, b in zip(colours, colours[1:])):
             raise CommandError("cannot write SGF of a game whose colours do not alternate")
-        first = colours[0] if colours else 0
+        first = colours[0] if colours else (1 if self.setup else 0)
         score = self.game.score(self.state)
         result = ("?" if not self.game.is_terminal(self.state) else "0" if score == 0
                   else f"{'B' if score > 0 else 'W'}+{abs(score):g}")
-        record = GoRecord(self.game.size, self.game.komi, [a for _, a in self.moves], first_player=first,
-                          result=result, rules="Chinese")
+        record = GoRecord(self.game.size, self.game.komi, [a for _, a in self.moves],
+                          setup_black=tuple(sorted(self.setup)), first_player=first, result=result, rules="Chinese")
         text = to_sgf(record).decode()
         if args:
             try:
@@ -470,3 +517,27 @@ def _owners(board: np.ndarray) -> np.ndarray:
     white = (neighbours == 2).any(0) & ~(neighbours == 1).any(0)
     empty_owner = np.where(black, 1, np.where(white, 2, 0))
     return np.where(board > 0, board, empty_owner)
+
+
+def max_handicap(size: int) -> int:
+    """The most fixed handicap stones of a board (GTP 2): 9 on odd boards from 9x9, else 4; none below 7x7."""
+    return 0 if size < 7 else 9 if size % 2 and size >= 9 else 4
+
+
+def handicap_points(size: int, stones: int) -> list[int]:
+    """GTP 2's fixed placement: the 4-4 points (3-3 below 13x13) of the corners first, then the
+    centre and the sides; actions ``row * size + col``, row 0 the bottom."""
+    if not 2 <= stones <= max_handicap(size):
+        raise CommandError("invalid number of stones")
+    high = 3 if size >= 13 else 2  # the star points' distance from the edge, 0-based
+    low, mid = size - 1 - high, size // 2
+    corners = [(low, low), (high, high), (high, low), (low, high)]  # (col, row): top-right, bottom-left, ...
+    sides = [(low, mid), (high, mid), (mid, low), (mid, high)]
+    points = corners[:min(stones, 4)]
+    if stones >= 6:
+        points += sides[:2]
+    if stones >= 8:
+        points += sides[2:]
+    if stones % 2 and stones >= 5:
+        points.append((mid, mid))
+    return [row * size + col for col, row in points]
