@@ -299,3 +299,39 @@ def test_free_handicap_and_its_sgf(tmp_path):
     assert engine.handle("set_free_handicap a1 a1") == "? bad vertex list (a pass or a point twice)\n\n"
     assert engine.handle("set_free_handicap a1 pass") == "? bad vertex list (a pass or a point twice)\n\n"
     assert engine.handle("set_free_handicap a1").startswith("? syntax error")
+
+
+INFO = re.compile(r"info move ([A-HJ-T]\d+|PASS) visits (\d+) winrate (\d+) prior (\d+) order (\d+) pv ")
+
+
+def test_lz_analyze_streams_until_the_next_command():
+    """Sabaki's live analysis: `=` then an `info move ...` line every interval, from a search that
+    goes on, until the controller sends anything; then the empty line that ends the response."""
+    engine = subprocess.Popen(ENGINE + ["--player", "mcts:sims=200,seed=1", "--size", "7"], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        engine.stdin.write("play b d4\n5 lz-analyze w 10\n")
+        engine.stdin.flush()
+        assert engine.stdout.readline() == "= \n" and engine.stdout.readline() == "\n"
+        assert engine.stdout.readline() == "=5\n"
+        lines = [engine.stdout.readline() for _ in range(3)]  # three intervals, the search growing
+        engine.stdin.write("name\nquit\n")
+        engine.stdin.flush()
+        rest, _ = engine.communicate(timeout=60)
+    finally:
+        engine.kill()
+    visits = []
+    for line in lines:
+        infos = INFO.findall(line)
+        assert infos and [int(order) for *_, order in infos] == list(range(len(infos))), line
+        assert all(0 <= int(win) <= 10000 and int(v) > 0 for _, v, win, _, _ in infos)
+        visits.append(sum(int(v) for _, v, _, _, _ in infos))
+    assert visits == sorted(visits) and visits[-1] > visits[0]
+    streamed, ending = (lines[-1] + rest).rsplit("\n\n= selfplay\n\n", 1)  # the empty line, then the next
+    assert ending == "= \n\n" and all(INFO.match(line) for line in streamed.split("\n") if line)
+
+
+def test_analysis_of_a_player_that_does_not_search_is_refused():
+    out = io.StringIO()
+    GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5).run(io.StringIO("kata-analyze b 10\n"), out)
+    assert out.getvalue().startswith("? ") and "does not search" in out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import sys
 
 from games import GameError
@@ -31,6 +32,15 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
+def input_waiting(fd: int):
+    """Whether the controller has sent more (it ends a streaming analysis): the descriptor is
+    readable. A line already read ahead into the text buffer is not seen, which is why a
+    controller sends one command and waits, as Sabaki does."""
+    def pending() -> bool:
+        return bool(select.select([fd], [], [], 0)[0])
+    return pending
+
+
 def run(args, stdin=None, stdout=None):
     komi = fair_komi(args.size) if args.komi is None else args.komi
 
@@ -41,10 +51,12 @@ def run(args, stdin=None, stdout=None):
         engine = GTPEngine(build, size=args.size, komi=komi, name=args.name)
     except GameError as e:
         raise UserError(str(e)) from None
+    pending = None
     if stdin is None:  # bytes that are not UTF-8 become U+FFFD (an unknown command), whatever the locale
         stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        pending = input_waiting(sys.stdin.fileno())
     try:
-        engine.run(stdin, stdout or sys.stdout)
+        engine.run(stdin, stdout or sys.stdout, pending)
     except BrokenPipeError:  # the controller closed its end: nothing is left to answer
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor to flush at exit
     return 0

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from selfplay.players import Player, Resignation
 COMMANDS = ["protocol_version", "name", "version", "known_command", "list_commands", "boardsize", "komi",
             "clear_board", "play", "genmove", "undo", "final_score", "showboard", "time_settings", "time_left",
             "quit", "kgs-genmove_cleanup", "final_status_list", "loadsgf", "printsgf", "gogui-analyze_commands",
-            "fixed_handicap", "place_free_handicap", "set_free_handicap"]
+            "fixed_handicap", "place_free_handicap", "set_free_handicap", "lz-analyze", "kata-analyze"]
 #: Random playouts behind final_status_list: a stone whose point the other colour owns at the end
 #: of most of them is dead (the classic Monte Carlo status estimate).
 STATUS_PLAYOUTS = 64
@@ -53,6 +54,9 @@ BYO_YOMI_SHARE = 0.8
 #: Simulations of the first timed search, which measures the search speed.
 PROBE_SIMULATIONS = 64
 MIN_SIMULATIONS = 8
+#: `lz-analyze` and `kata-analyze` (Sabaki's live analysis): streamed until the next command.
+ANALYZE = re.compile(r"^(\d+)?\s*(lz-analyze|kata-analyze)\b(.*)$")
+ANALYSIS_CAP_SECONDS = 600
 #: A timed search may run this many times the player's own simulations when the clock allows.
 MAX_TIMED_FACTOR = 20
 
@@ -151,9 +155,15 @@ class GTPEngine:
         self._handlers = {name: getattr(self, f"cmd_{name.replace('-', '_')}") for name in COMMANDS}
 
     # ---- the loop --------------------------------------------------------------------------
-    def run(self, stdin: TextIO, stdout: TextIO) -> None:
-        """Answer commands from ``stdin`` until ``quit`` or the end of input."""
-        for line in stdin:
+    def run(self, stdin: TextIO, stdout: TextIO, pending: Callable[[], bool] | None = None) -> None:
+        """Answer commands from ``stdin`` until ``quit`` or the end of input. ``pending()`` says
+        whether another command is waiting (it ends a streaming analysis); without it an
+        analysis reports once."""
+        for line in iter(stdin.readline, ""):
+            analysis = ANALYZE.match(line.strip())
+            if analysis:
+                self.analyze(analysis, stdout, pending or (lambda: True))
+                continue
             response = self.handle(line)
             if response is not None:
                 stdout.write(response)
@@ -190,6 +200,57 @@ class GTPEngine:
         lines = (result or "").split("\n")
         body = "\n".join([lines[0].strip()] + [line.rstrip() for line in lines[1:] if line.strip()])
         return f"={ident} {body}\n\n"
+
+    # ---- analysis (Sabaki's lz-analyze, kata-analyze) ---------------------------------------------
+    def analyze(self, match: re.Match, stdout: TextIO, pending: Callable[[], bool]) -> None:
+        """Stream ``info move ...`` lines, one every interval (centiseconds), of a search that
+        goes on from the current position until the controller sends another command (or
+        ANALYSIS_CAP_SECONDS); then the empty line that ends the response."""
+        ident, name, rest = match.group(1) or "", match.group(2), match.group(3).split()
+        color, interval = self.game.to_play(self.state), 100
+        try:
+            if rest and not rest[0].isdigit() and rest[0] != "interval":
+                color, rest = parse_color(rest[0]), rest[1:]
+            if rest and rest[0] == "interval":
+                rest = rest[1:]
+            if rest:
+                interval = _integer(rest[0], "interval")
+        except CommandError as e:
+            stdout.write(f"?{ident} {e}\n\n")
+            stdout.flush()
+            return
+        if getattr(self.player, "analysis", None) is None:
+            stdout.write(f"?{ident} {self.player.name} does not search: nothing to analyze\n\n")
+            stdout.flush()
+            return
+        state = self._state_for(color)
+        stdout.write(f"={ident}\n")
+        stdout.flush()
+        started = time.perf_counter()
+        while not self.game.is_terminal(state):
+            self._timed_search(state, max(MIN_SIMULATIONS, int((self.simulation_rate or 100) * interval / 100)))
+            stdout.write(self._info_line(name) + "\n")
+            stdout.flush()
+            if pending() or time.perf_counter() - started > ANALYSIS_CAP_SECONDS:
+                break
+        stdout.write("\n")
+        stdout.flush()
+
+    def _info_line(self, name: str) -> str:
+        """The last search's moves in the analysis format Sabaki reads: Leela Zero's winrate and
+        prior in 1/10000ths, KataGo's as fractions."""
+        analysis = self.player.analysis(top=10)
+        parts = []
+        for order, m in enumerate(m for m in analysis.moves if m.visits > 0):
+            win = (1 + (analysis.value if np.isnan(m.q) else m.q)) / 2
+            pv = " ".join(analysis.pv) if order == 0 and analysis.pv else m.move.upper()
+            if name == "lz-analyze":
+                parts.append(f"info move {m.move.upper()} visits {m.visits} winrate {int(round(win * 10000))} "
+                             f"prior {int(round(m.prior * 10000))} order {order} pv {pv.upper()}")
+            else:
+                parts.append(f"info move {m.move.upper()} visits {m.visits} winrate {win:.4f} prior {m.prior:.4f} "
+                             f"order {order} pv {pv.upper()}")
+        return " ".join(parts)
 
     # ---- positions -------------------------------------------------------------------------
     @staticmethod
@@ -472,6 +533,11 @@ class GTPEngine:
                 raise CommandError(f"cannot write {args[0]}: {e.strerror}") from None
             return ""
         return "\n" + text
+
+    def cmd_lz_analyze(self, args):
+        raise CommandError("lz-analyze streams: it is answered by the engine's loop (GTPEngine.run)")
+
+    cmd_kata_analyze = cmd_lz_analyze
 
     def cmd_gogui_analyze_commands(self, args):
         """GoGui's analyze menu: the commands it can run and how to show their answers."""
