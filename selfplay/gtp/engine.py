@@ -454,8 +454,16 @@ class GTPEngine:
         return ""
 
     def cmd_final_score(self, args):
+        """Area scoring. A game that ended by two passes is scored as GNU Go and GUIs score it:
+        after removing the stones final_status_list calls dead (none are left when both sides
+        capture before passing, as our players do: then it is the Tromp-Taylor count). Before
+        the end, random playouts judge life poorly, so the stones on the board count as they are."""
         self._args(args, 0, "final_score")
-        score = self.game.score(self.state)
+        board = self.game.board(self.state).copy()
+        if self.state[PASSES] >= 2:
+            for point in self._dead_points():
+                board[point] = 0
+        score = self.game.score(self.game.from_board(board, self.game.to_play(self.state)))
         return "0" if score == 0 else f"{'B' if score > 0 else 'W'}+{abs(score):g}"
 
     def cmd_kgs_genmove_cleanup(self, args):
