@@ -28,7 +28,7 @@ def check_accounting(record):
 
 
 def test_bench_train_json_with_a_worker_process(capsys):
-    assert main(["bench", "train", "--config", str(SMOKE), "selfplay.workers=1", "--seconds", "3", "--json"]) == 0
+    assert main(["bench", "train", "--config", str(SMOKE), "selfplay.workers=1", "--seconds", "3", "--json"]) == 0  # with its baseline
     result = json.loads(capsys.readouterr().out)
     assert result["run_config"]["selfplay"]["workers"] == 1
     assert set(result["processes"]) == {"learner", "worker-1"}
@@ -41,6 +41,9 @@ def test_bench_train_json_with_a_worker_process(capsys):
         assert mine[0]["stage"] == "wall time" and mine[-1]["stage"] == LABELS[OTHER]
         assert sum(r["% of wall"] for r in mine[1:]) == pytest.approx(100.0, abs=1e-4)
     assert result["positions/s"] >= 0 and result["samples/s"] >= 0
+    assert result["baseline positions/s"] >= 0  # measured in the same command, fp32 and no cache
+    if result["baseline positions/s"] > 0:  # 3 s may end before the worker's first chunk
+        assert result["x baseline"] == pytest.approx(result["positions/s"] / result["baseline positions/s"])
     assert result["positions"] == result["processes"]["worker-1"]["counts"]["positions"]
     assert result["samples_trained"] == result["processes"]["learner"]["counts"]["samples_trained"]
 
@@ -70,3 +73,8 @@ def test_bad_options_are_one_line_errors(capsys):
     assert main(["bench", "train", "--config", "no/such/config.yaml", "--seconds", "1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot read config" in err
+
+
+def test_no_baseline_skips_it(capsys):
+    assert main(["bench", "train", "--config", str(SMOKE), "--seconds", "2", "--no-baseline", "--json"]) == 0
+    assert "x baseline" not in json.loads(capsys.readouterr().out)

@@ -53,6 +53,10 @@ def run_settings(config_path: str | None, seconds: float, extra: list[str] = ())
             " ".join([described, *extra]))
 
 
+#: The path the cache and bf16 are measured against (issue 20's "today's settings").
+BASELINE = ("selfplay.inference_precision=fp32", "selfplay.eval_cache=0")
+
+
 def warm_kernels(config: RunConfig) -> float:
     """Compile the self-play kernels (or load them from Numba's disk cache) before the clock
     starts, so that every process of the run loads them from disk as any run does after the
@@ -134,9 +138,17 @@ def run(args) -> dict:
     config_path, overrides, described = run_settings(getattr(args, "config", None), seconds,
                                                      list(getattr(args, "overrides", [])))
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    records, config, warm_up = measure(config_path, overrides,
-                                       log=lambda message: print(f"  {message}", file=sys.stderr))
+    log = lambda message: print(f"  {message}", file=sys.stderr)  # noqa: E731
+    baseline = None
+    if not getattr(args, "no_baseline", False):  # today's path before the cache and bf16, same budget
+        baseline = summarise(measure(config_path, [*overrides[:-1], *BASELINE, overrides[-1]], log=log)[0])
+    records, config, warm_up = measure(config_path, overrides, log=log)
     summary = summarise(records)
+    if baseline is not None:
+        summary["x baseline"] = summary["positions/s"] / baseline["positions/s"] if baseline["positions/s"] else 0.0
+        summary["baseline positions/s"] = baseline["positions/s"]
+        summary["x baseline per CPU-second"] = (summary["positions/CPU-s"] / baseline["positions/CPU-s"]
+                                                if baseline["positions/CPU-s"] else 0.0)
     throughput = (f"generated {summary['positions/s']:,.1f} positions/s ({summary['positions']:,} positions, "
                   f"{summary['games']:,} games), trained {summary['samples/s']:,.1f} samples/s "
                   f"({summary['steps']:,} steps) over {summary['wall_seconds']:,.0f} s of the learner's wall time; "
@@ -150,6 +162,10 @@ def run(args) -> dict:
                                                       if load_before is not None else "")
                + f"; self-play kernels warmed up first ({warm_up:.1f} s, not counted)")
     notes = [throughput, network, machine]
+    if baseline is not None:
+        notes.append(f"x baseline {summary['x baseline']:.2f} (baseline, fp32 and no evaluation cache, the same budget "
+                     f"just before: {baseline['positions/s']:,.1f} positions/s; per CPU-second "
+                     f"x {summary['x baseline per CPU-second']:.2f})")
     return {"title": f"Training throughput and where the time goes: {described}, {seconds:g} s budget "
                      f"(selfplay bench train)",
             "rows": stage_rows(records), "notes": notes, **summary,

@@ -29,6 +29,9 @@ def add_parser(sub):
     p.add_argument("--seconds", type=finite_float, default=None,
                    help="time budget of each measurement (default 3; train: the training run's, 300)")
     p.add_argument("--no-reference", action="store_true", help="skip the OpenSpiel reference measurements")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="selfplay, train: skip the baseline (fp32, no evaluation cache) measured beside the "
+                        "settings for the 'x baseline' ratio")
     p.add_argument("--config", metavar="PATH",
                    help="train: the run config to train with (default: the quick curve's RL settings)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
