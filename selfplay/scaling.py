@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from selfplay.arena.results import GameResult, read_results
+from selfplay.arena.results import read_results
 from selfplay.arena.runner import run_arena
 from selfplay.arena.schedule import Contestant, ScheduledGame
 from selfplay.atomic import atomic_write_text
@@ -34,7 +34,7 @@ from selfplay.configio import load_config
 from selfplay.errors import UserError
 from selfplay.rating.elo import Rating
 from selfplay.rating.plots import EloCurves, draw_elo, load_curves, save_figure
-from selfplay.rating.rate import expert_unavailable, checkpoint_name
+from selfplay.rating.rate import checkpoint_name, pool_with_expert
 from selfplay.run.checkpoint import list_checkpoints
 from selfplay.run.directory import RunDir, read_rows
 
@@ -69,11 +69,7 @@ def newest_checkpoint(run_dir: Path) -> Path:
 def reference_pool(run_dir: Path, game) -> list[str]:
     """The run's rating pool and expert (the players its checkpoints were rated against)."""
     from selfplay.training.config import RunConfig
-    rating = load_config(RunConfig, RunDir(run_dir).config).rating
-    pool = rating.pool_specs()
-    if rating.expert and rating.expert not in pool and expert_unavailable(rating.expert, game) is None:
-        pool.append(rating.expert)
-    return pool
+    return pool_with_expert(load_config(RunConfig, RunDir(run_dir).config).rating, game)[0]
 
 
 def test_time_schedule(levels: int, opponents: int, games: int, played: dict[tuple[int, int], int]

@@ -136,6 +136,20 @@ def expert_unavailable(spec: str, game: Game) -> str | None:
     return None
 
 
+def pool_with_expert(config: RatingConfig, game: Game, pool: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """The reference players (``pool``, else the config's) and the expert where it can play
+    here; the notes say why it was left out."""
+    specs = config.pool_specs() if pool is None else list(pool)
+    notes = []
+    if config.expert and config.expert not in specs:
+        why = expert_unavailable(config.expert, game)
+        if why is None:
+            specs.append(config.expert)
+        else:
+            notes.append(f"expert {config.expert!r} left out of the pool: {why}")
+    return specs, notes
+
+
 def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list[str] | None = None,
                     games: int | None = None, config: RatingConfig | None = None, seed: int = 0,
                     on_result: Callable[[GameResult], None] | None = None) -> CheckpointRating:
@@ -160,14 +174,7 @@ def rate_checkpoint(run_dir: str | Path, checkpoint_path: str | Path, pool: list
 
     me = Contestant(checkpoint_name(run_dir, checkpoint_path, config.simulations),
                     f"net:{checkpoint_path},sims={config.simulations}")
-    specs = config.pool_specs() if pool is None else list(pool)
-    notes = []
-    if config.expert and config.expert not in specs:
-        why = expert_unavailable(config.expert, game)
-        if why is None:
-            specs.append(config.expert)
-        else:
-            notes.append(f"expert {config.expert!r} left out of the pool: {why}")
+    specs, notes = pool_with_expert(config, game, pool)
     opponents = [Contestant.of(s) for s in specs]
     previous = [(s, n) for s, n in rated_checkpoints(earlier, run_dir) if n != me.name]
     for _, name in reversed(previous):
