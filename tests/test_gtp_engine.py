@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from games.go import GoGame
 from selfplay.cli import build_parser, main
 from selfplay.gtp.client import GTPClient
 from selfplay.gtp.engine import COMMANDS, GTPEngine
+from selfplay.errors import UserError
 from selfplay.players import Player
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,20 @@ def test_bad_player_spec_is_a_one_line_error(capsys):
     assert main(["gtp", "--player", "nosuchplayer"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown player 'nosuchplayer'" in err
+
+
+def test_a_checkpoint_that_does_not_exist_ends_the_engine_with_the_error(tmp_path):
+    """The network loads in the background; its error still ends the process at once (exit 2),
+    without waiting for a genmove, and no GTP answer is left half written."""
+    done = subprocess.Popen(ENGINE + ["--player", f"net:{tmp_path / 'missing'}", "--size", "7"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done.stdin.write(b"name\n")
+    done.stdin.flush()  # and the input stays open: the engine ends on its own
+    assert done.wait(timeout=120) == 2
+    out, err = done.stdout.read(), done.stderr.read()
+    done.stdin.close()
+    assert "checkpoint" in err.decode() and "does not exist" in err.decode()
+    assert out.decode() in ("", "= selfplay\n\n")
 
 
 # ---- the engine in-process ---------------------------------------------------------------
@@ -341,3 +357,52 @@ def test_analysis_of_a_player_that_does_not_search_is_refused():
     out = io.StringIO()
     GTPEngine(lambda game: CountingPlayer(), size=5, komi=0.5).run(io.StringIO("kata-analyze b 10\n"), out)
     assert out.getvalue().startswith("? ") and "does not search" in out.getvalue()
+
+
+class Gate:
+    """A player factory that waits for ``open()``: the background build of a slow network."""
+
+    def __init__(self):
+        self.opened = threading.Event()
+        self.built = []
+
+    def __call__(self, game):
+        self.opened.wait(timeout=60)
+        player = ObservingPlayer()
+        self.built.append(player)
+        return player
+
+
+@dataclass
+class ObservingPlayer(Player):
+    seen: list = field(default_factory=list)
+
+    def reset(self, game):
+        self.seen = []
+
+    def observe(self, game, state, action):
+        self.seen.append(game.format_move(action))
+
+    def select_move(self, game, state):
+        return int(game.legal_actions(state)[0])
+
+
+def test_the_handshake_and_moves_are_answered_while_the_player_is_built():
+    """A GUI's first commands do not wait for the network; the moves played meanwhile reach
+    the player when it is ready, and genmove waits for it."""
+    gate = Gate()
+    engine = GTPEngine(gate, size=5, komi=0.5)
+    for line in ["name", "protocol_version", "boardsize 5", "clear_board", "komi 0.5", "play b c3", "play w b2"]:
+        assert engine.handle(line + "\n").startswith("= ")
+    assert not gate.built  # nothing above needed the player
+    gate.opened.set()
+    assert re.fullmatch(r"= [A-E][1-5]\n\n", engine.handle("genmove b\n"))
+    assert gate.built[0].seen[:2] == ["C3", "B2"]
+
+
+def test_a_player_that_cannot_be_built_is_the_answer_of_the_command_that_needs_it():
+    def refuse(game):
+        raise UserError("net: no such checkpoint")
+    engine = GTPEngine(refuse, size=5, komi=0.5)
+    assert engine.handle("name\n") == "= selfplay\n\n"
+    assert engine.handle("genmove b\n") == "? net: no such checkpoint\n\n"

@@ -119,7 +119,7 @@ class GoGame(Game):
         self.num_actions = size * size + 1
         self.pass_action = size * size
         self.obs_shape = (NUM_PLANES, size, size)
-        self._initial = new_state(size, int(komi2), self.max_moves, table_capacity(self.max_moves))
+        self._initial: np.ndarray | None = None  # made on first use: a GTP engine answers before it
 
     @classmethod
     def for_record(cls, record: GoRecord) -> GoGame:
@@ -139,6 +139,8 @@ class GoGame(Game):
 
     # ---- positions -------------------------------------------------------------------------
     def initial_state(self):
+        if self._initial is None:
+            self._initial = new_state(self.size, int(self.komi * 2), self.max_moves, table_capacity(self.max_moves))
         return self._initial.copy()
 
     def from_board(self, board, to_play: int = 0) -> np.ndarray:

@@ -13,7 +13,7 @@ from games.go import fair_komi
 from selfplay.commands.argtypes import finite_float
 from selfplay.errors import UserError
 from selfplay.gtp.engine import GTPEngine
-from selfplay.players import make_player
+from selfplay.players import check_spec, make_player
 
 DEFAULT_PLAYER = "mcts:sims=1000"
 
@@ -41,8 +41,26 @@ def input_waiting(fd: int):
     return pending
 
 
+def exit_if_failed(command: str):
+    """A done-callback for the engine's first player: a player that cannot be built (a missing
+    checkpoint, a bad option) ends the process at once with the error, as any command's bad
+    input does, instead of at the first genmove."""
+    def check(ready):
+        error = ready.exception()
+        if error is None:
+            return
+        if isinstance(error, (UserError, GameError)):
+            print(f"selfplay {command}: error: {error}", file=sys.stderr, flush=True)
+            os._exit(2)
+        print(f"selfplay {command}: internal error building the player: {type(error).__name__}: {error}",
+              file=sys.stderr, flush=True)
+        os._exit(1)
+    return check
+
+
 def run(args, stdin=None, stdout=None):
     komi = fair_komi(args.size) if args.komi is None else args.komi
+    check_spec(args.player)  # the syntax and kind at once; the rest when the player is built
 
     def build(game):
         return make_player(args.player, game)
@@ -55,6 +73,7 @@ def run(args, stdin=None, stdout=None):
     if stdin is None:  # bytes that are not UTF-8 become U+FFFD (an unknown command), whatever the locale
         stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
         pending = input_waiting(sys.stdin.fileno())
+        engine.player_ready.add_done_callback(exit_if_failed("gtp"))
     try:
         engine.run(stdin, stdout or sys.stdout, pending)
     except BrokenPipeError:  # the controller closed its end: nothing is left to answer

@@ -24,7 +24,9 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import re
+import threading
 import time
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, TextIO
@@ -135,7 +137,12 @@ class GTPEngine:
 
     ``make_player(game)`` builds the player for a game; it is called again when the board size
     changes, so a player bound to one size can refuse the others (a UserError or GameError
-    answers ``boardsize`` with ``? unacceptable size``)."""
+    answers ``boardsize`` with ``? unacceptable size``).
+
+    The first player is built in a background thread (``player_ready``): loading torch and a
+    network takes seconds, and a GUI's handshake (name, version, boardsize, komi, play) need
+    not wait for it. The first command that needs the player waits; moves played before it
+    exists are replayed into it."""
 
     def __init__(self, make_player: Callable[[GoGame], Player], size: int = 9, komi: float = 7.5,
                  name: str = "selfplay", version: str | None = None):
@@ -144,11 +151,11 @@ class GTPEngine:
         self.version = version or package_version()
         self.komi = float(komi)
         self.game = self._make_game(size, self.komi)
-        self.player = make_player(self.game)
-        self.player.reset(self.game)
+        self._player: Player | None = None
+        self.player_ready = self._build_in_background(self.game)
         self.setup: tuple[int, ...] = ()  # handicap stones (Black's points) the game starts from
         self.moves: list[tuple[int, int]] = []  # (colour, action) as played
-        self.states = [self.game.initial_state()]
+        self._states: list[np.ndarray] | None = None  # the empty board, made when first needed
         self.clock = Clock()
         self.simulation_rate: float | None = None  # simulations per second, measured
         self.finished = False
@@ -252,10 +259,48 @@ class GTPEngine:
                              f"order {order} pv {pv.upper()}")
         return " ".join(parts)
 
+    # ---- the player --------------------------------------------------------------------------
+    def _build_in_background(self, game: GoGame) -> Future:
+        ready: Future = Future()
+
+        def build():
+            try:
+                ready.set_result(self.make_player(game))
+            except BaseException as e:  # handed to whoever waits for the player
+                ready.set_exception(e)
+        threading.Thread(target=build, name="gtp-player", daemon=True).start()
+        return ready
+
+    @property
+    def player(self) -> Player:
+        """The player, waiting for the background build the first time (its error is raised
+        here); it is brought up to the moves played so far."""
+        if self._player is None:
+            self._use(self.player_ready.result())
+        return self._player
+
+    def _use(self, player: Player) -> None:
+        self._player = player
+        player.reset(self.game)
+        for (color, action), state in zip(self.moves, self.states):
+            player.observe(self.game, self._reopened(state, color), action)
+
     # ---- positions -------------------------------------------------------------------------
     @staticmethod
     def _make_game(size: int, komi: float) -> GoGame:
         return GoGame(size, komi, max_moves=MAX_MOVES_PER_POINT * size * size)
+
+    @property
+    def states(self) -> list[np.ndarray]:
+        """The positions before and after each move (the first one made on first use, so that
+        the handshake is answered before the rules' kernels are loaded)."""
+        if self._states is None:
+            self._states = [self._start()]
+        return self._states
+
+    @states.setter
+    def states(self, states: list[np.ndarray]) -> None:
+        self._states = states
 
     @property
     def state(self) -> np.ndarray:
@@ -263,7 +308,9 @@ class GTPEngine:
 
     def _state_for(self, color: int) -> np.ndarray:
         """The current position with ``color`` to move (reopened if it ended by passes)."""
-        state = self.state
+        return self._reopened(self.state, color)
+
+    def _reopened(self, state: np.ndarray, color: int) -> np.ndarray:
         if self.game.to_play(state) == color and state[PASSES] < 2:
             return state
         state = state.copy()
@@ -274,7 +321,8 @@ class GTPEngine:
     def _push(self, color: int, action: int) -> None:
         before = self._state_for(color)
         after = self.game.step(before, action)
-        self.player.observe(self.game, before, action)
+        if self._player is not None:  # else replayed into it when it is ready
+            self._player.observe(self.game, before, action)
         self.moves.append((color, action))
         self.states.append(after)
 
@@ -289,7 +337,8 @@ class GTPEngine:
 
     def _replay(self, moves: list[tuple[int, int]]) -> None:
         self.moves, self.states = [], [self._start()]
-        self.player.reset(self.game)
+        if self._player is not None:
+            self._player.reset(self.game)
         for color, action in moves:
             self._push(color, action)
 
@@ -324,10 +373,10 @@ class GTPEngine:
         size = _integer(text, "board size")
         try:
             game = self._make_game(size, self.komi)
-            player = self.make_player(game) if size != self.game.size else self.player
+            player = self.make_player(game) if size != self.game.size else self._player  # None: still building
         except (GameError, UserError) as e:
             raise CommandError(f"unacceptable size ({_one_line(str(e))})") from None
-        self.game, self.player = game, player
+        self.game, self._player = game, player
         self.simulation_rate = None
         self.setup = ()
         self._replay([])
@@ -516,7 +565,7 @@ class GTPEngine:
             moves = moves[:max(until - 1, 0)]  # GTP: the position before move MOVE_NUMBER
         if (game.size, game.komi) != (self.game.size, self.game.komi):
             self.game, self.komi = game, record.komi
-            self.player = self.make_player(game)
+            self._player = self.make_player(game)
         self.setup = tuple(record.setup_black)
         self._replay(moves)
         return ""
