@@ -118,16 +118,30 @@ def test_net_player_accepts_precision_and_cache():
     check_player("net:x.pt,precision=auto", GAME)
 
 
-def test_auto_keeps_small_cpu_batches_in_fp32():
-    """Under auto, a batch below the measured crossover is computed exactly as in fp32."""
-    if not cpu_has_bf16():
-        pytest.skip("this CPU has no native bf16: auto is fp32 throughout")
-    from selfplay.network import AUTO_BF16_MIN_BATCH_CPU
-    net = trained_net()
-    _, planes, legal = positions(AUTO_BF16_MIN_BATCH_CPU + 4, seed=7)
-    auto = NetworkEvaluator(net, "cpu", precision="auto")
-    fp32 = NetworkEvaluator(net, "cpu", precision="fp32")
-    bf16 = NetworkEvaluator(net, "cpu", precision="bf16")
-    small = slice(0, AUTO_BF16_MIN_BATCH_CPU - 1)
-    np.testing.assert_array_equal(auto.forward(planes[small], legal[small])[1], fp32.forward(planes[small], legal[small])[1])
-    np.testing.assert_array_equal(auto.forward(planes, legal)[1], bf16.forward(planes, legal)[1])
+def test_the_fused_network_computes_the_model():
+    """FusedNet in float32 is the model up to rounding (batch norms folded, heads merged,
+    channels-last), for Connect Four and for Go (whose pass needs the policy's own logit),
+    with and without residual blocks; and it follows the weights when they change."""
+    from games import make_game
+    from selfplay.fused_network import FusedNet
+    from selfplay.network import NetworkConfig, PolicyValueNet
+    for game, config in [(GAME, NetworkConfig(8, 2, 8)), (make_game("go", size=5, komi=0.5), NetworkConfig(6, 0, 5))]:
+        torch.manual_seed(0)
+        net = PolicyValueNet(game.obs_shape, game.num_actions, config)
+        net.train()
+        for _ in range(3):  # batch statistics that are not the identity
+            net(torch.rand(16, *game.obs_shape) * 3)
+        net.eval()
+        planes = torch.rand(32, *game.obs_shape)
+        with torch.inference_mode():
+            logits, values = net(planes)
+            fused_logits, fused_values = FusedNet(net, torch.float32)(planes)
+        torch.testing.assert_close(fused_logits, logits, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(fused_values, values, rtol=1e-5, atol=1e-5)
+    evaluator = NetworkEvaluator(net, "cpu", precision="bf16")
+    legal = np.ones((32, game.num_actions), dtype=np.bool_)
+    before = evaluator.forward(planes.numpy(), legal)[1]
+    with torch.no_grad():
+        net.value_head[6].bias.add_(0.5)
+    after = evaluator.forward(planes.numpy(), legal)[1]
+    assert np.all(after > before)  # the new weights, not the first snapshot

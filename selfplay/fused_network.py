@@ -1,0 +1,71 @@
+"""FusedNet: a PolicyValueNet's inference form, for the bf16 path of NetworkEvaluator.
+
+Autocast runs the network as trained and converts every weight and activation to bf16 at every
+call, with each batch norm, ReLU and residual sum a separate pass over memory. For inference
+the same function is cheaper to compute: each batch norm folded into the convolution before it
+(w * gamma / sigma, beta - mu * gamma / sigma), the weights converted once, the activations in
+channels-last layout (oneDNN's native one), the ReLUs and residual sums in place, and the two
+heads' 1x1 convolutions merged into one. Measured on an AVX-512 BF16 CPU with one thread at
+batch 256 (`selfplay bench selfplay`): about 3x the fp32 forward where autocast gives about 2x.
+
+A FusedNet is a snapshot: NetworkEvaluator rebuilds it whenever the model's weights change.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+Conv = tuple[torch.Tensor, torch.Tensor]
+
+
+def fold_batchnorm(conv: nn.Conv2d, norm: nn.BatchNorm2d) -> Conv:
+    """The weight and bias of one convolution that computes ``norm(conv(x))`` in eval mode."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    weight = conv.weight * scale.reshape(-1, 1, 1, 1)
+    bias = norm.bias - norm.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    return weight.detach(), bias.detach()
+
+
+class FusedNet:
+    """``FusedNet(model, dtype)(planes)``, for a PolicyValueNet ``model``, gives what
+    ``model(planes)`` gives in eval mode (float32 logits, unmasked, and values), computed in
+    ``dtype``."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.bfloat16):
+        self.dtype = dtype
+        self.num_actions = model.num_actions
+        with torch.no_grad():
+            self.stem = self._conv(fold_batchnorm(model.stem[0], model.stem[1]))
+            self.blocks = [(self._conv(fold_batchnorm(block.conv1, block.bn1)),
+                            self._conv(fold_batchnorm(block.conv2, block.bn2))) for block in model.tower]
+            policy_w, policy_b = fold_batchnorm(model.policy_head[0], model.policy_head[1])
+            value_w, value_b = fold_batchnorm(model.value_head[0], model.value_head[1])
+            self.policy_planes = policy_w.shape[0]
+            self.heads = self._conv((torch.cat([policy_w, value_w]), torch.cat([policy_b, value_b])))
+            self.policy = self._linear(model.policy_head[4])
+            self.value_hidden = self._linear(model.value_head[4])
+            self.value_out = self._linear(model.value_head[6])
+
+    def _conv(self, conv: Conv) -> Conv:
+        weight, bias = conv
+        return weight.to(self.dtype).contiguous(memory_format=torch.channels_last), bias.to(self.dtype)
+
+    def _linear(self, layer: nn.Linear) -> Conv:
+        return layer.weight.detach().to(self.dtype), layer.bias.detach().to(self.dtype)
+
+    def __call__(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = planes.to(self.dtype).contiguous(memory_format=torch.channels_last)
+        x = F.conv2d(x, *self.stem, padding=1).relu_()
+        for (w1, b1), (w2, b2) in self.blocks:
+            y = F.conv2d(x, w1, b1, padding=1).relu_()
+            x = F.conv2d(y, w2, b2, padding=1).add_(x).relu_()
+        heads = F.conv2d(x, *self.heads).relu_()
+        n = heads.shape[0]
+        logits = F.linear(heads[:, :self.policy_planes].reshape(n, -1), *self.policy).float()
+        hidden = F.linear(heads[:, self.policy_planes:].reshape(n, -1), *self.value_hidden).relu_()
+        values = torch.tanh(F.linear(hidden, *self.value_out).float()).squeeze(-1)
+        return logits, values
