@@ -5,6 +5,7 @@ import gc
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,27 @@ def test_an_engine_behind_a_wrapper_script_takes_its_children_along(tmp_path, en
             engine.genmove("b", timeout=0.5)
     else:
         engine.close()
-    assert reaped(engine.pid) and not _alive(int(child_pid.read_text()))
+    assert reaped(engine.pid)
+    child = int(child_pid.read_text())
+    deadline = time.monotonic() + 10  # SIGKILL is sent; a loaded machine may take a moment to run it
+    while (_alive(child) or _group_members(engine.pid)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
+    assert not _group_members(engine.pid)  # the engine itself (it ignores SIGTERM) included
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies) of process group ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(int(entry.name))
+    return members
 
 
 def test_crash_mid_game():

@@ -243,10 +243,13 @@ class GTPClient:
         return ok, result.lstrip("\n").rstrip()
 
     def _died(self, command: str) -> EngineDiedError:
-        try:
-            code = self.process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            code = None
+        deadline = time.monotonic() + 1.0
+        while not _exited(self.process) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        code = None
+        if _exited(self.process):  # reaped only after what is left of its group is killed
+            _reap(self.process, grace=0.0)
+            code = self.process.returncode
         self._fail("it has exited")
         status = "closed its output" if code is None else f"exited with status {code}"
         tail = self._stderr_tail()
@@ -305,7 +308,7 @@ class GTPClient:
         """Ask the engine to quit, then terminate or kill it; always reap it. Idempotent."""
         if not self._finalizer.alive:
             return
-        if self.process.poll() is None and not self.broken:
+        if not _exited(self.process) and not self.broken:  # not poll(): reaping first would spare the group
             try:
                 self.process.stdin.write(b"quit\n")
                 self.process.stdin.flush()
