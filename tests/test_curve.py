@@ -26,7 +26,7 @@ from selfplay.training.curve import (
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = str(ROOT / "configs" / "smoke.yaml")
-REDUCED = ["--config", SMOKE, "--expert-games", "40", "selfplay.workers=0", "rating.games=2",
+REDUCED = ["--config", SMOKE, "--expert-games", "40", "--final-games", "4", "selfplay.workers=0", "rating.games=2",
            "rating.simulations=4", "sft:total_steps=20", "sft:checkpoint_every=10", "sft:eval.every_steps=10",
            "rl:total_steps=20", "rl:max_hours=0", "rl:checkpoint_every=10", "rl:eval.every_steps=10"]
 
@@ -60,6 +60,20 @@ def test_rl_starts_from_the_sft_network_and_plays_it(curve_dir):
     assert payload["initial"]["step"] == 20
     ratings = (curve_dir / "rl" / "ratings.csv").read_text()
     assert f"net:{curve_dir / 'sft' / 'checkpoints' / 'step-00000020.pt'},sims=4" in ratings
+
+
+def test_the_last_checkpoints_are_topped_up_against_every_opponent(curve_dir):
+    """Two rating games a pair as the runs go, then four for each run's last checkpoint (the
+    verdict's intervals), against the pool, the expert and the previous checkpoint alike."""
+    from collections import Counter
+
+    from selfplay.arena.results import read_results
+    for run, last in (("sft", 20), ("rl", 20)):
+        me = f"net:{curve_dir / run / 'checkpoints' / f'step-{last:08d}.pt'},sims=4"
+        games = Counter(r.second if r.first == me else r.first
+                        for r in read_results(curve_dir / run / "ratings.csv") if me in (r.first, r.second))
+        assert "expert:depth=2" in games and "random" in games
+        assert set(games.values()) == {4}, games
 
 
 def test_rerun_resumes_without_redoing_finished_stages(curve_dir, capsys):

@@ -298,3 +298,116 @@ def setup_stones(state, colors):
     block = 2 * state[NWORDS]
     state[bits + block:bits + (HISTORY + 1) * block] = 0
 
+
+
+# ---- light moves for the playouts ------------------------------------------------------------
+# The playouts (games.go.playouts.rollout) need only the board, the groups with their
+# pseudo-liberties and the empty list: these kernels play a move keeping just those (and the
+# header's counters), without the Zobrist hashes (HASH, GHASH), the history bitboards or the
+# position table, and report the simple-ko point instead. A state they have played on is only
+# good for reading its board and score: its hash, history planes and position table are stale.
+@njit(cache=True)
+def _light_add_stone(state, color, head, nxt, stones, libs, empties, empty_index, width, p, me):
+    """add_stone without the hashes and bitboards."""
+    last = state[NUM_EMPTY] - 1
+    i = state[empty_index + p]
+    q = state[empties + last]
+    state[empties + i] = q
+    state[empty_index + q] = i
+    state[NUM_EMPTY] = last
+
+    state[color + p] = me
+    state[head + p] = p
+    state[nxt + p] = p
+    state[stones + p] = 1
+    n_libs = 0
+    for q in (p + width, p - 1, p + 1, p - width):
+        c = state[color + q]
+        if c == EMPTY:
+            n_libs += 1
+        elif c != BORDER:
+            state[libs + state[head + q]] -= 1
+    state[libs + p] = n_libs
+    g = p
+    for q in (p + width, p - 1, p + 1, p - width):
+        if state[color + q] == me:
+            b = state[head + q]
+            if b != g:
+                a = g
+                if state[stones + a] < state[stones + b]:
+                    a, b = b, a
+                s = b
+                while True:
+                    state[head + s] = a
+                    s = state[nxt + s]
+                    if s == b:
+                        break
+                state[nxt + a], state[nxt + b] = state[nxt + b], state[nxt + a]
+                state[stones + a] += state[stones + b]
+                state[libs + a] += state[libs + b]
+                g = a
+
+
+@njit(cache=True)
+def _light_remove_group(state, color, head, nxt, libs, empties, empty_index, width, g, capturer):
+    """_remove_group without the hashes and bitboards; returns the stones removed."""
+    n_empty = state[NUM_EMPTY]
+    count = 0
+    s = g
+    while True:
+        following = state[nxt + s]
+        state[color + s] = EMPTY
+        state[empties + n_empty] = s
+        state[empty_index + s] = n_empty
+        n_empty += 1
+        for q in (s + width, s - 1, s + 1, s - width):
+            if state[color + q] == capturer:
+                state[libs + state[head + q]] += 1
+        count += 1
+        s = following
+        if s == g:
+            break
+    state[NUM_EMPTY] = n_empty
+    return count
+
+
+@njit(cache=True, inline="always")
+def light_play_stone(state, color, head, nxt, stones, libs, empties, empty_index, width, p, me):
+    """Play colour ``me`` at the empty point p (legal) on the board, groups and empty list
+    alone, the sections' bases given; returns (stones captured, simple-ko point): the point of
+    the single stone just captured by a single stone left with that one liberty, where the
+    other colour may not play next, or 0 for none."""
+    them = 3 - me
+    _light_add_stone(state, color, head, nxt, stones, libs, empties, empty_index, width, p, me)
+    captured = 0
+    ko = 0
+    for q in (p + width, p - 1, p + 1, p - width):
+        if state[color + q] == them and state[libs + state[head + q]] == 0:
+            captured += _light_remove_group(state, color, head, nxt, libs, empties, empty_index, width,
+                                            state[head + q], me)
+            ko = q
+    if captured != 1 or state[stones + state[head + p]] != 1 or state[libs + p] != 1:
+        ko = 0
+    return captured, ko
+
+
+@njit(cache=True)
+def light_step(state, p):
+    """step_point for the playouts: play padded point p (legal), or pass when p is 0, keeping
+    only the board, the groups, the empty list and the header's counters (see above). Returns
+    the simple-ko point, where the player now to move may not play (0 for none)."""
+    ko = 0
+    if p == PASS_POINT:
+        state[PASSES] += 1
+        state[LAST_MOVE] = state[SIZE] * state[SIZE]
+    else:
+        me = state[TO_PLAY] + 1
+        captured, ko = light_play_stone(state, base_of(state, COLOR), base_of(state, HEAD), base_of(state, NEXT),
+                                        base_of(state, STONES), base_of(state, LIBS), base_of(state, EMPTIES),
+                                        base_of(state, EMPTY_INDEX), state[WIDTH], p, me)
+        state[CAPTURES + me - 1] += captured
+        state[PASSES] = 0
+        state[LAST_MOVE] = action_of(state, p)
+    state[MOVE_NUMBER] += 1
+    state[TO_PLAY] ^= 1
+    return ko

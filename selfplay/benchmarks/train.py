@@ -53,8 +53,9 @@ def run_settings(config_path: str | None, seconds: float, extra: list[str] = ())
             " ".join([described, *extra]))
 
 
-#: The path the cache and bf16 are measured against (issue 20's "today's settings").
-BASELINE = ("selfplay.inference_precision=fp32", "selfplay.eval_cache=0")
+#: The path the cache, bf16 and the second worker are measured against (issue 20's "today's
+#: settings": one self-play worker, fp32, no evaluation cache).
+BASELINE = ("selfplay.inference_precision=fp32", "selfplay.eval_cache=0", "selfplay.workers=1")
 
 
 def warm_kernels(config: RunConfig) -> float:

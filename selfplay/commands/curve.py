@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from selfplay.commands.argtypes import nonnegative_int
 from selfplay.training.presets import PRESETS
 
 
@@ -22,6 +23,9 @@ def add_parser(sub):
     p.add_argument("--out", help="output directory (default: runs/curve-GAME-PRESET)")
     p.add_argument("--config", help="the run config both runs start from (default: the preset's)")
     p.add_argument("--expert-games", type=int, help="how many expert games (default: the preset's)")
+    p.add_argument("--final-games", type=nonnegative_int,
+                   help="rating games per opponent the last SFT and RL checkpoints are topped up to "
+                        "(default: the preset's; 0: none)")
     p.set_defaults(func=run, trailing_items="overrides")
 
 
@@ -30,6 +34,6 @@ def run(args, write=print):
 
     out = Path(args.out or f"runs/curve-{args.game}-{args.preset}")
     summary = reproduce_curve(args.game, args.preset, out, config=args.config, expert_games=args.expert_games,
-                              overrides=args.overrides, log=write)
+                              final_games=args.final_games, overrides=args.overrides, log=write)
     write(f"the figure: {', '.join(summary.figure)}; the numbers: {out / 'summary.json'}")
     return 0

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from selfplay.atomic import atomic_write_text
@@ -32,7 +33,7 @@ from selfplay.experts.games import expert_settings, generate
 from selfplay.experts.registry import EXPERTS
 from selfplay.experts.settings import Settings
 from selfplay.rating.plots import load_curves, plot_elo, terminal_chart
-from selfplay.rating.rate import checkpoint_name
+from selfplay.rating.rate import checkpoint_name, rate_checkpoint
 from selfplay.run.checkpoint import checkpoint_path
 from selfplay.run.directory import RunDir
 from selfplay.training.config import GameConfig, RunConfig
@@ -128,7 +129,8 @@ def split_overrides(items: list[str]) -> tuple[list[str], list[str]]:
 
 
 def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None = None,
-                    expert_games: int | None = None, overrides: list[str] = (), log=print) -> CurveSummary:
+                    expert_games: int | None = None, overrides: list[str] = (), log=print,
+                    final_games: int | None = None) -> CurveSummary:
 
     p = preset_for(game, preset)
     out = Path(out)
@@ -141,23 +143,29 @@ def reproduce_curve(game: str, preset: str, out: str | Path, config: str | None 
 
     games_dir = out / "expert-games"
     count = expert_games or p.expert_games
-    log(f"[1/4] {count} expert games ({expert}) in {games_dir}")
+    final_games = p.final_games if final_games is None else final_games
+    stages = 5 if final_games else 4
+    log(f"[1/{stages}] {count} expert games ({expert}) in {games_dir}")
     generate(settings, games_dir, count, workers=p.expert_workers, seed=0)
 
     sft_dir = out / "sft"
-    log(f"[2/4] imitation (SFT) in {sft_dir}")
+    log(f"[2/{stages}] imitation (SFT) in {sft_dir}")
     sft_overrides = [*p.sft, f"rating.expert={expert}", *sft_extra]
     sft = run_imitation(sft_dir, games_dir, base, sft_overrides, resume=_started(sft_dir), log=_indent(log))
     accuracy = sft.validate()["val/move_accuracy"]
 
     rl_dir = out / "rl"
-    log(f"[3/4] self-play RL from the SFT network in {rl_dir}")
+    log(f"[3/{stages}] self-play RL from the SFT network in {rl_dir}")
     final_sft = checkpoint_name(sft_dir, checkpoint_path(sft.run.checkpoints, sft.step), sft.config.rating.simulations)
     rl_overrides = [*p.rl, f"init_from={sft_dir}", f"rating.expert={expert}",
                     f"rating.pool={sft.config.rating.pool};{final_sft}", *rl_extra]
     rl = run_training(rl_dir, base, rl_overrides, resume=_started(rl_dir), log=_indent(log))
 
-    log("[4/4] the figure")
+    if final_games:
+        log(f"[4/{stages}] the last SFT and RL checkpoints topped up to {final_games} rating games per opponent")
+        for trainer, run_dir in ((sft, sft_dir), (rl, rl_dir)):
+            _top_up(trainer, run_dir, final_games, log=_indent(log))
+    log(f"[{stages}/{stages}] the figure")
     summary = summarise(out, [sft_dir, rl_dir], expert, accuracy)
     if p.benchmark_positions:  # set by Connect Four's presets only: the positions are Connect Four's
         summary.benchmark = _benchmark(sft, rl, p.benchmark_positions, log)
@@ -212,6 +220,17 @@ def _benchmark(sft, rl, limit: int, log) -> dict[str, float]:
         results.update({f"{name}/{k.split('/')[1]}": v for k, v in shares.items()})
     log("optimal-move shares: " + "  ".join(f"{k} {v:.3f}" for k, v in results.items()))
     return results
+
+
+def _top_up(trainer, run_dir: Path, games: int, log) -> None:
+    """More games for a run's last checkpoint against its rating opponents (the pool, the
+    expert, the previous checkpoint), in the run's ratings.csv: the verdict compares intervals,
+    and ten games a pair leave them too wide to separate players 100 Elo apart. Games already
+    played count, so a resumed curve plays only the rest; the cores are free by now."""
+    config = replace(trainer.config.rating, parallel=max(trainer.config.rating.parallel, os.cpu_count() or 1))
+    rated = rate_checkpoint(run_dir, checkpoint_path(trainer.run.checkpoints, trainer.step), games=games,
+                            config=config, seed=1)
+    log(f"{rated.player}: Elo {rated.elo:.0f} [{rated.lower:.0f}, {rated.upper:.0f}] over {rated.games} games")
 
 
 def _started(run_dir: Path) -> bool:

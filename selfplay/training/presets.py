@@ -20,6 +20,7 @@ class Preset:
     rl: tuple[str, ...]            # overrides of the RL run
     benchmark_positions: int = 0   # Connect Four: benchmark positions scored at the end (0 = none)
     expert_workers: int = 1        # processes making the expert games (Go: one GNU Go each)
+    final_games: int = 0           # rating games per opponent for the last SFT and RL checkpoints (0: no top-up)
     note: str = ""
 
 
@@ -32,15 +33,15 @@ PRESETS: dict[str, dict[str, Preset]] = {
         "quick": Preset(
             base="curve_connect4.yaml", expert_games=3000, expert_level=2,
             sft=(*_RATED, "total_steps=900", "checkpoint_every=150", "eval.every_steps=150"),
-            rl=(*_RATED, "total_steps=100000", "max_hours=0.19", "checkpoint_every=100", "eval.every_steps=200"),
-            benchmark_positions=200,
+            rl=(*_RATED, "total_steps=100000", "max_hours=0.15", "checkpoint_every=100", "eval.every_steps=200"),
+            benchmark_positions=200, final_games=40,
             note="about 15 minutes on 2 CPU cores"),
         "full": Preset(
             base="curve_connect4.yaml", expert_games=20000, expert_level=2,
             sft=(*_RATED, "total_steps=4000", "checkpoint_every=500", "eval.every_steps=500", "rating.games=20"),
             rl=(*_RATED, "total_steps=100000", "max_hours=1.75", "checkpoint_every=250", "eval.every_steps=500",
                 "rating.games=20"),
-            benchmark_positions=1000,
+            benchmark_positions=1000, final_games=60,
             note="about 2.3 hours on 2 CPU cores"),
     },
     # 7x7 (configs/curve_go7.yaml; 9x9 with game.size=9 game.komi=7, on a GPU). GNU Go at level 10
