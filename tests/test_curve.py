@@ -98,27 +98,54 @@ def test_unknown_game_or_preset_is_a_clear_error(capsys):
     assert "no 'huge' preset" in capsys.readouterr().err
 
 
-def test_verdict_reads_the_intervals():
+def test_verdict_reads_the_interval_of_the_difference():
     """The quick curve once printed "above the expert's line" for RL at 593 [410, 780] against
-    the expert's 536 [362, 710]: the verdict holds only where the intervals separate."""
+    the expert's 536 [362, 710]: the verdict holds only where the interval of the difference
+    (from the joint fit) clears 0, and touching 0 is not clearing it."""
     summary = CurveSummary(expert="expert:depth=2", expert_elo=536, expert_interval=[362, 710],
                            sft_elo=[400, 500], sft_lower=[250, 350], sft_upper=[550, 650],
-                           rl_elo=[500, 593], rl_lower=[330, 410], rl_upper=[670, 780])
+                           rl_elo=[500, 593], rl_lower=[330, 410], rl_upper=[670, 780],
+                           sft_vs_expert=[[-136, -250, -20], [-36, -120, 48]],
+                           rl_vs_expert=[[-36, -100, 28], [57, -10, 124]])
     assert summary.sft_at_or_below_expert and not summary.rl_above_expert
     lines = summary.verdict()
     assert lines[0] == "expert (expert:depth=2): Elo 536 [362, 710]"
-    assert lines[1].endswith("Elo 400 [250, 550], 500 [350, 650]; at the expert's line (the 95% intervals overlap)")
-    assert "593 [410, 780]; NOT separated from the expert's line" in lines[2]
-    summary.rl_elo[-1], summary.rl_lower[-1], summary.rl_upper[-1] = 900, 711, 1090
-    assert summary.rl_above_expert and "above the expert's line (the 95% intervals do not overlap)" in summary.verdict()[2]
-    summary.rl_lower[-1] = 710  # touching is not separated
+    assert lines[1].endswith("Elo 400 [250, 550], 500 [350, 650]; minus the expert's -136 [-250, -20], "
+                             "-36 [-120, +48]; at the expert's line (the difference's 95% interval holds 0)")
+    assert "593 [410, 780]; minus the expert's +57 [-10, +124]; NOT separated from the expert's line" in lines[2]
+    summary.rl_vs_expert[-1] = [131, 61, 201]  # the intervals of the two ratings may still overlap
+    assert summary.rl_above_expert and "above the expert's line (the difference's 95% interval is above 0)" \
+        in summary.verdict()[2]
+    summary.rl_vs_expert[-1] = [70, 0, 140]  # touching is not separated
     assert not summary.rl_above_expert
-    summary.sft_lower = [711, 720]
+    summary.sft_vs_expert = [[90, 5, 175], [120, 30, 210]]
     assert not summary.sft_at_or_below_expert and "ABOVE" in summary.verdict()[1]
-    summary.sft_lower, summary.sft_upper = [100, 120], [300, 361]
+    summary.sft_vs_expert[0] = [50, -20, 120]  # one of the two at the line: at the line
+    assert summary.sft_position() == "at"
+    summary.sft_vs_expert = [[-150, -240, -60], [-130, -200, -60]]
     assert summary.sft_position() == "below" and summary.sft_at_or_below_expert
-    summary.rl_lower[-1], summary.rl_upper[-1] = 100, 361
+    summary.rl_vs_expert[-1] = [-200, -300, -100]
     assert "BELOW" in summary.verdict()[2]
+
+
+def test_the_difference_of_two_ratings_is_read_from_the_joint_fit():
+    """A hand-checkable case: A and B play random (the anchor) and each other. The difference
+    A - B has a narrower interval than either rating's own (their shared uncertainty about the
+    anchor cancels), and it matches the head-to-head's own estimate closely."""
+    import math
+
+    from selfplay.rating.elo import fit_elo
+    results = [("A", "random", 0.75)] * 40 + [("B", "random", 0.75)] * 40 + [("A", "B", 1.0)] * 60 \
+        + [("A", "B", 0.0)] * 40
+    fit = fit_elo(results, anchor="random")
+    diff, low, high = fit.difference("A", "B")
+    assert diff == pytest.approx(fit["A"].elo - fit["B"].elo)
+    assert high - low < min(fit["A"].upper - fit["A"].lower, fit["B"].upper - fit["B"].lower)
+    assert (low + high) / 2 == pytest.approx(diff)
+    head_to_head = 400 * math.log10(0.6 / 0.4)  # 70.4 Elo from 60% over 100 games
+    assert diff == pytest.approx(head_to_head, abs=15)
+    with pytest.raises(UserError, match="no rating for 'C'"):
+        fit.difference("A", "C")
 
 
 def test_the_expert_follows_the_configs_game():

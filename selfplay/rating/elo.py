@@ -68,6 +68,19 @@ class EloFit:
     def __contains__(self, player: str) -> bool:
         return any(r.player == player for r in self.ratings)
 
+    def difference(self, player: str, other: str) -> tuple[float, float, float]:
+        """``player``'s Elo minus ``other``'s with its interval (at the fit's confidence), from
+        the joint covariance: what decides whether one is above the other. Each rating's own
+        interval is relative to the anchor and carries the scale's uncertainty, which the two
+        share; comparing those intervals for overlap is needlessly blunt."""
+        a, b = self[player], self[other]  # named errors for unknown players
+        i, j = self.players.index(player), self.players.index(other)
+        c = self.covariance
+        spread = math.sqrt(max(c[i, i] + c[j, j] - 2 * c[i, j], 0.0))
+        half = NormalDist().inv_cdf(0.5 + self.confidence / 2) * spread
+        diff = a.elo - b.elo
+        return diff, diff - half, diff + half
+
 
 def resolve_anchor(anchor: str, players: Iterable[str]) -> str:
     """The player named ``anchor``: exactly, or the only player whose spec is of that kind

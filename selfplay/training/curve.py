@@ -12,7 +12,9 @@ The output directory holds one stage each, and every stage resumes where a kille
     summary.json    the measured numbers behind the verdict printed at the end
 
 Both runs rate their checkpoints with the same search (``rating.simulations``) against the
-same players, the expert that made the games among them. What the figure should show: SFT
+same players, the expert that made the games among them; at the end the last checkpoint of
+each run plays more games against each of its opponents (the preset's ``final_games``), since
+the verdict compares 95% intervals. What the figure should show: SFT
 flattening at or below the expert's line (imitation cannot beat its teacher by much), RL
 rising above it. The summary says whether it did, with the numbers, not assuming it.
 """
@@ -44,8 +46,11 @@ from selfplay.training.trainer import run_training
 @dataclass
 class CurveSummary:
     """The numbers of the verdict (summary.json). A verdict holds only where the 95% intervals
-    say so: RL is above the expert when its last checkpoint's lower bound is above the expert's
-    upper bound, and "not separated" while the two overlap."""
+    say so, and the interval that says whether a checkpoint is above the expert is the one of
+    their difference (from the joint fit's covariance): RL is above the expert when the
+    difference's lower bound is above 0, "not separated" while the interval holds 0. Each
+    rating's own interval is relative to random (rated 0, beaten by everyone), so most of its
+    width is the whole scale's uncertainty, shared by the checkpoint and the expert alike."""
     expert: str
     expert_elo: float
     sft_elo: list[float] = field(default_factory=list)     # per rated SFT checkpoint, in order
@@ -56,32 +61,28 @@ class CurveSummary:
     sft_upper: list[float] = field(default_factory=list)
     rl_lower: list[float] = field(default_factory=list)    # the RL checkpoints' 95% intervals
     rl_upper: list[float] = field(default_factory=list)
+    sft_vs_expert: list[list[float]] = field(default_factory=list)  # per SFT checkpoint: [Elo - expert's, 95% low, high]
+    rl_vs_expert: list[list[float]] = field(default_factory=list)   # the same per RL checkpoint
     benchmark: dict[str, float] = field(default_factory=dict)  # Connect Four outcome/best shares
     figure: list[str] = field(default_factory=list)
 
     def _expert_bounds(self) -> tuple[float, float]:
         return tuple(self.expert_interval) if len(self.expert_interval) == 2 else (self.expert_elo, self.expert_elo)
 
+    @staticmethod
+    def _side(difference: list[float]) -> str:
+        _, low, high = difference
+        return "above" if low > 0 else "below" if high < 0 else "at"
+
     def sft_position(self) -> str:
-        """"above", "below" or "at" the expert: the last two SFT checkpoints' intervals wholly
-        above (below) the expert's, or overlapping it."""
-        low, high = self._expert_bounds()
-        if self.sft_lower and min(self.sft_lower[-2:]) > high:
-            return "above"
-        if self.sft_upper and max(self.sft_upper[-2:]) < low:
-            return "below"
-        return "at"
+        """"above" or "below" the expert when the last two SFT checkpoints both are (their
+        difference's interval clear of 0 on that side), else "at"."""
+        sides = {self._side(d) for d in self.sft_vs_expert[-2:]}
+        return sides.pop() if len(sides) == 1 and sides != {"at"} else "at"
 
     def rl_position(self) -> str:
         """The same for the last RL checkpoint ("none" when none was rated)."""
-        if not self.rl_elo:
-            return "none"
-        low, high = self._expert_bounds()
-        if self.rl_lower and self.rl_lower[-1] > high:
-            return "above"
-        if self.rl_upper and self.rl_upper[-1] < low:
-            return "below"
-        return "at"
+        return self._side(self.rl_vs_expert[-1]) if self.rl_vs_expert else "none"
 
     @property
     def sft_at_or_below_expert(self) -> bool:
@@ -92,23 +93,30 @@ class CurveSummary:
         return self.rl_position() == "above"
 
     def verdict(self) -> list[str]:
-        def interval(values, lows, highs):
-            return ", ".join(f"{e:.0f} [{lo:.0f}, {hi:.0f}]" for e, lo, hi in zip(values, lows, highs))
+        def interval(values, lows, highs, sign=""):
+            return ", ".join(f"{e:{sign}.0f} [{lo:{sign}.0f}, {hi:{sign}.0f}]" for e, lo, hi in zip(values, lows, highs))
+
+        def against_expert(differences):
+            return "minus the expert's " + interval(*zip(*differences), sign="+") if differences else "no difference"
 
         low, high = self._expert_bounds()
-        sft = {"above": "ABOVE the expert's line (the 95% intervals do not overlap)",
-               "below": "below the expert's line",
-               "at": "at the expert's line (the 95% intervals overlap)"}[self.sft_position()]
-        rl = {"above": "above the expert's line (the 95% intervals do not overlap)",
+        sft = {"above": "ABOVE the expert's line (the difference's 95% interval is above 0)",
+               "below": "below the expert's line (the difference's 95% interval is below 0)",
+               "at": "at the expert's line (the difference's 95% interval holds 0)"}[self.sft_position()]
+        rl = {"above": "above the expert's line (the difference's 95% interval is above 0)",
               "below": "BELOW the expert's line",
-              "at": "NOT separated from the expert's line (the 95% intervals overlap: more rating games "
-                    "or more training would tell)",
+              "at": "NOT separated from the expert's line (the difference's 95% interval holds 0: more "
+                    "rating games or more training would tell)",
               "none": "none rated"}[self.rl_position()]
         return [
             f"expert ({self.expert}): Elo {self.expert_elo:.0f} [{low:.0f}, {high:.0f}]",
             f"SFT, last two rated checkpoints: Elo "
-            f"{interval(self.sft_elo[-2:], self.sft_lower[-2:], self.sft_upper[-2:])}; {sft}",
-            f"RL, last rated checkpoint: Elo {interval(self.rl_elo[-1:], self.rl_lower[-1:], self.rl_upper[-1:])}; {rl}",
+            f"{interval(self.sft_elo[-2:], self.sft_lower[-2:], self.sft_upper[-2:])}; "
+            f"{against_expert(self.sft_vs_expert[-2:])}; {sft}",
+            f"RL, last rated checkpoint: Elo {interval(self.rl_elo[-1:], self.rl_lower[-1:], self.rl_upper[-1:])}; "
+            f"{against_expert(self.rl_vs_expert[-1:])}; {rl}",
+            "(Elo intervals are relative to random = 0; whether a checkpoint is above the expert is read "
+            "from the interval of their difference in the joint fit)",
         ]
 
 
@@ -203,6 +211,8 @@ def summarise(out: Path, runs: list[Path], expert: str, accuracy: float) -> Curv
                         expert_interval=[experts[0].lower, experts[0].upper],
                         sft_lower=[pt.lower for pt in sft.points], sft_upper=[pt.upper for pt in sft.points],
                         rl_lower=[pt.lower for pt in rl_points], rl_upper=[pt.upper for pt in rl_points],
+                        sft_vs_expert=[list(data.fit.difference(pt.player, expert)) for pt in sft.points],
+                        rl_vs_expert=[list(data.fit.difference(pt.player, expert)) for pt in rl_points],
                         figure=[str(f) for f in figure])
 
 

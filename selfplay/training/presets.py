@@ -34,7 +34,7 @@ PRESETS: dict[str, dict[str, Preset]] = {
             base="curve_connect4.yaml", expert_games=3000, expert_level=2,
             sft=(*_RATED, "total_steps=900", "checkpoint_every=150", "eval.every_steps=150"),
             rl=(*_RATED, "total_steps=100000", "max_hours=0.15", "checkpoint_every=100", "eval.every_steps=200"),
-            benchmark_positions=200, final_games=40,
+            benchmark_positions=200, final_games=60,
             note="about 15 minutes on 2 CPU cores"),
         "full": Preset(
             base="curve_connect4.yaml", expert_games=20000, expert_level=2,
