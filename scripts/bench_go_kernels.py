@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Go kernel speed, single-threaded: uniform random full games per second (``go.random_game``,
-the figure `selfplay bench games` reports) and UCT playouts per second (``go.rollout``) on
+the figure `selfplay bench games` reports), UCT playouts per second (``go.rollout``, the light
+playout rollout MCTS runs) and the same playouts under the full rules (``full_rollout``:
+positional superko, hashes and history kept, as go.rollout was before the light moves) on
 each board size. Timed in CPU time of this thread (time.thread_time), best of several
 repeats, so that other work on a shared machine disturbs the figures as little as possible.
 
@@ -16,6 +18,7 @@ from numba import njit
 
 from games import go
 from games.go import GoGame
+from games.go.playouts import full_rollout
 
 
 @njit(cache=True)
@@ -32,6 +35,16 @@ def _rollouts(template, n):
     for _ in range(n):
         state = template.copy()
         go.rollout(state)
+        moves += state[go.MOVE_NUMBER]
+    return moves
+
+
+@njit(cache=True)
+def _full_rollouts(template, n):
+    moves = 0
+    for _ in range(n):
+        state = template.copy()
+        full_rollout(state)
         moves += state[go.MOVE_NUMBER]
     return moves
 
@@ -63,12 +76,15 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0)
     args = parser.parse_args()
     go.seed(0)
-    print(f"{'board':>6} {'random games/s':>15} {'moves/game':>11} {'playouts/s':>11} {'moves/playout':>14}")
+    print(f"{'board':>6} {'random games/s':>15} {'moves/game':>11} {'playouts/s':>11} {'moves/playout':>14}"
+          f" {'full playouts/s':>16} {'moves/playout':>14}")
     for size in args.sizes:
         template = GoGame(size, komi=7.5).initial_state()
         games, moves = best_rate(_random_games, template, args.seconds, args.repeats)
         playouts, playout_moves = best_rate(_rollouts, template, args.seconds, args.repeats)
-        print(f"{size:>4}x{size:<1} {games:>15,.0f} {moves:>11.1f} {playouts:>11,.0f} {playout_moves:>14.1f}")
+        full, full_moves = best_rate(_full_rollouts, template, args.seconds, args.repeats)
+        print(f"{size:>4}x{size:<1} {games:>15,.0f} {moves:>11.1f} {playouts:>11,.0f} {playout_moves:>14.1f}"
+              f" {full:>16,.0f} {full_moves:>14.1f}")
 
 
 if __name__ == "__main__":

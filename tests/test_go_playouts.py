@@ -8,13 +8,27 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from go_reference import check_bookkeeping, neighbours, position, ref_area_difference, ref_groups, ref_play, section
+from go_reference import (
+    check_bookkeeping,
+    neighbours,
+    position,
+    ref_area_difference,
+    ref_groups,
+    ref_play,
+    section,
+)
 
 from games import go, kernels
 from games.go import BLACK, EMPTY, WHITE, GoGame
-from games.go.board import light_step
-from games.go.playouts import full_rollout, sample_light, sample_point
-from games.go.scoring import score2
+from games.go.board import is_legal_point, light_step
+from games.go.playouts import (
+    _playout_area_difference,
+    full_rollout,
+    sample_light,
+    sample_point,
+)
+from games.go.scoring import area_difference, score2
+from games.go.state import table_insert
 
 # ---- playouts ----------------------------------------------------------------------------------
 
@@ -96,7 +110,7 @@ def check_light_bookkeeping(game, state):
     from the bare board, as check_bookkeeping, hashes and history planes aside."""
     n, width = game.size, int(state[go.WIDTH])
     board = game.board(state)
-    point = lambda r, c: (r + 1) * width + c + 1  # noqa: E731
+    point = lambda r, c: (r + 1) * width + c + 1
     head, nxt = section(state, go.HEAD), section(state, go.NEXT)
     stones, libs = section(state, go.STONES), section(state, go.LIBS)
     for _, members, liberties in ref_groups(board):
@@ -173,6 +187,7 @@ def test_light_playout_moves_are_legal_under_simple_ko(size, seed):
             assert ko == 0
         check_light_bookkeeping(game, state)
     assert game.is_terminal(state)
+    assert kos > 0  # these seeds take at least one ko, so the ko point was checked
 
 
 def test_simple_ko_forbids_the_immediate_recapture_only():
@@ -213,7 +228,7 @@ def test_light_rollout_ends_in_a_legal_position_scored_by_the_full_rules(size):
                 state = opening.copy()
                 state[go.TO_PLAY] = start
                 value = go.rollout(state)
-                assert game.is_terminal(state) and state[go.PASSES] == 2 or state[go.MOVE_NUMBER] == state[go.MAX_MOVES]
+                assert state[go.PASSES] == 2 or state[go.MOVE_NUMBER] == state[go.MAX_MOVES]
                 board = game.board(state)
                 reference = game.from_board(board)
                 check_bookkeeping(game, reference)
@@ -222,6 +237,34 @@ def test_light_rollout_ends_in_a_legal_position_scored_by_the_full_rules(size):
                 black = np.sign(s)
                 assert value == (black if start == 0 else -black)
         opening = game.step(opening, action)
+
+
+def test_playout_scoring_counts_as_area_difference():
+    """The playouts' scorer (one-point regions without a branch per point, else the flood fill)
+    against area_difference: ends of playouts, ends of random games (larger regions) and
+    positions in the middle of games."""
+    game = GoGame(9, komi=7.5)
+    go.seed(17)
+    positions = []
+    for _ in range(40):
+        state = game.initial_state()
+        go.rollout(state)
+        positions.append(state)
+        state = game.initial_state()
+        go.random_game(state)
+        positions.append(state)
+        state = game.initial_state()
+        for _ in range(30):
+            state = game.step(state, int(go.action_of(state, sample_point(state, False, True))))
+        positions.append(state)
+    fallbacks = 0
+    for state in positions:
+        board = game.board(state)
+        fallbacks += any(board[q] == EMPTY for r, c in zip(*np.nonzero(board == EMPTY)) for q in neighbours(9, r, c))
+        assert _playout_area_difference(state) == area_difference(state) == ref_area_difference(board)
+    assert 40 <= fallbacks < len(positions)  # both paths taken
+    eyes, state = position(TWO_EYES)
+    assert _playout_area_difference(state) == ref_area_difference(eyes.board(state)) == 25
 
 
 def test_light_rollout_repeats_with_the_seed():
@@ -252,6 +295,31 @@ def test_light_rollout_wins_as_often_as_the_full_rules_one():
         rates.append(white / n)
     assert 0.5 < rates[0] < 0.66
     assert abs(rates[0] - rates[1]) < 0.025, rates
+
+
+# ---- legal_mask at the leaves ------------------------------------------------------------------
+
+def test_legal_mask_agrees_with_is_legal_point():
+    """legal_mask (what rollout MCTS asks at every leaf) skips hash_after for a point with no
+    stone next to it; point by point it still equals is_legal_point, over random games and when
+    such a point's position is in the table (positional superko, put there by hand)."""
+    game = GoGame(7, komi=7.5)
+    go.seed(23)
+    for _ in range(20):
+        state = game.initial_state()
+        while not game.is_terminal(state):
+            me = int(state[go.TO_PLAY]) + 1
+            expected = [bool(is_legal_point(state, go.point_of(state, a), me)) for a in range(49)] + [True]
+            assert game.legal_mask(state).tolist() == expected
+            p = sample_point(state, True, False)
+            state = game.step(state, game.pass_action if p == go.PASS_POINT else int(go.action_of(state, p)))
+    state = game.initial_state()
+    state = game.step(state, 0)
+    isolated = go.point_of(state, 24)  # the centre, no stone next to it; White to move
+    assert game.legal_mask(state)[24]
+    table_insert(state, state[go.HASH] ^ go.ZOBRIST[go.WHITE, isolated])
+    assert not game.legal_mask(state)[24] and not is_legal_point(state, isolated, go.WHITE)
+    assert game.legal_mask(state).sum() == 48  # A1 taken, the centre refused, pass
 
 
 def test_kernel_switch_runs_go():

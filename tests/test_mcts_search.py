@@ -404,8 +404,12 @@ def test_go_captures_a_group_in_atari(seed):
     assert game.captures(game.step(state, move))[0] == 2
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_go_avoids_self_atari(seed):
+def test_go_avoids_self_atari():
+    """Black at B3 would have one liberty (B2) and be captured at once. Random playouts punish
+    it only when White finds B2, so in a single 400-simulation search it can still draw an
+    average share of visits (in about a quarter of seeds); what holds in every search is that
+    it is never the choice and never the best value, and over several searches it draws well
+    under the average share."""
     game = go_game()
     board = board_from_rows([
         ".....",
@@ -413,11 +417,14 @@ def test_go_avoids_self_atari(seed):
         "O.O..",
         ".....",
         ".....",
-    ])  # Black at B3 would have one liberty (B2) and be captured at once
+    ])
     state = game.from_board(board, to_play=0)
     self_atari = game.parse_move("B3")
-    _, result = searched(game, state, RolloutEvaluator(), num_simulations=400, seed=seed)
-    visits = result.visit_counts[0]
-    assert int(np.argmax(visits)) != self_atari
-    assert visits[self_atari] < 0.5 * visits[result.legal_mask[0]].mean()
-    assert result.q_values[0, self_atari] < np.nanmax(result.q_values[0])
+    total = 0
+    for seed in range(8):
+        _, result = searched(game, state, RolloutEvaluator(), num_simulations=400, seed=seed)
+        visits = result.visit_counts[0].astype(np.float64)
+        assert int(np.argmax(visits)) != self_atari
+        assert result.q_values[0, self_atari] < np.nanmax(result.q_values[0])
+        total = total + visits
+    assert total[self_atari] < 0.5 * total[result.legal_mask[0]].mean()

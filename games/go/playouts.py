@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from games.go.board import is_legal_point, is_terminal, light_play_stone, light_step, step_point
+from games.go.board import (
+    is_legal_point,
+    is_terminal,
+    light_play_stone,
+    light_step,
+    step_point,
+)
 from games.go.scoring import area_difference, terminal_value
 from games.go.state import (
     BLACK,
@@ -191,32 +197,26 @@ def sample_light(state, ko, x):
 @njit(cache=True)
 def _playout_area_difference(state):
     """area_difference, fast when every empty point is a region of its own (no empty
-    neighbour), as at the end of most playouts; otherwise area_difference itself."""
-    color = base_of(state, COLOR)
+    neighbour), as at the end of nearly all playouts (all but about 1 in 1000 on 9x9), and
+    without a branch per point; otherwise area_difference itself."""
+    color, empties = base_of(state, COLOR), base_of(state, EMPTIES)
     size = state[SIZE]
     width = state[WIDTH]
     diff = 0
     for row in range(size):
-        p = (row + 1) * width
-        for _ in range(size):
-            p += 1
-            c = state[color + p]
-            if c == BLACK:
-                diff += 1
-            elif c == WHITE:
-                diff -= 1
-            else:
-                reach = 0  # bit 0: Black, bit 1: White (BORDER = 3 has both: masked off below)
-                for q in (p + width, p - 1, p + 1, p - width):
-                    cq = state[color + q]
-                    if cq == EMPTY:
-                        return area_difference(state)
-                    if cq != BORDER:
-                        reach |= cq
-                if reach == 1:
-                    diff += 1
-                elif reach == 2:
-                    diff -= 1
+        p = color + (row + 1) * width + 1
+        for i in range(p, p + size):
+            c = state[i]
+            diff += (c == BLACK) - (c == WHITE)
+    for k in range(state[NUM_EMPTY]):
+        p = color + state[empties + k]
+        c0, c1, c2, c3 = state[p + width], state[p - 1], state[p + 1], state[p - width]
+        if c0 == EMPTY or c1 == EMPTY or c2 == EMPTY or c3 == EMPTY:
+            return area_difference(state)
+        # The colours (BLACK 1, WHITE 2) that the region reaches, the edge (BORDER 3) left out.
+        reach = (c0 & (c0 != BORDER) * 3) | (c1 & (c1 != BORDER) * 3) | (c2 & (c2 != BORDER) * 3) \
+            | (c3 & (c3 != BORDER) * 3)
+        diff += (reach == 1) - (reach == 2)
     return diff
 
 
