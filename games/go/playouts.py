@@ -115,17 +115,8 @@ def _light_playable(state, color, head, libs, width, p, me):
     if c0 == EMPTY or c1 == EMPTY or c2 == EMPTY or c3 == EMPTY:
         return True
     them = 3 - me
-    if c0 != them and c1 != them and c2 != them and c3 != them:  # own stones and the edge
-        enemies = 0
-        edge = 0
-        for q in (p + width - 1, p + width + 1, p - width - 1, p - width + 1):
-            c = state[color + q]
-            if c == them:
-                enemies += 1
-            elif c == BORDER:
-                edge = 1
-        if enemies + edge < 2:
-            return False
+    if c0 != them and c1 != them and c2 != them and c3 != them and is_eyelike(state, p, me):
+        return False
     # Every neighbour is a stone or the edge: legal iff an own neighbouring group keeps a
     # liberty or an enemy one is captured. Distinct negative stand-ins for the edge.
     g0 = state[head + q0] if c0 != BORDER else -1
