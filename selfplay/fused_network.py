@@ -6,7 +6,8 @@ the same function is cheaper to compute: each batch norm folded into the convolu
 (w * gamma / sigma, beta - mu * gamma / sigma), the weights converted once, the activations in
 channels-last layout (oneDNN's native one), the ReLUs and residual sums in place, and the two
 heads' 1x1 convolutions merged into one. Measured on an AVX-512 BF16 CPU with one thread at
-batch 256 (`selfplay bench selfplay`): about 3x the fp32 forward where autocast gives about 2x.
+batch 256: 2.4x the fp32 forward in `selfplay bench selfplay` (3-3.9x in a microbenchmark of the
+network alone), where autocast gave 1.7-2.1x.
 
 A FusedNet is a snapshot: NetworkEvaluator rebuilds it whenever the model's weights change.
 """
