@@ -65,6 +65,17 @@ def is_eyelike(state, p, me):
     return enemies + edge < 2
 
 
+@njit(cache=True, inline="always")
+def _set_aside(state, empties, empty_index, r, last):
+    """Swap the rejected draw at index r of the empty list with the one at ``last``, the end of
+    the untried range, keeping each point's index in step: the samplers' rejection step."""
+    p, q = state[empties + r], state[empties + last]
+    state[empties + r] = q
+    state[empty_index + q] = r
+    state[empties + last] = p
+    state[empty_index + p] = last
+
+
 @njit(cache=True)
 def sample_point(state, with_pass, skip_eyes):
     """A random move as a padded point (PASS_POINT for pass), by rejection: draw among the
@@ -87,11 +98,7 @@ def sample_point(state, with_pass, skip_eyes):
         if is_legal_point(state, p, me) and not (skip_eyes and is_eyelike(state, p, me)):
             return p
         untried -= 1
-        q = state[empties + untried]
-        state[empties + r] = q
-        state[empty_index + q] = r
-        state[empties + untried] = p
-        state[empty_index + p] = untried
+        _set_aside(state, empties, empty_index, r, untried)
 
 
 @njit(cache=True)
@@ -166,11 +173,7 @@ def _sample_light(state, color, head, libs, empties, empty_index, width, me, ko,
         if p != ko and _light_playable(state, color, head, libs, width, p, me):
             return p, x
         untried -= 1
-        q = state[empties + untried]
-        state[empties + r] = q
-        state[empty_index + q] = r
-        state[empties + untried] = p
-        state[empty_index + p] = untried
+        _set_aside(state, empties, empty_index, r, untried)
     return PASS_POINT, x
 
 
