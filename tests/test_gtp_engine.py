@@ -360,7 +360,7 @@ def test_analysis_of_a_player_that_does_not_search_is_refused():
 
 
 class Gate:
-    """A player factory that waits for ``open()``: the background build of a slow network."""
+    """A player factory that waits until ``opened`` is set: the background build of a slow network."""
 
     def __init__(self):
         self.opened = threading.Event()
