@@ -64,7 +64,10 @@ class FusedNet:
         for (w1, b1), (w2, b2) in self.blocks:
             y = F.conv2d(x, w1, b1, padding=1).relu_()
             x = F.conv2d(y, w2, b2, padding=1).add_(x).relu_()
-        heads = F.conv2d(x, *self.heads).relu_()
+        return self.head_outputs(F.conv2d(x, *self.heads).relu_())
+
+    def head_outputs(self, heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and values from the merged heads' 1x1 convolution output (after its ReLU)."""
         n = heads.shape[0]
         logits = F.linear(heads[:, :self.policy_planes].reshape(n, -1), *self.policy).float()
         hidden = F.linear(heads[:, self.policy_planes:].reshape(n, -1), *self.value_hidden).relu_()

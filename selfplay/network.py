@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from selfplay.configio import require
 from selfplay.errors import UserError
 from selfplay.fused_network import FusedNet
+from selfplay.int8_network import MIN_CALIBRATION, CalibrationBuffer, Int8Net
 from selfplay.mcts.eval_cache import EvalCache
 from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
 
@@ -104,33 +105,50 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-#: What ``inference_precision`` accepts. int8 (dynamic quantization of the linear layers) is not
-#: offered: these networks are mostly convolutions, and it measured slower than fp32 (0.93x).
-PRECISIONS = ("auto", "fp32", "bf16")
+#: What ``inference_precision`` accepts. int8 is static (calibrated) quantization of the
+#: convolutions (Int8Net); dynamic quantization of the linear layers measured slower than fp32.
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 @functools.cache
+def cpu_flags() -> frozenset[str]:
+    """This CPU's feature flags (/proc/cpuinfo; empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return frozenset(f.read().split())
+    except OSError:
+        return frozenset()
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); without it bf16 is emulated
     and slower than fp32, so ``auto`` keeps fp32."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return bool(cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_int8() -> bool:
+    """Whether this CPU has int8 dot-product instructions (without VNNI int8 is no faster than
+    bf16) and this torch build oneDNN's quantized convolutions, which Int8Net calls."""
+    return bool(cpu_flags() & {"avx512_vnni", "avx_vnni", "amx_int8"}) and torch.backends.mkldnn.is_available() \
+        and hasattr(torch.ops.onednn, "qconv2d_pointwise")
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
-    """``auto``: bf16 where the device computes it natively (measured about 2x fp32 on an
-    AVX-512 BF16 CPU at batch 256), else fp32; ``fp32`` and ``bf16`` as asked."""
+    """``auto``: on a CPU, int8 where it has VNNI (1.9x the bf16 forward at batch 256 on an
+    AVX-512 CPU), else bf16 where it computes that natively (2.4x fp32), else fp32; on a GPU,
+    bf16 where supported. ``fp32``, ``bf16`` and ``int8`` as asked (int8 on a CPU only)."""
     if name not in PRECISIONS:
         raise UserError(f"inference precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    if name == "int8" and (device.type != "cpu" or not cpu_has_int8()):
+        raise UserError(f"inference precision int8 runs on a CPU with VNNI (AVX-512 VNNI, AVX-VNNI or AMX) "
+                        f"and a torch built with oneDNN; not on {device.type} here (use auto, bf16 or fp32)")
     if name != "auto":
         return name
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and cpu_has_bf16() else "fp32"
+    if device.type != "cpu":
+        return "fp32"
+    return "int8" if cpu_has_int8() else "bf16" if cpu_has_bf16() else "fp32"
 
 
 def weights_version(tensors: list[torch.Tensor]) -> int:
@@ -145,9 +163,11 @@ class NetworkEvaluator(MCTSNetworkHook):
     a round go through one forward pass (in chunks of ``max_batch``) in inference mode on
     ``device``; it returns masked logits, which the tree turns into priors over legal moves.
 
-    ``precision``: ``fp32`` (the model itself), ``bf16`` (its fused inference form, FusedNet) or
-    ``auto`` (resolve_precision). The fused bf16 forward beat fp32 at every batch size measured
-    (1 to 256, one thread, AVX-512 BF16: 1.35-2x at batch 1-16, 3-3.9x at 64-256).
+    ``precision``: ``fp32`` (the model itself), ``bf16`` (its fused inference form, FusedNet),
+    ``int8`` (Int8Net, calibrated on the last positions this evaluator saw; the first
+    MIN_CALIBRATION positions it ever sees go through the fused float32 form) or ``auto``
+    (resolve_precision). The fused bf16 forward beat fp32 at every batch size measured (1 to
+    256, one thread, AVX-512 BF16: 1.35-2x at batch 1-16, 3-3.9x at 64-256).
     ``cache_entries`` > 0 puts an EvalCache of that many positions in front of the forward
     (``cache_fold``: symmetric positions share an entry); it empties itself whenever the
     model's weights change, so the search sees the current network only."""
@@ -162,8 +182,9 @@ class NetworkEvaluator(MCTSNetworkHook):
         self.cache = EvalCache(cache_entries, model.num_actions, cache_fold, ILLEGAL_LOGIT) if cache_entries else None
         self._weights = list(self.model.parameters()) + list(self.model.buffers())  # written in place, never replaced
         self._weights_seen = None
-        self._fused: FusedNet | None = None  # the bf16 path's network, built on first use
+        self._fused: FusedNet | Int8Net | None = None  # the bf16 or int8 path's network, built on first use
         self._fused_version = None
+        self._calibration = CalibrationBuffer() if self.precision == "int8" else None
         self.positions_evaluated = 0
         self.forward_seconds = 0.0
 
@@ -200,11 +221,12 @@ class NetworkEvaluator(MCTSNetworkHook):
         values = np.empty(len(planes), dtype=np.float32)
         for start in range(0, len(planes), self.max_batch):
             end = start + self.max_batch
-            bf16 = self.precision == "bf16"
             x = torch.from_numpy(planes[start:end]).to(self.device, non_blocking=True)
             mask = None if legal_mask is None else \
                 torch.from_numpy(legal_mask[start:end]).to(self.device, non_blocking=True)
-            if bf16:
+            if self.precision != "fp32":
+                if self._calibration is not None:
+                    self._calibration.add(planes[start:end])
                 batch_logits, batch_values = self._fused_net()(x)
                 if mask is not None:
                     batch_logits = batch_logits.masked_fill(~mask, ILLEGAL_LOGIT)
@@ -216,12 +238,22 @@ class NetworkEvaluator(MCTSNetworkHook):
         self.forward_seconds += time.perf_counter() - t0
         return logits, values
 
-    def _fused_net(self) -> FusedNet:
-        """The bf16 inference form of the model, rebuilt when its weights have changed."""
+    def _fused_net(self) -> FusedNet | Int8Net:
+        """The bf16 or int8 inference form of the model, rebuilt when its weights have changed
+        (for int8, also until enough positions have been seen to calibrate it)."""
         version = weights_version(self._weights)
-        if self._fused is None or version != self._fused_version:
-            self._fused, self._fused_version = FusedNet(self.model, torch.bfloat16), version
+        uncalibrated = self.precision == "int8" and not isinstance(self._fused, Int8Net)
+        if self._fused is None or version != self._fused_version or uncalibrated:
+            self._fused, self._fused_version = self._build_fused(), version
         return self._fused
+
+    def _build_fused(self) -> FusedNet | Int8Net:
+        if self.precision == "bf16":
+            return FusedNet(self.model, torch.bfloat16)
+        calibration = self._calibration.planes()
+        if len(calibration) < MIN_CALIBRATION:
+            return FusedNet(self.model, torch.float32)
+        return Int8Net(self.model, torch.from_numpy(calibration))
 
     def priors(self, planes: np.ndarray, legal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (0 on illegal moves) and values, for callers outside the search (uncached)."""

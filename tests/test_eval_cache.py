@@ -208,7 +208,7 @@ def test_cache_size_is_bounded_and_checked():
 
 
 @pytest.mark.parametrize("field, value", [("eval_cache", -1), ("eval_cache", 1 << 40),
-                                          ("inference_precision", "int8")])
+                                          ("inference_precision", "int4")])
 def test_bad_config_values_are_one_line_errors(field, value):
     config = SelfPlayConfig(**{field: value})
     with pytest.raises(ConfigError, match=field):

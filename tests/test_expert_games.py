@@ -92,6 +92,51 @@ def test_killed_run_resumes_to_the_target_without_duplicates_or_torn_records(tmp
     assert len(check_connect4_file(games)) == target
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_stop_when_the_run_is_stopped(tmp_path):
+    """SIGTERM ends the parent without shutting its pool down: the workers must notice and stop
+    rather than play on as orphans."""
+    out = tmp_path / "c4"
+    command = [sys.executable, "-m", "selfplay.cli", "expert-games", "connect4", "--games", "1000000",
+               "--out", str(out), "--workers", "2"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not ((out / "games.txt").exists() and len(children_of(process.pid)) >= 2):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no workers and games in time"
+            time.sleep(0.2)
+        workers = children_of(process.pid)
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(30)
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(running(pid) for pid in workers), "workers outlived the stopped run"
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+
+
 def test_settings_must_match_the_existing_games(tmp_path, capsys):
     out = tmp_path / "c4"
     assert main(["expert-games", "connect4", "--games", "5", "--out", str(out)]) == 0

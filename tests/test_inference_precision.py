@@ -16,6 +16,7 @@ from selfplay.network import (
     NetworkEvaluator,
     PolicyValueNet,
     cpu_has_bf16,
+    cpu_has_int8,
     resolve_precision,
 )
 from selfplay.players import PlayerSpecError, check_player
@@ -92,12 +93,15 @@ def test_bf16_search_chooses_like_fp32():
     assert np.mean(best[0] == best[1]) >= 0.9
 
 
-def test_auto_is_bf16_only_where_the_cpu_computes_it():
-    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if cpu_has_bf16() else "fp32")
+def test_auto_picks_the_fastest_precision_the_cpu_computes_natively():
+    expected = "int8" if cpu_has_int8() else "bf16" if cpu_has_bf16() else "fp32"
+    assert resolve_precision("auto", torch.device("cpu")) == expected
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
-    with pytest.raises(UserError, match="int8"):
-        resolve_precision("int8", torch.device("cpu"))
+    with pytest.raises(UserError, match="int4"):
+        resolve_precision("int4", torch.device("cpu"))
+    with pytest.raises(UserError, match="int8 runs on a CPU"):
+        resolve_precision("int8", torch.device("meta"))
 
 
 def test_replay_planes_give_connect4_legal_moves():
@@ -105,7 +109,7 @@ def test_replay_planes_give_connect4_legal_moves():
     np.testing.assert_array_equal(planes_legal_connect4(planes), legal)
 
 
-@pytest.mark.parametrize("spec, message", [("net:x.pt,precision=int8", "precision"),
+@pytest.mark.parametrize("spec, message", [("net:x.pt,precision=int4", "precision"),
                                            ("net:x.pt,cache=-1", "cache"),
                                            ("net:x.pt,cache=lots", "cache")])
 def test_net_player_options_are_checked(spec, message):
@@ -116,6 +120,8 @@ def test_net_player_options_are_checked(spec, message):
 def test_net_player_accepts_precision_and_cache():
     check_player("net:x.pt,precision=bf16,cache=65536", GAME)
     check_player("net:x.pt,precision=auto", GAME)
+    if cpu_has_int8():
+        check_player("net:x.pt,precision=int8", GAME)
 
 
 def test_the_fused_network_computes_the_model():

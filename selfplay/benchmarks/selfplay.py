@@ -7,8 +7,10 @@ the figures compare with its self-play: one network call per leaf, about 940 sim
 Each setting is measured twice in one run: the baseline (fp32, no evaluation cache: the path
 before issue 20) and the optimised path (the self-play defaults: ``auto`` precision and the
 evaluation cache), whose row carries ``x baseline``, its simulations/s over the baseline's at
-the same games and threads. At 256 games, one thread, bf16 alone and the cache alone show what
-each contributes. ``precision_error`` compares a network's bf16 answers with its fp32 ones."""
+the same games and threads. At 256 games, one thread, each reduced precision alone (bf16, and
+int8 where it is the default) and the cache alone show what each contributes, and the forward
+alone is timed in each. ``precision_error`` compares a network's reduced-precision answers with
+its fp32 ones."""
 
 from __future__ import annotations
 
@@ -22,12 +24,14 @@ from selfplay.network import (
     NetworkConfig,
     NetworkEvaluator,
     PolicyValueNet,
+    cpu_has_bf16,
     resolve_precision,
 )
 from selfplay.training.selfplay import SelfPlay, SelfPlayConfig
 
 NETWORK = NetworkConfig(channels=56, blocks=2, value_hidden=32)
 SETTINGS = ((1, 1), (64, 1), (256, 1), (256, 2))  # (parallel games, torch threads)
+PARTS_AT = (256, 1)  # the setting where each optimisation is also measured alone
 
 
 def measure(parallel_games: int, seconds: float, threads: int, precision: str = "fp32", cache: int = 0) -> dict:
@@ -78,6 +82,7 @@ def run(args) -> dict:
     defaults = SelfPlayConfig()
     optimised = {"precision": defaults.inference_precision, "cache": defaults.eval_cache}
     precision = resolve_precision(optimised["precision"], torch.device("cpu"))
+    reduced = [p for p in ("bf16", "int8") if p == precision or (p == "bf16" and cpu_has_bf16())]
     rows = []
     for games, threads in SETTINGS:
         baseline = None if getattr(args, "no_baseline", False) else measure(games, args.seconds, threads)
@@ -86,19 +91,20 @@ def run(args) -> dict:
             row["x baseline"] = row["sims/s"] / baseline["sims/s"]
             rows.append(baseline)
         rows.append(row)
-        if (games, threads) == (256, 1) and baseline is not None:  # what each part contributes
-            for alone in ({"precision": precision}, {"cache": optimised["cache"]}):
-                if alone.get("precision", "fp32") != "fp32" or alone.get("cache", 0):
-                    part = measure(games, args.seconds, threads, **alone)
-                    part["x baseline"] = part["sims/s"] / baseline["sims/s"]
-                    rows.append(part)
-    if precision != "fp32":  # the forward alone
-        for threads in (1, 2):
-            row = forward_speed(args.seconds / 2, threads, precision)
-            if not getattr(args, "no_baseline", False):
-                baseline = forward_speed(args.seconds / 2, threads, "fp32")
+        if (games, threads) == PARTS_AT and baseline is not None:  # what each part contributes
+            parts = [{"precision": p} for p in reduced] + ([{"cache": optimised["cache"]}] if optimised["cache"] else [])
+            for alone in parts:
+                part = measure(games, args.seconds, threads, **alone)
+                part["x baseline"] = part["sims/s"] / baseline["sims/s"]
+                rows.append(part)
+    for threads in (1, 2) if reduced else ():  # the forward alone
+        baseline = None if getattr(args, "no_baseline", False) else forward_speed(args.seconds / 2, threads, "fp32")
+        if baseline is not None:
+            rows.append(baseline)
+        for p in reduced:
+            row = forward_speed(args.seconds / 2, threads, p)
+            if baseline is not None:
                 row["x baseline"] = row["positions/s"] / baseline["positions/s"]
-                rows.append(baseline)
             rows.append(row)
     return {"title": "Self-play on Connect Four, 100 simulations per move (selfplay bench selfplay)", "rows": rows}
 

@@ -19,6 +19,9 @@ process writes.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
@@ -51,6 +54,17 @@ def expert_settings(game: str, random_plies: int | None = None, depth: int = 0, 
     if engine:
         resolve_command(engine)
     return Settings(game, plies, depth=depth, size=size, komi=float(komi), engine=engine)
+
+
+def _exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
+    """A worker's initializer: a watcher thread ends the worker once the process that started it
+    is gone (killed, or stopped by SIGTERM, which exits without shutting the pool down), so no
+    orphan goes on playing games nobody will record; its engine sees its input close and quits."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _play_batch(settings: Settings, seed: int, count: int, timeout: float) -> list[tuple[str, object]]:
@@ -98,7 +112,8 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
     # Never more games in flight than are missing (a batch still running when the target is
     # reached would be waited for, then thrown away); a batch short of new games (duplicates)
     # makes room for another.
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         in_flight: dict[Future, int] = {}
         try:
             while len(store) < target:

@@ -20,6 +20,7 @@ from games import Game
 from selfplay.configio import require
 from selfplay.mcts import MCTS, Evaluator, MCTSConfig
 from selfplay.mcts.eval_cache import MAX_ENTRIES as MAX_EVAL_CACHE
+from selfplay.network import PRECISIONS
 from selfplay.training.replay import GameChunk
 
 
@@ -40,7 +41,7 @@ class SelfPlayConfig:
     resign_moves: int = 2             # ... for this many consecutive own moves
     resign_disabled_share: float = 0.2
     workers: int = 0                  # 0 = self-play in the learner's process
-    inference_precision: str = "auto"  # the network's forward: auto (bf16 where native, else fp32), fp32, bf16
+    inference_precision: str = "auto"  # the network's forward: auto (int8 with VNNI, else bf16 where native, else fp32), fp32, bf16, int8
     eval_cache: int = 65536           # positions in the network-evaluation cache (a bounded table); 0 = none
     eval_cache_fold: bool = False     # mirror-image positions share an entry (evaluated on one orientation)
 
@@ -53,8 +54,8 @@ class SelfPlayConfig:
         require(self.resign_moves >= 1, "resign_moves must be positive")
         require(0 <= self.resign_disabled_share <= 1, "resign_disabled_share must be in [0, 1]")
         require(self.workers >= 0, "workers must be 0 or more")
-        require(self.inference_precision in ("auto", "fp32", "bf16"),
-                f"inference_precision must be auto, fp32 or bf16, got {self.inference_precision!r}")
+        require(self.inference_precision in PRECISIONS,
+                f"inference_precision must be one of {', '.join(PRECISIONS)}, got {self.inference_precision!r}")
         require(0 <= self.eval_cache <= MAX_EVAL_CACHE, f"eval_cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")

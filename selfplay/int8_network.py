@@ -1,0 +1,130 @@
+"""Int8Net: a PolicyValueNet's int8 inference form, for CPUs with VNNI (AVX-512 VNNI, AVX-VNNI, AMX).
+
+The residual tower is nearly all of the forward's arithmetic, and a VNNI core multiplies int8
+about twice as fast as bf16. Int8Net runs the tower and the heads' 1x1 convolution on oneDNN's
+quantized convolutions (``torch.ops.onednn.qconv2d_pointwise``, the kernels that torch.compile's
+x86 int8 path lowers to), called directly: activations stay uint8 from layer to layer, each
+convolution's bias, ReLU and residual sum are fused into it, and the heads' small linear layers
+run in float32. No quantized tensor types (deprecated in torch) and no compilation, so a
+self-play worker rebuilds an Int8Net in about 0.1 s when its weights change.
+
+Weights are quantized symmetrically per output channel from the folded convolutions of a
+float32 FusedNet. Each activation's scale is its largest value over calibration positions
+(every activation follows a ReLU, so uint8 with zero point 0): the maximum measured better than
+any percentile (clipping the largest activations moved the value more than rounding the small
+ones). On 20,000 positions of a Connect Four run against fp32, with 256 calibration positions:
+value within 0.13 (mean 0.006), policy KL 1.5e-4, the most likely move changed on 0.8%.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from selfplay.fused_network import Conv, FusedNet
+
+#: Fewer calibration positions than this give ranges too narrow for the positions that follow
+#: (one position: most likely move changed on 6%; 16 positions: 0.7%).
+MIN_CALIBRATION = 16
+
+
+class PackedConv:
+    """One convolution's int8 weights (per output channel), packed for oneDNN given the scale of
+    the uint8 input it will see."""
+
+    def __init__(self, conv: Conv, input_scale: float, padding: int):
+        weight, bias = conv
+        weight = weight.float()
+        self.weight_scale = (weight.abs().amax(dim=(1, 2, 3)) / 127).clamp_min(1e-12)
+        quantized = torch.round(weight / self.weight_scale.reshape(-1, 1, 1, 1)).clamp(-127, 127).to(torch.int8)
+        self.padding = [padding, padding]
+        self.weight_zero = torch.zeros(len(self.weight_scale), dtype=torch.int64)
+        self.bias = bias.float()
+        self.input_scale = input_scale
+        self.packed = torch.ops.onednn.qconv_prepack(
+            quantized.contiguous(memory_format=torch.channels_last), self.weight_scale, input_scale, 0,
+            [1, 1], self.padding, [1, 1], 1, None)
+
+    def _args(self, x: torch.Tensor) -> tuple:
+        return (x, self.input_scale, 0, self.packed, self.weight_scale, self.weight_zero)
+
+    def relu(self, x: torch.Tensor, output_scale: float | None) -> torch.Tensor:
+        """relu(conv(x)): uint8 at ``output_scale``, or float32 when it is None."""
+        out_dtype = torch.float32 if output_scale is None else None
+        return torch.ops.onednn.qconv2d_pointwise(*self._args(x), self.bias, [1, 1], self.padding, [1, 1], 1,
+                                                  output_scale or 1.0, 0, out_dtype, "relu", [], "")
+
+    def add_relu(self, x: torch.Tensor, residual: torch.Tensor, residual_scale: float,
+                 output_scale: float) -> torch.Tensor:
+        """relu(conv(x) + residual), uint8 at ``output_scale``; ``residual`` is overwritten."""
+        return torch.ops.onednn.qconv2d_pointwise.binary(
+            *self._args(x), residual, self.bias, [1, 1], self.padding, [1, 1], 1, output_scale, 0, None,
+            residual_scale, 0, "sum", 1.0, "relu", [], "")
+
+
+def activation_maxima(net: FusedNet, planes: torch.Tensor) -> list[float]:
+    """The largest value of the stem's output and of each block's two outputs on ``planes``,
+    computed by a float32 FusedNet."""
+    maxima = []
+    x = F.conv2d(planes, *net.stem, padding=1).relu_()
+    maxima.append(x.max().item())
+    for (w1, b1), (w2, b2) in net.blocks:
+        y = F.conv2d(x, w1, b1, padding=1).relu_()
+        x = F.conv2d(y, w2, b2, padding=1).add_(x).relu_()
+        maxima += [y.max().item(), x.max().item()]
+    return maxima
+
+
+class Int8Net:
+    """``Int8Net(model, calibration)(planes)`` gives about what ``model(planes)`` gives in eval
+    mode (float32 logits, unmasked, and values), with the convolutions in int8; ``calibration``
+    (at least MIN_CALIBRATION encoded positions like those it will see) sets the activation
+    scales. The input planes must be 0/1, as every game's encoding here is."""
+
+    INPUT_SCALE = 1 / 255  # planes are 0 or 1: exact in uint8
+
+    def __init__(self, model: torch.nn.Module, calibration: torch.Tensor):
+        if len(calibration) < MIN_CALIBRATION:
+            raise ValueError(f"int8 calibration needs at least {MIN_CALIBRATION} positions, got {len(calibration)}")
+        self.float_net = FusedNet(model, torch.float32)
+        with torch.no_grad():
+            scales = iter([max(m, 1e-6) / 255 for m in activation_maxima(self.float_net, calibration.float())])
+        self.stem_scale = next(scales)
+        self.stem = PackedConv(self.float_net.stem, self.INPUT_SCALE, 1)
+        self.blocks = []
+        scale = self.stem_scale
+        for conv1, conv2 in self.float_net.blocks:
+            middle, out = next(scales), next(scales)
+            self.blocks.append((PackedConv(conv1, scale, 1), middle, PackedConv(conv2, middle, 1), scale, out))
+            scale = out
+        self.heads = PackedConv(self.float_net.heads, scale, 0)
+
+    def __call__(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = (planes * 255).to(torch.uint8).contiguous(memory_format=torch.channels_last)
+        x = self.stem.relu(x, self.stem_scale)
+        for conv1, middle, conv2, scale, out in self.blocks:
+            x = conv2.add_relu(conv1.relu(x, middle), x, scale, out)
+        heads = self.heads.relu(x, None)
+        return self.float_net.head_outputs(heads)
+
+
+class CalibrationBuffer:
+    """The last ``size`` positions an evaluator saw (a ring of rows), to calibrate an Int8Net
+    whenever the weights change, whatever the size of the batch at hand."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self.rows: np.ndarray | None = None
+        self.count = 0
+
+    def add(self, planes: np.ndarray) -> None:
+        if self.rows is None:
+            self.rows = np.empty((self.size, *planes.shape[1:]), dtype=np.float32)
+        take = planes[-self.size:]
+        index = (self.count + np.arange(len(take))) % self.size
+        self.rows[index] = take
+        self.count += len(take)
+
+    def planes(self) -> np.ndarray:
+        return self.rows[:min(self.count, self.size)]
