@@ -8,9 +8,9 @@ import torch
 from torch.nn import functional as F
 
 from selfplay.benchmarks.selfplay import precision_error
-from selfplay.int8_network import MIN_CALIBRATION, Int8Net, PackedConv
-from selfplay.network import NetworkEvaluator, cpu_has_int8
-from tests.test_inference_precision import positions, trained_net
+from selfplay.int8_network import MIN_CALIBRATION, Int8Net, PackedConv, pad_channels
+from selfplay.network import NetworkConfig, NetworkEvaluator, PolicyValueNet, cpu_has_int8
+from tests.test_inference_precision import GAME, positions, trained_net
 
 pytestmark = pytest.mark.skipif(not cpu_has_int8(), reason="int8 inference needs a CPU with VNNI and oneDNN")
 
@@ -91,3 +91,25 @@ def test_evaluator_calibrates_on_what_it_sees_and_rebuilds_when_weights_change()
     with torch.inference_mode():
         _, expected = copy(torch.from_numpy(planes))
     assert np.abs(moved - expected.numpy()).mean() < 0.02
+
+
+def test_padding_channels_leaves_the_convolution_unchanged():
+    gen = torch.Generator().manual_seed(1)
+    weight, bias = torch.randn(48, 48, 3, 3, generator=gen), torch.randn(48, generator=gen)
+    x = torch.randn(2, 48, 6, 7, generator=gen)
+    padded_weight, padded_bias = pad_channels((weight, bias), 64, 64)
+    assert padded_weight.shape == (64, 64, 3, 3) and padded_bias.shape == (64,)
+    out = F.conv2d(F.pad(x, (0, 0, 0, 0, 0, 16)), padded_weight, padded_bias, padding=1)
+    torch.testing.assert_close(out[:, :48], F.conv2d(x, weight, bias, padding=1))
+    assert torch.all(out[:, 48:] == 0)
+
+
+def test_a_tower_padded_to_64_channels_answers_like_fp32():
+    """48 channels run padded to 64 (the width oneDNN packs without a reorder at every call)."""
+    torch.manual_seed(2)
+    net = PolicyValueNet(GAME.obs_shape, GAME.num_actions, NetworkConfig(channels=48, blocks=2, value_hidden=32)).eval()
+    _, planes, legal = positions(200, seed=5)
+    int8 = Int8Net(net, torch.from_numpy(planes))
+    assert int8.stem.bias.shape == (64,) and int8.heads.bias.shape == (net.policy_head[0].out_channels + 1,)
+    error = precision_error(net, planes, legal, "int8")
+    assert error["max |dvalue|"] < 0.1 and error["mean KL"] < 2e-3
