@@ -103,6 +103,9 @@ class Int8Net:
     def __init__(self, model: torch.nn.Module, calibration: torch.Tensor):
         if len(calibration) < MIN_CALIBRATION:
             raise ValueError(f"int8 calibration needs at least {MIN_CALIBRATION} positions, got {len(calibration)}")
+        if not bool(((calibration == 0) | (calibration == 1)).all()):
+            raise ValueError("int8 inference reads 0/1 input planes (every board game's encoding here); these "
+                             "planes hold other values: use precision bf16 or fp32")
         self.float_net = FusedNet(model, torch.float32)
         with torch.no_grad():
             scales = iter([max(m, 1e-6) / 255 for m in activation_maxima(self.float_net, calibration.float())])

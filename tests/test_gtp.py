@@ -162,6 +162,19 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+def test_the_engine_leads_its_own_group_in_its_callers_session():
+    """Its own group, so closing it reaches a wrapper's children; the caller's session, so a
+    niced caller's engine is niced too (Linux schedules sessions as separate autogroups)."""
+    engine = fake()
+    try:
+        assert os.getpgid(engine.pid) == engine.pid != os.getpgid(0)
+        if sys.version_info >= (3, 11):
+            assert os.getsid(engine.pid) == os.getsid(0)
+    finally:
+        engine.close()
+
+
 def test_crash_mid_game():
     engine = fake("--moves", "c3,d4", "--crash-on", "genmove:2")
     engine.boardsize(5)

@@ -58,6 +58,8 @@ def test_int8_is_really_int8_and_needs_calibration():
     x = torch.from_numpy(planes)
     with pytest.raises(ValueError, match="calibration"):
         Int8Net(net, x[:MIN_CALIBRATION - 1])
+    with pytest.raises(ValueError, match="0/1 input planes"):
+        Int8Net(net, x * 0.5)
     int8 = Int8Net(net, x)
     packed = [int8.stem, int8.heads] + [conv for block in int8.blocks for conv in (block[0], block[2])]
     assert len(packed) == 2 + 2 * net.config.blocks and all(conv.packed.dtype == torch.int8 for conv in packed)

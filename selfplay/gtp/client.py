@@ -22,6 +22,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import weakref
@@ -90,6 +91,14 @@ def resolve_command(command: str | list[str]) -> list[str]:
         hint = INSTALL_HINTS.get(name)
         raise EngineNotFoundError(f"{program} not found" + (f"; {hint}" if hint else " (not an executable on PATH)"))
     return [found, *argv[1:]]
+
+
+#: The engine leads its own process group (a wrapper script's children go with it when it is
+#: signalled) but stays in the caller's session: Linux schedules each session as one "autogroup",
+#: so an engine in a session of its own escaped its caller's `nice` (a niced run's GNU Go took
+#: half the CPU from everything else). Python 3.10 has no process_group: a new session there.
+_OWN_GROUP = ({} if not hasattr(os, "killpg") else
+              {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True})
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -162,8 +171,7 @@ class GTPClient:
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it never fills up and blocks
         try:
             self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=self._stderr, bufsize=0, cwd=cwd,
-                                            start_new_session=hasattr(os, "killpg"))  # its own process group
+                                            stderr=self._stderr, bufsize=0, cwd=cwd, **_OWN_GROUP)
         except OSError as e:
             self._stderr.close()
             raise EngineNotFoundError(f"cannot start {self.argv[0]}: {e.strerror}") from None
