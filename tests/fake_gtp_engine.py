@@ -14,7 +14,7 @@ COMMANDS = ["protocol_version", "name", "version", "known_command", "list_comman
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--moves", default="", help="comma-separated replies to genmove, then pass forever")
-    parser.add_argument("--hang-on", default="", help="never answer this command")
+    parser.add_argument("--hang-on", default="", help="never answer this command (from its n-th time: CMD:N)")
     parser.add_argument("--crash-on", default="", help="exit with status 3 on this command (its n-th time: CMD:N)")
     parser.add_argument("--garbage-on", default="", help="answer this command with a line that is not GTP")
     parser.add_argument("--no-ids", action="store_true", help="answer without the command ids")
@@ -28,6 +28,8 @@ def main():
     moves = [m for m in args.moves.split(",") if m]
     crash_command, _, crash_count = args.crash_on.partition(":")
     crash_count = int(crash_count or 1)
+    hang_command, _, hang_count = args.hang_on.partition(":")
+    hang_count = int(hang_count or 1)
     stones, seen = {}, {}
     while True:
         line = sys.stdin.readline()
@@ -57,7 +59,7 @@ def main():
             sys.stdout.write(response)
             sys.stdout.flush()
 
-        if command == args.hang_on:
+        if command == hang_command and seen[command] >= hang_count:
             while True:
                 time.sleep(1)
         if command == crash_command and seen[command] == crash_count:

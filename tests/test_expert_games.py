@@ -168,6 +168,21 @@ def test_go_games_through_a_gtp_engine(tmp_path):
     assert not list(out.glob(".*.tmp"))
 
 
+def test_an_engine_that_stops_answering_ends_its_batch_with_the_games_finished(capsys):
+    """A timeout mid-batch (a niced engine starved of CPU) keeps the finished games and says so;
+    one before any game is finished is still an error."""
+    from selfplay.experts.gtp_games import play_gtp_games
+    from selfplay.experts.settings import Settings
+    from selfplay.gtp.client import EngineTimeoutError
+    hangs_in_game_2 = Settings("go", 3, size=5, komi=0.5, engine=f"{FAKE} --hang-on genmove:3")
+    games = play_gtp_games(hangs_in_game_2, seed=1, count=4, timeout=1.0)
+    assert len(games) == 1
+    assert "the batch ends early, keeping its 1 finished game(s)" in capsys.readouterr().err
+    hangs_at_once = Settings("go", 3, size=5, komi=0.5, engine=f"{FAKE} --hang-on genmove")
+    with pytest.raises(EngineTimeoutError):
+        play_gtp_games(hangs_at_once, seed=1, count=2, timeout=1.0)
+
+
 def test_a_missing_engine_is_a_one_line_error(tmp_path, capsys):
     assert main(["expert-games", "go", "--games", "2", "--out", str(tmp_path / "x"),
                  "--engine", "no-such-engine --mode gtp"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 
 import numpy as np
 
@@ -12,13 +13,15 @@ from games import GameError
 from games.go import GoGame
 from games.go.sgf import GoRecord, to_sgf
 from selfplay.experts.settings import ExpertGamesError, Settings
-from selfplay.gtp.client import CommandFailedError, GTPClient
+from selfplay.gtp.client import CommandFailedError, EngineTimeoutError, GTPClient
 
 
 def play_gtp_games(settings: Settings, seed: int, count: int, timeout: float) -> list[tuple[str, bytes]]:
     """``count`` games of the engine against itself: (key, SGF bytes) pairs. A game in which
     the engine plays a move our rules forbid (an engine with other ko or suicide rules) is
-    dropped. ``timeout``: seconds the engine may take for one command."""
+    dropped. ``timeout``: seconds the engine may take for one command; when it takes longer (on
+    a busy machine a niced engine can wait that long for a core) the game in progress is dropped
+    and the batch ends early with the games finished so far, named on stderr."""
     rng = np.random.default_rng(seed)
     game = GoGame(settings.size, settings.komi)
     command = settings.engine
@@ -31,10 +34,16 @@ def play_gtp_games(settings: Settings, seed: int, count: int, timeout: float) ->
         engine.komi(settings.komi)
         can_seed = engine.known_command("set_random_seed")
         for _ in range(count):
-            engine.clear_board()
-            if can_seed:
-                engine.send(f"set_random_seed {int(rng.integers(1, 2 ** 31))}")
-            record = _play_game(game, engine, rng, settings.random_plies)
+            try:
+                engine.clear_board()
+                if can_seed:
+                    engine.send(f"set_random_seed {int(rng.integers(1, 2 ** 31))}")
+                record = _play_game(game, engine, rng, settings.random_plies)
+            except EngineTimeoutError as e:
+                if not out:
+                    raise
+                print(f"expert games: {e}; the batch ends early, keeping its {len(out)} finished game(s)", file=sys.stderr)
+                break
             if record is not None:
                 out.append((_key(settings, record.moves), to_sgf(record)))
     return out
