@@ -134,7 +134,7 @@ def cpu_has_int8() -> bool:
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
-    """``auto``: on a CPU, int8 where it has VNNI (1.9x the bf16 forward at batch 256 on an
+    """``auto``: on a CPU, int8 where it has VNNI (1.8x the bf16 forward at batch 256 on an
     AVX-512 CPU), else bf16 where it computes that natively (2.4x fp32), else fp32; on a GPU,
     bf16 where supported. ``fp32``, ``bf16`` and ``int8`` as asked (int8 on a CPU only)."""
     if name not in PRECISIONS:
