@@ -24,7 +24,8 @@ KINDS = {
         ("sims", "200", "simulations per move (0: the policy's own move)"), ("c", "1.25", "exploration constant"),
         ("temp", "0", "move temperature"), ("seed", "-1", "seed (-1: random)"),
         ("device", "auto", "auto, cpu or cuda"), ("gumbel", "false", "Gumbel root search"),
-        ("precision", "fp32", "network arithmetic: fp32, bf16 or auto (bf16 where it is faster)"),
+        ("precision", "fp32", "network arithmetic: fp32, bf16, int8 (CPUs with VNNI) or auto (the fastest "
+                              "this device computes natively)"),
         ("cache", "0", "positions kept in the evaluation cache (0: none; the same moves, faster)")]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),

@@ -51,7 +51,7 @@ def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, 
 
 def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["net"]: ``net:PATH,sims=200,c=1.25,temp=0,seed=-1,device=auto``;
-    ``precision=fp32|bf16|auto`` (fp32 by default: ratings stay comparable with earlier ones) and
+    ``precision=fp32|bf16|int8|auto`` (fp32 by default: ratings stay comparable with earlier ones) and
     ``cache=N`` positions of evaluation cache (0: none; the search is the same, only faster)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
