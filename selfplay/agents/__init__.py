@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 #: name -> what it plays, for messages (the file is HERE / f"{name}.pt", its card HERE / f"{name}.md").
 SHIPPED = {
     "c4": "Connect Four",
+    "go7": "7x7 Go, komi 9",
 }
 
 #: Sections of a run checkpoint an agent keeps: enough to rebuild and describe the network.
