@@ -21,7 +21,8 @@ def play_gtp_games(settings: Settings, seed: int, count: int, timeout: float) ->
     the engine plays a move our rules forbid (an engine with other ko or suicide rules) is
     dropped. ``timeout``: seconds the engine may take for one command; when it takes longer (on
     a busy machine a niced engine can wait that long for a core) the game in progress is dropped
-    and the batch ends early with the games finished so far, named on stderr."""
+    and the batch ends early with the games finished so far, said on stderr; a timeout before
+    any game is finished is still an error (an engine that never answers)."""
     rng = np.random.default_rng(seed)
     game = GoGame(settings.size, settings.komi)
     command = settings.engine
