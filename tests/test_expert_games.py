@@ -2,6 +2,7 @@
 target with no duplicate and no partial record), settings checks; Go through the fake engine
 and, behind the external marker, GNU Go."""
 
+import contextlib
 import json
 import os
 import signal
@@ -67,23 +68,35 @@ def test_games_follow_the_expert_after_the_random_opening(tmp_path):
             state = C4.step(state, int(ch) - 1)
 
 
-def test_killed_run_resumes_to_the_target_without_duplicates_or_torn_records(tmp_path):
-    out = tmp_path / "c4"
-    games = out / "games.txt"
+@contextlib.contextmanager
+def endless_run(out: Path, *flags: str):
+    """`selfplay expert-games connect4` towards a target it will not reach, in a subprocess
+    that is killed and waited for on the way out."""
     command = [sys.executable, "-m", "selfplay.cli", "expert-games", "connect4", "--games", "1000000",
-               "--out", str(out), "--seed", "5"]
+               "--out", str(out), *flags]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 240
-        while not (games.exists() and games.stat().st_size > 5000):
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no games written in time"
-            time.sleep(0.2)
-        os.kill(process.pid, signal.SIGKILL)
+        yield process
     finally:
         process.kill()
         process.wait()
         process.stderr.close()
+
+
+def wait_for(process: subprocess.Popen, condition, what: str, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_killed_run_resumes_to_the_target_without_duplicates_or_torn_records(tmp_path):
+    out = tmp_path / "c4"
+    games = out / "games.txt"
+    with endless_run(out, "--seed", "5") as process:
+        wait_for(process, lambda: games.exists() and games.stat().st_size > 5000, "no games written in time")
+        os.kill(process.pid, signal.SIGKILL)
     with open(games, "ab") as f:  # as if the kill had cut a write short
         f.write(b"44455566")
     whole = games.read_text().count("\n")
@@ -115,15 +128,9 @@ def test_workers_stop_when_the_run_is_stopped(tmp_path):
     """SIGTERM ends the parent without shutting its pool down: the workers must notice and stop
     rather than play on as orphans."""
     out = tmp_path / "c4"
-    command = [sys.executable, "-m", "selfplay.cli", "expert-games", "connect4", "--games", "1000000",
-               "--out", str(out), "--workers", "2"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 240
-        while not ((out / "games.txt").exists() and len(children_of(process.pid)) >= 2):
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "no workers and games in time"
-            time.sleep(0.2)
+    with endless_run(out, "--workers", "2") as process:
+        wait_for(process, lambda: (out / "games.txt").exists() and len(children_of(process.pid)) >= 2,
+                 "no workers and games in time")
         workers = children_of(process.pid)
         os.kill(process.pid, signal.SIGTERM)
         process.wait(30)
@@ -131,10 +138,6 @@ def test_workers_stop_when_the_run_is_stopped(tmp_path):
         while any(running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(running(pid) for pid in workers), "workers outlived the stopped run"
-    finally:
-        process.kill()
-        process.wait()
-        process.stderr.close()
 
 
 def test_settings_must_match_the_existing_games(tmp_path, capsys):
