@@ -59,12 +59,21 @@ class FusedNet:
         return layer.weight.detach().to(self.dtype), layer.bias.detach().to(self.dtype)
 
     def __call__(self, planes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head_outputs(F.conv2d(self.trunk(planes), *self.heads).relu_())
+
+    def trunk(self, planes: torch.Tensor, maxima: list[float] | None = None) -> torch.Tensor:
+        """The residual tower's output; ``maxima`` (when given) receives the largest value of the
+        stem's output and of each block's two outputs, in order (Int8Net's calibration)."""
         x = planes.to(self.dtype).contiguous(memory_format=torch.channels_last)
         x = F.conv2d(x, *self.stem, padding=1).relu_()
+        if maxima is not None:
+            maxima.append(x.max().item())
         for (w1, b1), (w2, b2) in self.blocks:
             y = F.conv2d(x, w1, b1, padding=1).relu_()
             x = F.conv2d(y, w2, b2, padding=1).add_(x).relu_()
-        return self.head_outputs(F.conv2d(x, *self.heads).relu_())
+            if maxima is not None:
+                maxima += [y.max().item(), x.max().item()]
+        return x
 
     def head_outputs(self, heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and values from the merged heads' 1x1 convolution output (after its ReLU)."""

@@ -80,19 +80,6 @@ def pad_channels(conv: Conv, outputs: int, inputs: int) -> Conv:
     return weight, F.pad(bias.float(), (0, outputs - out))
 
 
-def activation_maxima(net: FusedNet, planes: torch.Tensor) -> list[float]:
-    """The largest value of the stem's output and of each block's two outputs on ``planes``,
-    computed by a float32 FusedNet."""
-    maxima = []
-    x = F.conv2d(planes, *net.stem, padding=1).relu_()
-    maxima.append(x.max().item())
-    for (w1, b1), (w2, b2) in net.blocks:
-        y = F.conv2d(x, w1, b1, padding=1).relu_()
-        x = F.conv2d(y, w2, b2, padding=1).add_(x).relu_()
-        maxima += [y.max().item(), x.max().item()]
-    return maxima
-
-
 class Int8Net:
     """``Int8Net(model, calibration)(planes)`` gives about what ``model(planes)`` gives in eval
     mode (float32 logits, unmasked, and values), with the convolutions in int8; ``calibration``
@@ -108,8 +95,10 @@ class Int8Net:
             raise ValueError("int8 inference reads 0/1 input planes (every board game's encoding here); these "
                              "planes hold other values: use precision bf16 or fp32")
         self.float_net = FusedNet(model, torch.float32)
+        maxima: list[float] = []
         with torch.no_grad():
-            scales = iter([max(m, 1e-6) / 255 for m in activation_maxima(self.float_net, calibration.float())])
+            self.float_net.trunk(calibration.float(), maxima)
+        scales = iter([max(m, 1e-6) / 255 for m in maxima])
         stem = self.float_net.stem
         width = stem[0].shape[0]
         if width > 32:
