@@ -15,7 +15,7 @@ the same machinery on tokens. `selfplay COMMAND --help` describes a command with
 `selfplay players` lists the kinds of players and their options."""
 
 # Modules of selfplay/commands; each defines add_parser(subparsers), which sets ``func``.
-COMMANDS = ["play", "arena", "players", "solve", "eval_c4", "train", "sft", "expert_games", "curve", "rate", "elo",
+COMMANDS = ["play", "arena", "players", "solve", "eval_c4", "train", "sft", "expert_games", "solver_labels", "curve", "rate", "elo",
             "plot_elo", "scaling", "llm", "gtp", "bench"]
 
 

@@ -1,4 +1,5 @@
-"""``selfplay sft --games PATH CONFIG [key=value ...]``: imitation learning on expert games."""
+"""``selfplay sft --games PATH CONFIG [key=value ...]``: imitation learning on expert games (or, in
+Connect Four, on solver-labelled positions: ``--positions DIR``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from selfplay.errors import UserError
 def add_parser(sub):
     p = sub.add_parser("sft", help="imitation learning (SFT) of the policy-value network on expert games")
     p.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE", help="a run config and overrides")
-    p.add_argument("--games", required=True, help="Connect Four move-string file(s) or a folder of SGF files")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--games", help="Connect Four move-string file(s) or a folder of SGF files")
+    data.add_argument("--positions", help="Connect Four positions labelled by the solver (a `selfplay "
+                                          "solver-labels` folder or its positions.txt): imitate a perfect teacher")
     p.add_argument("--name", help="run name: the run lives in runs/NAME (default: <config>-sft)")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the SFT run in RUN_DIR")
@@ -23,8 +27,9 @@ def run(args):
     from selfplay.training.imitation import run_imitation
 
     config_path, overrides = split_items(args.items)
-    if not Path(args.games).exists():
-        raise UserError(f"--games {args.games}: no such file or folder")
+    for option, value in (("--games", args.games), ("--positions", args.positions)):
+        if value is not None and not Path(value).exists():
+            raise UserError(f"{option} {value}: no such file or folder")
     if args.resume:
         run_dir = Path(args.resume)
     elif config_path is None:
@@ -33,6 +38,6 @@ def run(args):
         run_dir = Path(args.runs) / (args.name or f"{Path(config_path).stem}-sft")
     print(f"run directory: {run_dir}")
     trainer = run_imitation(run_dir, args.games, config_path, overrides, resume=bool(args.resume),
-                            show_progress=sys.stdout.isatty())
+                            show_progress=sys.stdout.isatty(), positions_path=args.positions)
     print(f"done: step {trainer.step}; RL from it: selfplay train CONFIG --init {run_dir}")
     return 0

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -81,12 +82,25 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
     settings.check()
     if target < 1:
         raise ExpertGamesError(f"--games must be at least 1, got {target}")
-    if timeout <= 0:
-        raise ExpertGamesError(f"--timeout must be positive, got {timeout:g}")
     if workers < 1:
         raise ExpertGamesError(f"--workers must be at least 1, got {workers}")
+    if timeout <= 0:
+        raise ExpertGamesError(f"--timeout must be positive, got {timeout:g}")
     store = GameStore(out, settings, expert.records)
-    batch = batch or expert.batch
+    return fill_store(store, partial(_play_batch, settings, timeout=timeout), target, workers,
+                      batch or expert.batch, seed, progress, max_batches_without_new)
+
+
+def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, object]]], target: int,
+               workers: int, batch: int, seed: int | None, progress: Callable[[int, int], None] | None = None,
+               max_batches_without_new: int = 50, what: str = "game") -> int:
+    """Call ``play(seed, count)`` (picklable: it may run in a worker process) for batches of new
+    records until ``store`` holds ``target``; returns how many were added. Every expert's games
+    and the solver's labelled positions (selfplay.experts.connect4_labels) are made by it."""
+    if target < 1:
+        raise ExpertGamesError(f"the target must be at least 1 {what}, got {target}")
+    if workers < 1:
+        raise ExpertGamesError(f"--workers must be at least 1, got {workers}")
     seeds = np.random.SeedSequence(seed if seed is not None else None, spawn_key=(len(store),))
     start = len(store)
     if progress:
@@ -98,7 +112,7 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
         added = store.add(results, target - len(store))
         fruitless = 0 if added else fruitless + 1
         if fruitless >= max_batches_without_new:
-            raise ExpertGamesError(f"{max_batches_without_new} batches in a row brought no new game: "
+            raise ExpertGamesError(f"{max_batches_without_new} batches in a row brought no new {what}: "
                                    "the games are not varied enough (raise the random opening moves)")
         if progress:
             progress(len(store), target)
@@ -106,11 +120,11 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
     if workers == 1:
         while len(store) < target:
             child = seeds.spawn(1)[0]
-            record(_play_batch(settings, int(child.generate_state(1)[0]), min(batch, target - len(store)), timeout))
+            record(play(int(child.generate_state(1)[0]), min(batch, target - len(store))))
         return len(store) - start
 
-    # Never more games in flight than are missing (a batch still running when the target is
-    # reached would be waited for, then thrown away); a batch short of new games (duplicates)
+    # Never more batches in flight than are missing (a batch still running when the target is
+    # reached would be waited for, then thrown away); a batch short of new records (duplicates)
     # makes room for another.
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
@@ -121,8 +135,7 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
                 while missing > 0 and len(in_flight) < 2 * workers:
                     count = min(batch, -(-missing // workers))
                     child = seeds.spawn(1)[0]
-                    in_flight[pool.submit(_play_batch, settings, int(child.generate_state(1)[0]), count,
-                                          timeout)] = count
+                    in_flight[pool.submit(play, int(child.generate_state(1)[0]), count)] = count
                     missing -= count
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:

@@ -5,6 +5,10 @@ head the game's result from the point of view of the player to move: the same lo
 checkpoints and evaluation as self-play RL (``selfplay.training.trainer``), with a fixed
 dataset as the data source in place of self-play. A share of whole games is held out to
 measure move-prediction accuracy, so positions of one game never sit on both sides of the split.
+
+Connect Four can also imitate a perfect teacher: positions labelled by the solver
+(selfplay.experts.connect4_labels), the policy target shared by the exact-best moves and the
+value target the game-theoretic outcome; a share of the positions is held out.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import numpy as np
 import torch
 
 from games import Game, GameRecord
+from games.connect4 import ConnectFour
 from selfplay.errors import UserError
+from selfplay.experts.connect4_labels import read_labelled_positions, solver_targets
 from selfplay.run.directory import prepare_run
 from selfplay.training.config import RunConfig
 from selfplay.training.learner import losses
@@ -57,27 +63,54 @@ def build_dataset(game: Game, games: list[GameRecord]) -> GameChunk:
                      np.array(value, np.float32), games=len(games), model_step=-1)
 
 
-class ImitationTrainer(Trainer):
-    """Trainer whose minibatches come from expert games (an ExpertDataset source); validation
-    on held-out games."""
+def split_games(game: Game, games: list[GameRecord], config: RunConfig) -> tuple[GameChunk, GameChunk]:
+    """(train, validation) datasets of expert games, whole games held out."""
+    if len(games) < 2:
+        raise UserError(f"SFT needs at least 2 expert games, got {len(games)}")
+    order = np.random.default_rng(config.seed).permutation(len(games))
+    if config.sft.max_games:
+        order = order[:config.sft.max_games]
+    held_out = max(1, int(len(order) * config.sft.validation_share))
+    validation = build_dataset(game, [games[i] for i in order[:held_out]])
+    train = build_dataset(game, [games[i] for i in order[held_out:]])
+    return train, validation
 
-    def __init__(self, config: RunConfig, run_dir, games: list[GameRecord], log=print, show_progress=False):
-        if len(games) < 2:
-            raise UserError(f"SFT needs at least 2 expert games, got {len(games)}")
-        self.expert_games = games
+
+def split_labelled_positions(game: Game, path: str | Path, config: RunConfig) -> tuple[GameChunk, GameChunk]:
+    """(train, validation) datasets of solver-labelled Connect Four positions."""
+    if not isinstance(game, ConnectFour):
+        raise UserError(f"solver-labelled positions are Connect Four positions; this run plays {game.name}")
+    moves, scores = read_labelled_positions(path)
+    if len(moves) < 2:
+        raise UserError(f"SFT needs at least 2 labelled positions, got {len(moves)}")
+    policy, value = solver_targets(scores)
+    planes = np.stack([game.encode(game.state_from_moves(m)).astype(np.uint8) for m in moves])
+    order = np.random.default_rng(config.seed).permutation(len(moves))
+    held_out = max(1, int(len(order) * config.sft.validation_share))
+
+    def chunk(rows):
+        return GameChunk(planes[rows], policy[rows], value[rows], games=0, model_step=-1)
+
+    return chunk(order[held_out:]), chunk(order[:held_out])
+
+
+class ImitationTrainer(Trainer):
+    """Trainer whose minibatches come from a fixed dataset (an ExpertDataset source); validation
+    on held-out data."""
+
+    def __init__(self, config: RunConfig, run_dir, data: tuple[GameChunk, GameChunk], log=print,
+                 show_progress=False):
+        self.train_data, self.validation = data
         super().__init__(config, run_dir, log, show_progress)
+        train, held = self.train_data, self.validation
+        if train.games:
+            self.log(f"SFT data: {train.games} games ({len(train)} positions) to train on, "
+                     f"{held.games} held out ({len(held)} positions)")
+        else:
+            self.log(f"SFT data: {len(train)} solver-labelled positions to train on, {len(held)} held out")
 
     def _make_source(self) -> ExpertDataset:
-        games, config = self.expert_games, self.config
-        order = np.random.default_rng(config.seed).permutation(len(games))
-        if config.sft.max_games:
-            order = order[:config.sft.max_games]
-        held_out = max(1, int(len(order) * config.sft.validation_share))
-        self.validation = build_dataset(self.game, [games[i] for i in order[:held_out]])
-        train = build_dataset(self.game, [games[i] for i in order[held_out:]])
-        self.log(f"SFT data: {train.games} games ({len(train)} positions) to train on, "
-                 f"{self.validation.games} held out ({len(self.validation)} positions)")
-        return ExpertDataset(self.game, train, config.replay.augment, self.run)
+        return ExpertDataset(self.game, self.train_data, self.config.replay.augment, self.run)
 
     def _after_step(self) -> None:
         if self.step % self.config.sft.validate_every == 0 or self.step == self.config.total_steps:
@@ -96,7 +129,8 @@ class ImitationTrainer(Trainer):
             value = torch.from_numpy(self.validation.value[start:end]).to(self.device)
             _, metrics = losses(self.model, planes, policy, value)
             logits, _ = self.model(planes)
-            correct += int((logits.argmax(-1) == policy.argmax(-1)).sum())
+            # a move the target gives weight to (one expert move, or any of the exact-best ones)
+            correct += int((policy.gather(1, logits.argmax(-1, keepdim=True)) > 0).sum())
             policy_loss += metrics["losses/policy"] * len(value)
             value_loss += metrics["losses/value"] * len(value)
         results = {"val/move_accuracy": correct / max(n, 1), "val/policy_loss": policy_loss / max(n, 1),
@@ -106,11 +140,15 @@ class ImitationTrainer(Trainer):
         return results
 
 
-def run_imitation(run_dir, games_path, config_path=None, overrides=(), resume=False, log=print,
-                  show_progress=False) -> ImitationTrainer:
+def run_imitation(run_dir, games_path=None, config_path=None, overrides=(), resume=False, log=print,
+                  show_progress=False, positions_path=None) -> ImitationTrainer:
+    """SFT on the expert games at ``games_path`` or on the solver-labelled positions at ``positions_path``."""
     config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume, frozen=("game", "network"))
     game = config.game.make()
-    games = read_expert_games(games_path, game, log)
-    trainer = ImitationTrainer(config, run_dir, games, log, show_progress)
+    if positions_path is not None:
+        data = split_labelled_positions(game, positions_path, config)
+    else:
+        data = split_games(game, read_expert_games(games_path, game, log), config)
+    trainer = ImitationTrainer(config, run_dir, data, log, show_progress)
     trainer.train()
     return trainer

@@ -1,0 +1,44 @@
+"""``selfplay solver-labels --positions N --out DIR``: Connect Four positions with the solver's
+exact move scores, the data of SFT against a perfect teacher (selfplay/experts/connect4_labels.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from selfplay.experts.connect4_labels import BENCHMARK_DIR, MIN_PLY, generate_labels
+
+
+def add_parser(sub):
+    p = sub.add_parser("solver-labels", help="Connect Four positions labelled by the perfect solver (SFT data)",
+                       description="Play games from random to perfect play and write the solver's exact score "
+                                   "of every move of each position (OUT/positions.txt, lines 'MOVES S1 .. S7') "
+                                   "until OUT holds --positions of them; the benchmark files' positions are "
+                                   "never labelled. Rerun to continue after a stop. Train on them with "
+                                   "`selfplay sft CONFIG --positions OUT`.")
+    p.add_argument("--positions", type=int, required=True, help="how many labelled positions OUT should hold")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
+    p.add_argument("--random-plies", type=int, default=0, help="uniformly random opening moves of every game")
+    p.add_argument("--min-ply", type=int, default=MIN_PLY,
+                   help=f"label positions with at least this many stones (default {MIN_PLY}: earlier ones take "
+                        "the solver seconds to minutes)")
+    p.add_argument("--held-out", nargs="*", default=None, metavar="FILE",
+                   help=f"benchmark files whose positions are never labelled (default: {BENCHMARK_DIR}/Test_*)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    held_out = None if args.held_out is None else [Path(p) for p in args.held_out]
+    columns = [TextColumn("labelled positions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn()]
+    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("positions", total=args.positions)
+        added = generate_labels(args.out, args.positions, workers=args.workers, seed=args.seed,
+                                random_plies=args.random_plies, min_ply=args.min_ply, held_out=held_out,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    print(f"{args.out}: {added} positions added, {args.positions} in all")
+    return 0

@@ -1,0 +1,173 @@
+"""Connect Four positions labelled by the perfect solver: a teacher that knows the exact value of
+every position and of every move in it. Leela Chess Zero rescores its training games with
+endgame tablebases; in Connect Four the solver (games.connect4_solver) is a tablebase of the
+whole game, so the value target is the game-theoretic outcome rather than one noisy game result,
+and the policy target the set of exact-best moves rather than a search's visit counts.
+
+Output directory (selfplay.experts.store): meta.json (the settings, checked on a rerun) and
+positions.txt, a line per position "MOVES S1 ... S7": the played columns (1-7, first move
+first) and the exact score of each column for the side to move (the benchmark files'
+convention: 22 minus the mover's stones when it connects four, 0 a draw, negative a loss; "-"
+where the column is full). Resumable and never half-written like the expert games.
+
+The games that visit the positions start with ``random_plies`` uniformly random moves; after
+that each game plays a random legal move with its own probability ``epsilon`` (drawn uniformly
+from [0, 1] per game) and otherwise one of the solver's best moves, so the positions range from
+those of random play (where Pascal Pons's benchmark positions come from) to those of perfect
+play. Positions with fewer than ``min_ply`` stones are played through unlabelled (without an
+opening book their search takes seconds to minutes), and the positions of the benchmark files
+(and their mirror images) are never labelled, so those files stay a held-out test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from games import GameError
+from games.connect4 import MASK, MOVES, POSITION, WIDTH, ConnectFour
+from games.connect4_solver import ILLEGAL, Solver, book_key
+from selfplay.evaluation.c4_positions import read_positions
+from selfplay.experts.games import fill_store
+from selfplay.experts.settings import ExpertGamesError
+from selfplay.experts.store import GameStore, LinesFile
+
+POSITIONS_FILE = "positions.txt"
+BATCH = 200  # positions a worker labels per batch (a few hundred games' worth of seconds)
+MIN_PLY = 8
+BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "connect4"
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """What a labelled-positions directory is made with (its meta.json)."""
+    game: str = "connect4-solver-labels"
+    random_plies: int = 0
+    min_ply: int = MIN_PLY
+    held_out: list[str] = field(default_factory=list)  # sha-256 digests (16 hex digits) of the files kept out
+
+    def check(self) -> None:
+        if self.random_plies < 0:
+            raise ExpertGamesError(f"random opening moves must be >= 0, got {self.random_plies}")
+        if not 0 <= self.min_ply < 42:
+            raise ExpertGamesError(f"--min-ply must be in 0..41, got {self.min_ply}")
+
+
+def held_out_keys(paths: list[Path]) -> np.ndarray:
+    """Sorted mirror-folded keys (games.connect4_solver.book_key) of every position in the
+    benchmark files ``paths`` (lines "MOVES [SCORE]")."""
+    game, keys = ConnectFour(), []
+    for path in paths:
+        for moves in read_positions(path).moves:
+            state = game.state_from_moves(moves)
+            keys.append(book_key(state[POSITION], state[MASK]))
+    return np.unique(np.array(keys, dtype=np.int64))
+
+
+def format_line(moves: str, scores: np.ndarray) -> str:
+    return moves + " " + " ".join("-" if s == ILLEGAL else str(int(s)) for s in scores)
+
+
+_SOLVER: Solver | None = None  # one per worker process: its table stays warm across batches
+
+
+def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count: int) -> list[tuple[str, str]]:
+    """At least ``count`` labelled positions from new games: (key, line) pairs, the key the move string."""
+    global _SOLVER
+    if _SOLVER is None:
+        _SOLVER = Solver(log_size=24)
+    rng = np.random.default_rng(seed)
+    game, out = ConnectFour(), []
+    while len(out) < count:
+        state, actions = game.initial_state(), []
+        epsilon = rng.random()
+        while not game.is_terminal(state):
+            legal = np.flatnonzero(game.legal_mask(state))
+            scores = None
+            if int(state[MOVES]) >= settings.min_ply:
+                scores = _SOLVER.move_scores(state)
+                key = book_key(state[POSITION], state[MASK])
+                i = np.searchsorted(excluded, key)
+                if not (i < excluded.size and excluded[i] == key):
+                    moves = game.moves_to_string(actions)
+                    out.append((moves, format_line(moves, scores)))
+            if len(actions) < settings.random_plies or scores is None or rng.random() < epsilon:
+                action = int(rng.choice(legal))
+            else:
+                action = int(rng.choice(np.flatnonzero(scores == scores.max())))
+            state = game.step(state, action)
+            actions.append(action)
+    return out
+
+
+def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | None = None,
+                    random_plies: int = 0, min_ply: int = MIN_PLY, held_out: list[Path] | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> int:
+    """Label positions until ``out`` holds ``target``; returns how many were added. ``held_out``
+    defaults to the benchmark files beside the repository (../shared/data/connect4) when present."""
+    if held_out is None:
+        held_out = sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
+    digests = list(hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in held_out)
+    settings = LabelSettings(random_plies=random_plies, min_ply=min_ply, held_out=digests)
+    settings.check()
+    excluded = held_out_keys(held_out)
+    store = GameStore(out, settings, partial(LinesFile, name=POSITIONS_FILE))
+    return fill_store(store, partial(label_batch, settings, excluded), target, workers, BATCH, seed, progress,
+                      what="position")
+
+
+def read_labelled_positions(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """The move strings and the (N, 7) int8 move scores (ILLEGAL where full) of a positions.txt
+    (or of the folder holding one). A bad line is an error naming the file and line."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / POSITIONS_FILE
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise ExpertGamesError(f"cannot read labelled positions {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ExpertGamesError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start})") \
+            from None
+    game, moves, rows = ConnectFour(), [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        where = f"{path}:{number}"
+        if len(fields) != 1 + WIDTH:
+            raise ExpertGamesError(f"{where}: expected 'MOVES' and {WIDTH} scores, got {len(fields)} fields")
+        try:
+            state = game.state_from_moves(fields[0])
+        except GameError as e:
+            raise ExpertGamesError(f"{where}: {e}") from None
+        if game.is_terminal(state):
+            raise ExpertGamesError(f"{where}: the game is over after {fields[0]!r}")
+        legal = game.legal_mask(state)
+        try:
+            row = [ILLEGAL if f == "-" else int(f) for f in fields[1:]]
+        except ValueError:
+            raise ExpertGamesError(f"{where}: scores must be integers or '-', got {' '.join(fields[1:])!r}") \
+                from None
+        if any((s == ILLEGAL) == bool(ok) or not -22 <= s <= 22 and s != ILLEGAL for s, ok in zip(row, legal)):
+            raise ExpertGamesError(f"{where}: a score per legal column (-22..22) and '-' for each full one expected")
+        moves.append(fields[0])
+        rows.append(row)
+    if not moves:
+        raise ExpertGamesError(f"{path}: no labelled positions in the file")
+    return moves, np.array(rows, dtype=np.int8)
+
+
+def solver_targets(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training targets of move scores (N, 7): the policy shared equally by the exact-best
+    moves, the value the game-theoretic outcome for the side to move (+1 win, 0 draw, -1 loss)."""
+    masked = np.where(scores == ILLEGAL, -1000, scores.astype(np.int64))
+    best = masked.max(axis=1, keepdims=True)
+    policy = (masked == best).astype(np.float32)
+    policy /= policy.sum(axis=1, keepdims=True)
+    return policy, np.sign(best[:, 0]).astype(np.float32)

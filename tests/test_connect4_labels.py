@@ -1,0 +1,115 @@
+"""Solver-labelled Connect Four positions: each line's scores are the solver's, checked move by
+move against a search of the position after the move; the benchmark files stay held out; the
+targets are hand-computed; SFT trains on them end to end."""
+
+import numpy as np
+import pytest
+
+from games.connect4 import MASK, POSITION, ConnectFour
+from games.connect4_solver import ILLEGAL, Solver, book_key
+from selfplay.cli import main
+from selfplay.experts.connect4_labels import (
+    LabelSettings,
+    generate_labels,
+    held_out_keys,
+    label_batch,
+    read_labelled_positions,
+    solver_targets,
+)
+from selfplay.experts.settings import ExpertGamesError
+from selfplay.training.imitation import run_imitation
+
+GAME = ConnectFour()
+LATE = 30  # positions with 30+ stones: the solver answers at once
+
+
+def test_targets_by_hand():
+    scores = np.array([[ILLEGAL, 3, 3, -2, 0, -5, ILLEGAL],   # two moves win fastest
+                       [-1, -4, -1, -1, -9, -3, -2],             # every move loses
+                       [0, -2, ILLEGAL, 0, -1, 0, -6]], np.int8)  # the best is a draw
+    policy, value = solver_targets(scores)
+    assert policy[0].tolist() == [0, .5, .5, 0, 0, 0, 0] and value[0] == 1
+    assert np.allclose(policy[1], [1 / 3, 0, 1 / 3, 1 / 3, 0, 0, 0]) and value[1] == -1
+    assert np.allclose(policy[2], [1 / 3, 0, 0, 1 / 3, 0, 1 / 3, 0]) and value[2] == 0
+
+
+def test_labels_are_the_solvers_scores_move_by_move():
+    lines = label_batch(LabelSettings(min_ply=LATE), np.zeros(0, np.int64), seed=3, count=40)
+    assert len(lines) >= 40 and all(key == line.split()[0] for key, line in lines)
+    solver = Solver(log_size=20, book=False)
+    for _, line in lines[:15]:
+        moves, *fields = line.split()
+        state = GAME.state_from_moves(moves)
+        assert len(moves) >= LATE
+        for col, field in enumerate(fields):
+            if field == "-":
+                assert not GAME.legal_mask(state)[col]
+                continue
+            child = GAME.step(state, col)
+            expected = (22 - (len(moves) + 2) // 2) if GAME.is_terminal(child) and GAME.winner(child) is not None \
+                else 0 if GAME.is_terminal(child) else -solver.solve(child)
+            assert int(field) == expected, (moves, col)
+
+
+def test_held_out_positions_and_their_mirrors_are_never_labelled(tmp_path):
+    lines = label_batch(LabelSettings(min_ply=LATE), np.zeros(0, np.int64), seed=5, count=30)
+    first = lines[0][0]
+    mirrored = "".join(str(8 - int(c)) for c in lines[1][0])
+    held = tmp_path / "held.txt"
+    held.write_text(f"{first}\n{mirrored}\n")
+    excluded = held_out_keys([held])
+    again = label_batch(LabelSettings(min_ply=LATE), excluded, seed=5, count=30)
+    keys = {book_key(s[POSITION], s[MASK]) for s in (GAME.state_from_moves(k) for k, _ in again)}
+    assert not keys & set(excluded.tolist())
+    assert len(again) >= 30 and first not in dict(again)
+
+
+def test_a_rerun_continues_and_other_settings_are_refused(tmp_path):
+    out = tmp_path / "labels"
+    assert generate_labels(out, 25, seed=1, min_ply=LATE, held_out=[]) == 25
+    before = (out / "positions.txt").read_text()
+    assert generate_labels(out, 60, seed=2, min_ply=LATE, held_out=[]) == 35
+    after = (out / "positions.txt").read_text()
+    assert after.startswith(before) and len(after.splitlines()) == 60
+    moves, scores = read_labelled_positions(out)
+    assert len(moves) == 60 and len(set(moves)) == 60 and scores.shape == (60, 7)
+    with pytest.raises(ExpertGamesError, match="other settings"):
+        generate_labels(out, 70, min_ply=LATE + 1, held_out=[])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("4455 1 2 3\n", "expected 'MOVES' and 7 scores"),
+    ("4455 1 2 x 0 0 0 0\n", "must be integers"),
+    ("4455 1 2 3 - 0 0 0\n", "a score per legal column"),
+    ("444444 1 2 3 4 0 0 0\n", "a score per legal column"),
+    ("4444444 1 2 3 - 0 0 0\n", "column 4, which is full"),
+    ("1212121 0 0 0 0 0 0 0\n", "the game is over"),
+    ("# nothing\n", "no labelled positions"),
+])
+def test_bad_label_files_name_the_line(tmp_path, text, message):
+    path = tmp_path / "positions.txt"
+    path.write_text(text)
+    with pytest.raises(ExpertGamesError, match=message):
+        read_labelled_positions(path)
+
+
+def test_non_utf8_labels_are_a_clear_error(tmp_path):
+    path = tmp_path / "positions.txt"
+    path.write_bytes(b"4455 \xff\n")
+    with pytest.raises(ExpertGamesError, match="not UTF-8"):
+        read_labelled_positions(path)
+
+
+def test_command_then_sft_on_the_labels(tmp_path, capsys):
+    out = tmp_path / "labels"
+    assert main(["solver-labels", "--positions", "120", "--out", str(out), "--min-ply", str(LATE),
+                 "--held-out", "--seed", "4"]) == 0
+    assert "120 positions added" in capsys.readouterr().out
+    overrides = ["total_steps=30", "network.channels=16", "network.blocks=1", "optim.batch_size=32",
+                 "sft.validation_share=0.25", "sft.validate_every=30", "eval.every_steps=0"]
+    trainer = run_imitation(tmp_path / "sft", None, "configs/smoke.yaml", overrides, log=lambda m: None,
+                            positions_path=out)
+    assert trainer.step == 30 and len(trainer.validation) == 30
+    assert 0 <= trainer.validate()["val/move_accuracy"] <= 1
+    assert main(["sft", "configs/go7.yaml", "--positions", str(out), "--runs", str(tmp_path)]) == 2
+    assert "Connect Four positions" in capsys.readouterr().err
