@@ -10,7 +10,8 @@ EXAMPLES = {
               "selfplay train configs/connect4.yaml selfplay.simulations=100 --name c4-fast",
               "selfplay train --resume runs/connect4 optim.learning_rate=0.0005   # continue, annealed"],
     "sft": ["selfplay expert-games connect4 --games 3000 --out data/c4-expert",
-            "selfplay sft configs/connect4.yaml --games data/c4-expert"],
+            "selfplay sft configs/connect4.yaml --games data/c4-expert",
+            "selfplay sft configs/connect4.yaml --positions data/c4-solver   # a perfect teacher"],
     "solve": ["selfplay solve 4453        # the exact score of the position and of each move"],
     "eval-c4": ["selfplay eval-c4 net:c4,sims=800 --positions ../shared/data/connect4/Test_L2_R2 --limit 200"],
     "arena": ["selfplay arena net:c4,sims=200 expert:depth=4 --games 40 --opening-plies 2",
@@ -24,6 +25,8 @@ EXAMPLES = {
     "gtp": ["selfplay gtp --player net:runs/go7,sims=400 --size 7 --komi 9   # for Sabaki or GoGui"],
     "expert-games": ["selfplay expert-games connect4 --games 3000 --out data/c4-expert",
                      "selfplay expert-games go --size 7 --games 400 --out data/go7-gnugo"],
+    "solver-labels": ["selfplay solver-labels --positions 40000 --out data/c4-solver --workers 2",
+                      "selfplay sft configs/connect4.yaml --positions data/c4-solver init_from=c4"],
     "curve": ["selfplay curve --game connect4 --preset quick   # ~15 minutes on 2 CPU cores",
               "selfplay curve --game go --preset quick"],
     "scaling": ["selfplay scaling --boards runs/curve-connect4-quick/sft runs/curve-connect4-quick/rl "

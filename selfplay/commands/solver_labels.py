@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from selfplay.experts.connect4_labels import BENCHMARK_DIR, MIN_PLY, generate_labels
+from selfplay.experts.connect4_labels import MIN_PLY, generate_labels
 
 
 def add_parser(sub):
@@ -27,7 +27,8 @@ def add_parser(sub):
                    help=f"label positions with at least this many stones (default {MIN_PLY}: earlier ones take "
                         "the solver seconds to minutes)")
     p.add_argument("--held-out", nargs="*", default=None, metavar="FILE",
-                   help=f"benchmark files whose positions are never labelled (default: {BENCHMARK_DIR}/Test_*)")
+                   help="benchmark files whose positions are never labelled (default: the Test_* files of "
+                        "../shared/data/connect4 beside the repository, when there)")
     p.set_defaults(func=run)
 
 
