@@ -21,6 +21,7 @@ wins score higher); the negative of the opponent's figure when it loses.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -346,12 +347,32 @@ def _prime_at_least(n: int) -> int:
     return n
 
 
-def load_book(path: Path = BOOK_PATH) -> tuple[np.ndarray, int]:
-    """The opening book (sorted int64 entries) and its depth, or an empty book of depth -1."""
+def user_book_path() -> Path:
+    """Where a book built outside a checkout goes (the user's cache), looked at after games/data."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "selfplay" / "connect4" / "connect4_book.npz"
+
+
+def load_book(path: Path | None = None) -> tuple[np.ndarray, int]:
+    """The opening book (sorted int64 entries) and its depth, or an empty book of depth -1; by
+    default the one in games/data, else the one in the user's cache. A damaged file is an error
+    naming it, never a wrong score."""
+    if path is None:
+        path = next((p for p in (BOOK_PATH, user_book_path()) if p.exists()), BOOK_PATH)
     if not path.exists():
         return np.zeros(0, dtype=np.int64), -1
-    data = np.load(path)
-    return np.ascontiguousarray(data["entries"], dtype=np.int64), int(data["depth"])
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            entries = np.ascontiguousarray(data["entries"], dtype=np.int64)
+            depth = int(data["depth"])
+        scores = (entries & 0xFF) - 128
+        if entries.ndim != 1 or not 0 <= depth <= CELLS or np.any(np.diff(entries >> 8) <= 0) \
+                or np.any(scores < MIN_SCORE) or np.any(scores > MAX_SCORE):
+            raise ValueError("its entries are not sorted book entries with scores in range")
+    except Exception as e:  # zip, npy and key errors alike: the file is not a book
+        raise GameError(f"{path}: not a readable opening book ({e}); delete it, or rebuild it with "
+                        "`selfplay solve --build-book`") from None
+    return entries, depth
 
 
 class Solver:

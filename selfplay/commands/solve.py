@@ -1,11 +1,19 @@
-"""``selfplay solve MOVES``: the exact score of a Connect Four position and of each of its moves."""
+"""``selfplay solve MOVES``: the exact score of a Connect Four position and of each of its moves;
+``selfplay solve --build-book``: the opening book that makes the first plies instant."""
 
 from __future__ import annotations
 
 import json
+import sys
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from games.connect4 import MOVES, ConnectFour
-from games.connect4_solver import ILLEGAL, Solver, describe_score
+from games.connect4_solver import ILLEGAL, Solver, describe_score, load_book
+from selfplay.connect4_book import DEFAULT_DEPTH, build_book
+from selfplay.errors import UserError
+
+BOOK_HINT_BELOW = 10  # stones: earlier positions can take the bookless solver minutes
 
 
 def add_parser(sub):
@@ -14,17 +22,35 @@ def add_parser(sub):
                                    "move first; \"\" for the empty board): positive when the side to move "
                                    "can force a win (22 minus its stones when it connects four), 0 for a "
                                    "draw, negative when it loses.")
-    p.add_argument("moves", help='played columns, e.g. "4453"')
+    p.add_argument("moves", nargs="?", help='played columns, e.g. "4453"')
     p.add_argument("--no-book", action="store_true", help="search everything, even the opening plies")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    book = p.add_argument_group("opening book")
+    book.add_argument("--build-book", action="store_true",
+                      help="build (or finish building: resumable) the opening book, with a progress bar; "
+                           f"depth {DEFAULT_DEPTH} takes hours on 2 cores")
+    book.add_argument("--depth", type=int, default=DEFAULT_DEPTH,
+                      help=f"stones of the book's deepest positions (default {DEFAULT_DEPTH})")
+    book.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    book.add_argument("--root", default="", help="only the positions after these moves (studies, tests)")
+    book.add_argument("--book-out", default=None, help="where to write the book (default: games/data in a "
+                                                       "checkout, else ~/.cache/selfplay/connect4)")
     p.set_defaults(func=run)
 
 
 def run(args):
+    if args.build_book:
+        return build(args)
+    if args.moves is None:
+        raise UserError('name a position as played columns (e.g. "4453", "" for the empty board), '
+                        "or --build-book")
     game = ConnectFour()
     state = game.state_from_moves(args.moves)
     moves = int(state[MOVES])
     solver = Solver(book=not args.no_book)
+    if moves < BOOK_HINT_BELOW and solver.book_depth < moves + 1:
+        print(f"note: no opening book covers {moves}-stone positions, so this search may take minutes; "
+              "`selfplay solve --build-book` builds one (resumable)", file=sys.stderr)
     scores = solver.move_scores(state)  # raises GameOverError on a finished game
     score = int(max(scores))
     if args.json:
@@ -41,4 +67,20 @@ def run(args):
     print("score  " + " ".join("  -" if s == ILLEGAL else f"{int(s):+3d}" for s in scores))
     best = [game.format_move(c) for c, s in enumerate(scores) if s == score]
     print(f"best: {', '.join(best)}")
+    return 0
+
+
+def build(args):
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    columns = [TextColumn(f"positions with {args.depth} stones solved"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("book", total=None)
+        path = build_book(args.depth, args.root, args.book_out, workers=args.workers,
+                          progress=lambda done, total: bar.update(task, completed=done, total=total),
+                          log=bar.console.print)
+    entries, depth = load_book(path)
+    print(f"wrote {path}: {entries.size} positions with up to {depth} stones "
+          f"({path.stat().st_size / 1024:.0f} KiB)")
     return 0

@@ -1,0 +1,113 @@
+"""The opening book builder: every entry the bookless search's score, at every level; a stopped
+build resumes to the same book; damaged work and damaged books are set aside or refused."""
+
+import numpy as np
+import pytest
+
+from games import GameError
+from games import connect4_solver as cs
+from games.connect4 import MASK, POSITION, ConnectFour
+from selfplay import connect4_book as cb
+from selfplay.cli import main
+
+GAME = ConnectFour()
+ROOT, DEPTH = "4444441111112222", 19  # a small tree: 4, 4 and 55 positions at 17, 18, 19 stones
+
+
+def _scores(entries):
+    return {int(e >> 8): int(e & 0xFF) - 128 for e in entries}
+
+
+@pytest.fixture(scope="module")
+def fresh_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book") / "book.npz"
+    cb.build_book(DEPTH, ROOT, out, work=out.with_name("work.npz"), log=lambda m: None)
+    return out
+
+
+def test_every_entry_is_the_bookless_search_score(fresh_book):
+    entries, depth = cs.load_book(fresh_book)
+    assert depth == DEPTH
+    book = _scores(entries)
+    solver = cs.Solver(log_size=20, book=False)
+    levels = [cb.positions_at(d, ROOT) for d in range(len(ROOT), DEPTH + 1)]
+    assert sum(map(len, levels)) == len(book) == 63
+    for level in levels:
+        for moves in level:
+            state = GAME.state_from_moves(moves)
+            assert book[int(cs.book_key(state[POSITION], state[MASK]))] == solver.solve(state), moves
+
+
+def test_the_book_answers_inside_the_search(fresh_book):
+    solver = cs.Solver(log_size=20, book=False)
+    solver.book, depth = cs.load_book(fresh_book)
+    solver.info[cs.BOOK_DEPTH] = depth
+    state = GAME.state_from_moves(ROOT)
+    reference = cs.Solver(log_size=20, book=False).move_scores(state)
+    before = solver.nodes
+    assert list(solver.move_scores(state)) == list(reference)
+    assert solver.nodes - before < 200  # the children's searches stop at the book's entries
+
+
+def test_a_stopped_build_resumes_to_the_same_book(tmp_path, monkeypatch, fresh_book):
+    monkeypatch.setattr(cb, "SAVE_EVERY_S", 0.0)
+    work, out = tmp_path / "work.npz", tmp_path / "book.npz"
+    calls = []
+
+    def stop_after_two_chunks(done, total):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cb.build_book(DEPTH, ROOT, out, work=work, progress=stop_after_two_chunks, log=lambda m: None)
+    assert not out.exists()
+    with np.load(work) as data:
+        assert len(data["moves"]) == 2 * cb.CHUNK
+    messages = []
+    cb.build_book(DEPTH, ROOT, out, work=work, log=messages.append)
+    assert messages == [f"resuming: {2 * cb.CHUNK} of 55 positions with {DEPTH} stones already solved"]
+    assert np.array_equal(cs.load_book(out)[0], cs.load_book(fresh_book)[0])
+
+
+def test_damaged_work_is_set_aside_and_redone(tmp_path, fresh_book):
+    work, out = tmp_path / "work.npz", tmp_path / "book.npz"
+    work.write_bytes(b"not a zip file")
+    messages = []
+    cb.build_book(DEPTH, ROOT, out, work=work, log=messages.append)
+    assert "unusable" in messages[0] and (tmp_path / "work.npz.damaged").exists()
+    assert np.array_equal(cs.load_book(out)[0], cs.load_book(fresh_book)[0])
+
+
+def test_a_damaged_book_is_a_clear_error(tmp_path, monkeypatch, capsys, fresh_book):
+    bad = tmp_path / "book.npz"
+    bad.write_bytes(fresh_book.read_bytes()[:100])
+    with pytest.raises(GameError, match="not a readable opening book"):
+        cs.load_book(bad)
+    entries, depth = cs.load_book(fresh_book)
+    np.savez(bad, entries=entries[::-1], depth=depth)
+    with pytest.raises(GameError, match="not sorted"):
+        cs.load_book(bad)
+    monkeypatch.setattr(cs, "BOOK_PATH", bad)
+    assert main(["solve", ROOT]) == 2
+    assert "not a readable opening book" in capsys.readouterr().err
+
+
+def test_the_book_is_found_in_the_users_cache(tmp_path, monkeypatch, fresh_book):
+    monkeypatch.setattr(cs, "BOOK_PATH", tmp_path / "absent.npz")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert cs.load_book()[1] == -1
+    cs.user_book_path().parent.mkdir(parents=True)
+    cs.user_book_path().write_bytes(fresh_book.read_bytes())
+    assert cs.Solver(log_size=18).book_depth == DEPTH
+
+
+def test_build_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the work file goes there
+    out = tmp_path / "book.npz"
+    assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out", str(out)]) == 0
+    assert f"63 positions with up to {DEPTH} stones" in capsys.readouterr().out
+    assert main(["solve", "--build-book", "--root", "4444444"]) == 2
+    assert "column 4, which is full" in capsys.readouterr().err
+    assert main(["solve"]) == 2
+    assert "--build-book" in capsys.readouterr().err
