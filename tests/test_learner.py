@@ -16,8 +16,10 @@ from selfplay.training.learner import (
     apply_optim_config,
     losses,
     make_optimizer,
+    scheduled_lr,
     train_step,
 )
+from selfplay.training.trainer import run_training
 
 CPU = torch.device("cpu")
 
@@ -121,3 +123,23 @@ def test_a_resumed_optimizer_takes_the_configs_rate_and_weight_decay():
     changes = apply_optim_config(optimizer, OptimConfig(learning_rate=1e-4, weight_decay=0.0))
     assert changes == ["lr 0.0005 -> 0.0001", "weight_decay 0.0001 -> 0"]
     assert all(g["lr"] == 1e-4 and g["weight_decay"] == 0.0 for g in optimizer.param_groups)
+
+
+def test_cosine_schedule_by_hand():
+    config = OptimConfig(learning_rate=0.01, lr_schedule="cosine", final_lr_fraction=0.1)
+    assert scheduled_lr(config, 0.0) == pytest.approx(0.01)
+    assert scheduled_lr(config, 0.5) == pytest.approx(0.01 * (0.1 + 0.9 * 0.5))  # cos(pi/2) = 0
+    assert scheduled_lr(config, 1.0) == pytest.approx(0.001)
+    assert scheduled_lr(config, 7.0) == pytest.approx(0.001)  # a run past its budget stays at the floor
+    assert scheduled_lr(OptimConfig(learning_rate=0.01), 0.9) == 0.01
+    with pytest.raises(Exception, match="lr_schedule must be constant or cosine"):
+        OptimConfig(lr_schedule="linear").validate()
+
+
+def test_a_cosine_run_ends_at_the_scheduled_rate(tmp_path):
+    trainer = run_training(tmp_path / "run", "configs/smoke.yaml",
+                           ["total_steps=4", "eval.every_steps=0", "optim.lr_schedule=cosine",
+                            "optim.learning_rate=0.004", "optim.final_lr_fraction=0.25"], log=lambda m: None)
+    expected = scheduled_lr(trainer.config.optim, 3 / 4)  # the rate of the last step (step 3 of 0..3)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+    assert expected < 0.004

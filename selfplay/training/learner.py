@@ -7,7 +7,9 @@ in SFT), the value target z the game result from the point of view of the player
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -27,6 +29,10 @@ class OptimConfig:
     #: for self-play when it is ahead of this, so the data stays fresh.
     replay_ratio: float = 4.0
     grad_clip: float = 5.0
+    #: constant, or cosine: from learning_rate down to final_lr_fraction of it over the run (its
+    #: total_steps or its max_hours, whichever comes first), the annealing of SGDR without restarts.
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    final_lr_fraction: float = 0.05
 
     def validate(self):
         require(self.batch_size >= 1, "batch_size must be positive")
@@ -34,6 +40,18 @@ class OptimConfig:
         require(self.weight_decay >= 0, "weight_decay must be 0 or more")
         require(self.replay_ratio > 0, "replay_ratio must be positive")
         require(self.grad_clip > 0, "grad_clip must be positive")
+        require(self.lr_schedule in ("constant", "cosine"),
+                f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        require(0 <= self.final_lr_fraction <= 1, "final_lr_fraction must be in [0, 1]")
+
+
+def scheduled_lr(config: OptimConfig, progress: float) -> float:
+    """The learning rate at ``progress`` (0 at the start of the run, 1 at its end)."""
+    if config.lr_schedule == "constant":
+        return config.learning_rate
+    fraction = config.final_lr_fraction
+    cosine = 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+    return config.learning_rate * (fraction + (1 - fraction) * cosine)
 
 
 def make_optimizer(model: PolicyValueNet, config: OptimConfig) -> torch.optim.Optimizer:

@@ -44,7 +44,7 @@ from selfplay.run.checkpoint import (
 from selfplay.run.directory import RunDir, prepare_run, read_rows
 from selfplay.run.log import RunLog
 from selfplay.training.config import RunConfig
-from selfplay.training.learner import apply_optim_config, make_optimizer, train_step
+from selfplay.training.learner import apply_optim_config, make_optimizer, scheduled_lr, train_step
 from selfplay.training.sources import DataSource, selfplay_source
 from selfplay.training.stages import (
     CHECKPOINT_IO,
@@ -186,6 +186,8 @@ class Trainer:
                     self.source.produce(self.step)  # the source times its own stages (waiting, self-play)
                     continue
                 with self.clock.stage(LEARNER):
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = scheduled_lr(c.optim, self._progress())
                     batch = self.buffer.sample(c.optim.batch_size, self.rng)
                     self.metrics = train_step(self.model, self.optimizer, batch, c.optim, self.device)
                 self.step += 1
@@ -238,6 +240,12 @@ class Trainer:
         if records:
             for name, share in shares(combine(list(records.values()))).items():
                 self.runlog.scalar(f"time/workers/{name}_share", share, self.step)
+
+    def _progress(self) -> float:
+        """How far the run is, 0..1: by steps or by training time, whichever is further."""
+        c = self.config
+        by_time = self.runlog.elapsed_seconds() / (c.max_hours * 3600) if c.max_hours > 0 else 0.0
+        return min(1.0, max(self.step / c.total_steps, by_time))
 
     def _out_of_time(self) -> bool:
         hours = self.config.max_hours
