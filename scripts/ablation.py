@@ -34,6 +34,7 @@ CONFIG = "configs/connect4.yaml"
 LEVERS = {
     "plain": [],
     "cosine-lr": ["optim.lr_schedule=cosine"],
+    "wdl-value": ["network.value_head=wdl"],
     "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
     "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
 }

@@ -50,6 +50,7 @@ class FusedNet:
             self.policy = self._linear(model.policy_head[4])
             self.value_hidden = self._linear(model.value_head[4])
             self.value_out = self._linear(model.value_head[6])
+            self.value_kind = model.config.value_head
 
     def _conv(self, conv: Conv) -> Conv:
         weight, bias = conv
@@ -80,5 +81,13 @@ class FusedNet:
         n = heads.shape[0]
         logits = F.linear(heads[:, :self.policy_planes].reshape(n, -1), *self.policy).float()
         hidden = F.linear(heads[:, self.policy_planes:].reshape(n, -1), *self.value_hidden).relu_()
-        values = torch.tanh(F.linear(hidden, *self.value_out).float()).squeeze(-1)
-        return logits, values
+        return logits, head_value(F.linear(hidden, *self.value_out), self.value_kind)
+
+
+def head_value(outputs: torch.Tensor, kind: str) -> torch.Tensor:
+    """Values [B] in [-1, 1] from the value head's last layer [B, 1 or 3], in float32: tanh of a
+    scalar head, P(win) - P(loss) of a win/draw/loss head."""
+    if kind == "wdl":
+        p = outputs.float().softmax(-1)
+        return p[:, 0] - p[:, 2]
+    return torch.tanh(outputs.float()).squeeze(-1)

@@ -2,8 +2,10 @@
 
 The AlphaZero shape: a convolutional stem, a tower of residual blocks, a policy head (1x1
 conv, then a linear layer to every action, so Go's pass gets a logit too) and a value head
-(1x1 conv, two linear layers, tanh). Values are from the point of view of the player to move,
-like the planes. ``NetworkEvaluator`` is the bridge to batched MCTS: numpy planes and legal
+(1x1 conv, two linear layers, then tanh; or, with ``value_head: wdl``, three win/draw/loss
+logits whose expectation P(win) - P(loss) is the value, as in KataGo and Leela Chess Zero: a
+draw is a class of its own rather than the midpoint of a regression). Values are from the point
+of view of the player to move, like the planes. ``NetworkEvaluator`` is the bridge to batched MCTS: numpy planes and legal
 masks of many leaves in, one forward, numpy priors and values out.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,7 +23,7 @@ from torch.nn import functional as F
 
 from selfplay.configio import require
 from selfplay.errors import UserError
-from selfplay.fused_network import FusedNet
+from selfplay.fused_network import FusedNet, head_value
 from selfplay.int8_network import MIN_CALIBRATION, CalibrationBuffer, Int8Net
 from selfplay.mcts.eval_cache import EvalCache
 from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
@@ -38,11 +41,15 @@ class NetworkConfig:
     channels: int = 64
     blocks: int = 4
     value_hidden: int = 64
+    #: scalar: one tanh output trained by squared error (AlphaZero); wdl: win/draw/loss logits
+    #: trained by cross-entropy, the value their expectation.
+    value_head: Literal["scalar", "wdl"] = "scalar"
 
     def validate(self):
         require(self.channels >= 1, "channels must be at least 1")
         require(self.blocks >= 0, "blocks must be 0 or more")
         require(self.value_hidden >= 1, "value_hidden must be at least 1")
+        require(self.value_head in ("scalar", "wdl"), f"value_head must be scalar or wdl, got {self.value_head!r}")
         trunk = 18 * self.channels ** 2 * max(self.blocks, 1)  # two 3x3 convolutions per block
         require(trunk <= MAX_TRUNK_PARAMETERS, f"channels {self.channels} and blocks {self.blocks} make a trunk of "
                                                f"{trunk:,} weights, over the {MAX_TRUNK_PARAMETERS:,} this accepts "
@@ -78,15 +85,18 @@ class PolicyValueNet(nn.Module):
         self.value_head = nn.Sequential(
             nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(),
             nn.Linear(height * width, config.value_hidden), nn.ReLU(),
-            nn.Linear(config.value_hidden, 1), nn.Tanh())
+            nn.Linear(config.value_hidden, 3 if config.value_head == "wdl" else 1))
 
-    def forward(self, planes: torch.Tensor, legal_mask: torch.Tensor | None = None):
-        """Logits [B, A] (illegal actions set to ILLEGAL_LOGIT when a mask is given) and values [B]."""
+    def forward(self, planes: torch.Tensor, legal_mask: torch.Tensor | None = None, value_outputs: bool = False):
+        """Logits [B, A] (illegal actions set to ILLEGAL_LOGIT when a mask is given) and values [B];
+        with ``value_outputs``, also the value head's raw outputs (the loss's input)."""
         x = self.tower(self.stem(planes))
         logits = self.policy_head(x)
         if legal_mask is not None:
             logits = logits.masked_fill(~legal_mask, ILLEGAL_LOGIT)
-        return logits, self.value_head(x).squeeze(-1)
+        outputs = self.value_head(x)
+        values = head_value(outputs, self.config.value_head)
+        return (logits, values, outputs) if value_outputs else (logits, values)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

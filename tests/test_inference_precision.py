@@ -127,11 +127,12 @@ def test_net_player_accepts_precision_and_cache():
 def test_the_fused_network_computes_the_model():
     """FusedNet in float32 is the model up to rounding (batch norms folded, heads merged,
     channels-last), for Connect Four and for Go (whose pass needs the policy's own logit),
-    with and without residual blocks; and it follows the weights when they change."""
+    with and without residual blocks, with a scalar or a win/draw/loss value head; and it follows the weights when they change."""
     from games import make_game
     from selfplay.fused_network import FusedNet
     from selfplay.network import NetworkConfig, PolicyValueNet
-    for game, config in [(GAME, NetworkConfig(8, 2, 8)), (make_game("go", size=5, komi=0.5), NetworkConfig(6, 0, 5))]:
+    for game, config in [(GAME, NetworkConfig(8, 2, 8)), (GAME, NetworkConfig(8, 1, 8, value_head="wdl")),
+                         (make_game("go", size=5, komi=0.5), NetworkConfig(6, 0, 5))]:
         torch.manual_seed(0)
         net = PolicyValueNet(game.obs_shape, game.num_actions, config)
         net.train()

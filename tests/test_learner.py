@@ -18,6 +18,7 @@ from selfplay.training.learner import (
     make_optimizer,
     scheduled_lr,
     train_step,
+    wdl_target,
 )
 from selfplay.training.trainer import run_training
 
@@ -26,15 +27,19 @@ CPU = torch.device("cpu")
 
 class FixedOutputs(nn.Module):
     """A 'network' whose logits and values are its parameters, whatever the planes: the loss of
-    known outputs can be worked out by hand, and so can its gradient."""
+    known outputs can be worked out by hand, and so can its gradient. Its value outputs are the
+    values themselves (a scalar head), or with ``wdl`` win/draw/loss probabilities (as logs)."""
 
-    def __init__(self, probabilities, values):
+    def __init__(self, probabilities, values, wdl=None):
         super().__init__()
+        self.config = NetworkConfig(value_head="wdl" if wdl is not None else "scalar")
         self.logits = nn.Parameter(torch.tensor(probabilities, dtype=torch.float32).log())
         self.values = nn.Parameter(torch.tensor(values, dtype=torch.float32))
+        self.wdl = None if wdl is None else nn.Parameter(torch.tensor(wdl, dtype=torch.float32).log())
 
-    def forward(self, planes):
-        return self.logits, self.values
+    def forward(self, planes, value_outputs=False):
+        outputs = self.values if self.wdl is None else self.wdl
+        return (self.logits, self.values, outputs) if value_outputs else (self.logits, self.values)
 
 
 # Three positions, three moves. The network's move probabilities and values:
@@ -143,3 +148,30 @@ def test_a_cosine_run_ends_at_the_scheduled_rate(tmp_path):
     expected = scheduled_lr(trainer.config.optim, 3 / 4)  # the rate of the last step (step 3 of 0..3)
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(expected)
     assert expected < 0.004
+
+
+def test_wdl_targets_and_loss_by_hand():
+    assert wdl_target(torch.tensor([1.0, 0.0, -1.0, 0.5])).tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.5, 0.5, 0]]
+    wdl = [[0.5, 0.25, 0.25], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8]]
+    model = FixedOutputs(PROBABILITIES, PREDICTED, wdl=wdl)
+    _, metrics = losses(model, *tiny_batch())
+    # targets win, draw, loss: -(log 0.5 + log 0.6 + log 0.8) / 3
+    assert metrics["losses/value"] == pytest.approx(-(math.log(0.5) + math.log(0.6) + math.log(0.8)) / 3, rel=1e-5)
+    assert metrics["value/mse"] == pytest.approx(((0.5 - 1) ** 2 + 0.2 ** 2 + 1.3 ** 2) / 3, rel=1e-5)
+
+
+def test_a_wdl_network_values_are_win_minus_loss_and_it_learns():
+    game = make_game("connect4")
+    torch.manual_seed(0)
+    model = PolicyValueNet(game.obs_shape, game.num_actions,
+                           NetworkConfig(channels=8, blocks=1, value_hidden=8, value_head="wdl"))
+    planes = torch.rand(6, *game.obs_shape)
+    _, values, outputs = model(planes, value_outputs=True)
+    p = outputs.softmax(-1)
+    assert outputs.shape == (6, 3) and torch.allclose(values, p[:, 0] - p[:, 2])
+    batch = (planes.numpy(), np.full((6, 7), 1 / 7, np.float32), np.array([1, 0, -1, 1, 0, -1], np.float32))
+    optimizer = make_optimizer(model, OptimConfig(learning_rate=0.01))
+    first = train_step(model, optimizer, batch, OptimConfig(), CPU)["losses/value"]
+    for _ in range(30):
+        last = train_step(model, optimizer, batch, OptimConfig(), CPU)["losses/value"]
+    assert last < first / 2

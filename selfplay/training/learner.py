@@ -72,13 +72,23 @@ def apply_optim_config(optimizer: torch.optim.Optimizer, config: OptimConfig) ->
     return changes
 
 
+def wdl_target(value: torch.Tensor) -> torch.Tensor:
+    """Win/draw/loss probabilities [B, 3] whose expectation is the value target z: (1, 0, 0) for a
+    win, (0, 1, 0) a draw, (0, 0, 1) a loss, and a fraction such as Go's 0.5 between them."""
+    return torch.stack([value.clamp_min(0), 1 - value.abs(), (-value).clamp_min(0)], dim=-1)
+
+
 def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
            value_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
-    """The total loss and named metrics (CleanRL-style names) of one minibatch."""
-    logits, predicted = model(planes)
+    """The total loss and named metrics (CleanRL-style names) of one minibatch. The value loss is
+    the squared error of a scalar head, the cross-entropy of a win/draw/loss head."""
+    logits, predicted, outputs = model(planes, value_outputs=True)
     log_probs = F.log_softmax(logits, dim=-1)
     policy_loss = -(policy * log_probs).sum(-1).mean()
-    value_loss = F.mse_loss(predicted, value)
+    if model.config.value_head == "wdl":
+        value_loss = -(wdl_target(value) * F.log_softmax(outputs.float(), dim=-1)).sum(-1).mean()
+    else:
+        value_loss = F.mse_loss(predicted, value)
     total = policy_loss + value_weight * value_loss
     with torch.no_grad():
         probs = log_probs.exp()
@@ -90,6 +100,7 @@ def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, va
     metrics = {
         "losses/total": total.item(), "losses/policy": policy_loss.item(), "losses/value": value_loss.item(),
         "policy/entropy": entropy.item(), "value/sign_accuracy": accuracy.item(),
+        "value/mse": F.mse_loss(predicted.detach(), value).item(),
     }
     if target_entropy.item() > 1e-6:  # search targets; an expert's one-hot move has none (SFT)
         metrics.update({"losses/policy_kl": (policy_loss - target_entropy).item(),
