@@ -55,7 +55,7 @@ def train(run: Path, lever: str, seed: int, minutes: float, config: str) -> None
 def evaluate(run: Path, positions_file: str, limit: int, sims: int) -> dict:
     positions = c4_positions.read_positions(positions_file, limit=limit)
     scores = c4_positions.move_scores(positions)
-    player = make_player(f"net:{run},sims={sims},seed=0", ConnectFour())
+    player = make_player(f"net:{run},sims={sims},seed=0,precision=bf16,cache=65536", ConnectFour())
     result = c4_positions.evaluate(player, positions, scores)
     return {"positions": len(positions), "outcome": result.outcome.count, "best": result.best.count}
 
