@@ -162,6 +162,8 @@ def build_book(depth: int = DEFAULT_DEPTH, root: str = "", out: Path | None = No
     if depth < len(root):
         raise UserError(f"--depth {depth} is below the root's {len(root)} stones")
     _check_root(root)
+    if root and out is None:  # it would stand in for the real book, which covers every opening
+        raise UserError("a book from --root covers only the positions after it: name its file with --book-out")
     out = Path(out) if out else default_destination()
     work = Path(work) if work else cs.user_book_path().with_name(f"book-work-d{depth}{'-' + root if root else ''}.npz")
     deepest = solve_deepest(depth, root, work, workers, progress=progress, log=log)

@@ -107,7 +107,9 @@ def test_build_command(tmp_path, monkeypatch, capsys):
     out = tmp_path / "book.npz"
     assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out", str(out)]) == 0
     assert f"63 positions with up to {DEPTH} stones" in capsys.readouterr().out
-    assert main(["solve", "--build-book", "--root", "4444444"]) == 2
+    assert main(["solve", "--build-book", "--root", "4444444", "--book-out", str(out)]) == 2
     assert "column 4, which is full" in capsys.readouterr().err
+    assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH)]) == 2
+    assert "--book-out" in capsys.readouterr().err
     assert main(["solve"]) == 2
     assert "--build-book" in capsys.readouterr().err

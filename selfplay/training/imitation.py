@@ -77,7 +77,8 @@ def split_games(game: Game, games: list[GameRecord], config: RunConfig) -> tuple
 
 
 def split_labelled_positions(game: Game, path: str | Path, config: RunConfig) -> tuple[GameChunk, GameChunk]:
-    """(train, validation) datasets of solver-labelled Connect Four positions."""
+    """(train, validation) datasets of solver-labelled Connect Four positions, positions held out
+    (not games: neighbours from one game can sit on both sides, so the held-out loss flatters)."""
     if not isinstance(game, ConnectFour):
         raise UserError(f"solver-labelled positions are Connect Four positions; this run plays {game.name}")
     moves, scores = read_labelled_positions(path)
