@@ -48,7 +48,7 @@ def run(args):
     state = game.state_from_moves(args.moves)
     moves = int(state[MOVES])
     solver = Solver(book=not args.no_book)
-    if moves < BOOK_HINT_BELOW and solver.book_depth < moves + 1:
+    if moves < BOOK_HINT_BELOW and solver.book_depth < moves + 1 and not game.is_terminal(state):
         print(f"note: no opening book covers {moves}-stone positions, so this search may take minutes; "
               "`selfplay solve --build-book` builds one (resumable)", file=sys.stderr)
     scores = solver.move_scores(state)  # raises GameOverError on a finished game
