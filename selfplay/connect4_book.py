@@ -31,6 +31,7 @@ from selfplay.errors import UserError
 DEFAULT_DEPTH = 8  # past it, any position's move scores take about a second on one core
 SAVE_EVERY_S = 30.0
 CHUNK = 8  # positions a worker solves with one warm table
+_GAME = ConnectFour()
 
 
 def positions_at(depth: int, root: str = "") -> list[str]:
@@ -53,10 +54,7 @@ def positions_at(depth: int, root: str = "") -> list[str]:
 
 
 def _state(moves: str) -> np.ndarray:
-    state = connect4.initial_state()
-    for ch in moves:
-        connect4.step(state, int(ch) - 1)
-    return state
+    return _GAME.state_from_moves(moves)
 
 
 _worker_solver: cs.Solver | None = None
@@ -135,7 +133,8 @@ def book_entries(depth: int, root: str, deepest: dict[str, int], log_size: int =
         solver.book = _entries(scores)
         solver.info[cs.BOOK_DEPTH] = depth
         for moves in positions_at(d, root):
-            scores[int(cs.book_key(*_state(moves)[:2]))] = solver.solve(_state(moves))
+            state = _state(moves)
+            scores[int(cs.book_key(state[0], state[1]))] = solver.solve(state)
     return _entries(scores)
 
 
@@ -175,7 +174,7 @@ def build_book(depth: int = DEFAULT_DEPTH, root: str = "", out: Path | None = No
 
 def _check_root(root: str) -> None:
     try:
-        state = ConnectFour().state_from_moves(root)
+        state = _GAME.state_from_moves(root)
     except GameError as e:
         raise UserError(f"--root {root!r}: {e}") from None
     if connect4.is_terminal(state):
