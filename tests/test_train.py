@@ -116,6 +116,33 @@ def test_resume_takes_the_learning_rate_of_the_config(tmp_path):
     assert all(group["lr"] == 5e-4 for group in saved)
 
 
+def test_a_run_out_of_time_resumes_to_an_immediate_stop(tmp_path):
+    """The last checkpoint of a run stopped by max_hours holds the time spent, even when its step
+    was saved before the clock ran out (here: step 10's, then self-play only, the replay ratio
+    holding the learner back): resuming it plays and trains no further."""
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=10", "eval.every_steps=0"], log=lambda m: None)
+    spent = load_checkpoint(run_dir / "checkpoints" / "step-00000010.pt")["elapsed_seconds"]
+    hours = (spent + 0.5) / 3600
+    first = run_training(run_dir, None, [f"max_hours={hours}", "total_steps=1000", "optim.replay_ratio=0.0001"],
+                         resume=True, log=lambda m: None)
+    assert first.step == 10
+    payload = load_checkpoint(run_dir / "checkpoints" / "step-00000010.pt")
+    assert payload["elapsed_seconds"] >= hours * 3600
+    games = games_on_disk(run_dir)
+    again = run_training(run_dir, None, [], resume=True, log=lambda m: None)
+    assert again.step == 10 and games_on_disk(run_dir) == games
+
+
+def test_a_scheduled_learning_rate_is_not_reported_as_a_config_change(tmp_path):
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=10", "eval.every_steps=0", "optim.lr_schedule=cosine"],
+                 log=lambda m: None)
+    messages = []
+    run_training(run_dir, None, ["total_steps=12"], resume=True, log=messages.append)
+    assert not any("optimizer from the config" in m for m in messages)
+
+
 def test_an_evaluated_end_off_the_grid_is_kept(tmp_path):
     """A run stopped at step 17 is rated there; the newest-five pruning of the resumed run keeps it."""
     run_dir = tmp_path / "run"

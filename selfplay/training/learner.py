@@ -65,7 +65,8 @@ def apply_optim_config(optimizer: torch.optim.Optimizer, config: OptimConfig) ->
     changes = []
     for key, new in (("lr", config.learning_rate), ("weight_decay", config.weight_decay)):
         old = optimizer.param_groups[0][key]
-        if old != new:
+        scheduled = key == "lr" and config.lr_schedule != "constant"  # the schedule sets it every step
+        if old != new and not scheduled:
             changes.append(f"{key} {old:g} -> {new:g}")
         for group in optimizer.param_groups:
             group[key] = new

@@ -201,8 +201,8 @@ class Trainer:
                     self.save()
                 if c.eval.every_steps and self.step % c.eval.every_steps == 0:
                     self.evaluate()
-            if self.step not in [s for s, _ in list_checkpoints(self.run.checkpoints)]:
-                self.save()
+            if self._out_of_time() or self.step not in [s for s, _ in list_checkpoints(self.run.checkpoints)]:
+                self.save()  # a run stopped by max_hours records the time it spent: a resume ends at once
             if not stop.requested and self._unevaluated_end():
                 self.evaluate()  # the run's last network is on the curve, whatever stopped it
         finally:
