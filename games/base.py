@@ -124,6 +124,13 @@ class Game(ABC):
         v = self.terminal_value(state)
         return (v, -v) if self.to_play(state) == 0 else (-v, v)
 
+    def final_ownership(self, state: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """KataGo's auxiliary targets of a finished game, for the first player: who owns each
+        point (int8 (H, W), +1 the first player, -1 the second, 0 nobody) and the score margin
+        per point of the board, in about [-1, 1]. None: the game has no such notion (only
+        territory games do), and a network trained on it has no ownership head to teach."""
+        return None
+
     @abstractmethod
     def result_string(self, state: np.ndarray) -> str:
         """Human-readable result of a terminal state ("X wins", "B+3.5", "draw")."""

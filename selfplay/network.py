@@ -44,6 +44,10 @@ class NetworkConfig:
     #: scalar: one tanh output trained by squared error (AlphaZero); wdl: win/draw/loss logits
     #: trained by cross-entropy, the value their expectation.
     value_head: Literal["scalar", "wdl"] = "scalar"
+    #: KataGo's auxiliary heads, for territory games: each point's final owner and the final
+    #: score margin, trained on the game's last board. They only shape the trunk (richer
+    #: gradients than one game result per game); the search never reads them.
+    ownership_head: bool = False
 
     def validate(self):
         require(self.channels >= 1, "channels must be at least 1")
@@ -86,17 +90,32 @@ class PolicyValueNet(nn.Module):
             nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(),
             nn.Linear(height * width, config.value_hidden), nn.ReLU(),
             nn.Linear(config.value_hidden, 3 if config.value_head == "wdl" else 1))
+        if config.ownership_head:
+            self.ownership = nn.Conv2d(c, 1, 1)  # a logit per point: the player to move owns it
+            self.score = nn.Sequential(
+                nn.Conv2d(c, 1, 1, bias=False), nn.BatchNorm2d(1), nn.ReLU(), nn.Flatten(),
+                nn.Linear(height * width, config.value_hidden), nn.ReLU(), nn.Linear(config.value_hidden, 1))
 
-    def forward(self, planes: torch.Tensor, legal_mask: torch.Tensor | None = None, value_outputs: bool = False):
-        """Logits [B, A] (illegal actions set to ILLEGAL_LOGIT when a mask is given) and values [B];
-        with ``value_outputs``, also the value head's raw outputs (the loss's input)."""
+    def forward(self, planes: torch.Tensor, legal_mask: torch.Tensor | None = None):
+        """Logits [B, A] (illegal actions set to ILLEGAL_LOGIT when a mask is given) and values [B]."""
         x = self.tower(self.stem(planes))
         logits = self.policy_head(x)
         if legal_mask is not None:
             logits = logits.masked_fill(~legal_mask, ILLEGAL_LOGIT)
+        return logits, head_value(self.value_head(x), self.config.value_head)
+
+    def training_outputs(self, planes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every head's raw output, for the losses: policy logits [B, A], values [B], the value
+        head's outputs, and with ``ownership_head`` ownership logits [B, H, W] and the score
+        margin [B] (per point, for the player to move)."""
+        x = self.tower(self.stem(planes))
         outputs = self.value_head(x)
-        values = head_value(outputs, self.config.value_head)
-        return (logits, values, outputs) if value_outputs else (logits, values)
+        heads = {"logits": self.policy_head(x), "values": head_value(outputs, self.config.value_head),
+                 "value_outputs": outputs}
+        if self.config.ownership_head:
+            heads["ownership"] = self.ownership(x)[:, 0]
+            heads["score"] = self.score(x)[:, 0]
+        return heads
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

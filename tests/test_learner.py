@@ -37,9 +37,9 @@ class FixedOutputs(nn.Module):
         self.values = nn.Parameter(torch.tensor(values, dtype=torch.float32))
         self.wdl = None if wdl is None else nn.Parameter(torch.tensor(wdl, dtype=torch.float32).log())
 
-    def forward(self, planes, value_outputs=False):
-        outputs = self.values if self.wdl is None else self.wdl
-        return (self.logits, self.values, outputs) if value_outputs else (self.logits, self.values)
+    def training_outputs(self, planes):
+        return {"logits": self.logits, "values": self.values,
+                "value_outputs": self.values if self.wdl is None else self.wdl}
 
 
 # Three positions, three moves. The network's move probabilities and values:
@@ -166,7 +166,8 @@ def test_a_wdl_network_values_are_win_minus_loss_and_it_learns():
     model = PolicyValueNet(game.obs_shape, game.num_actions,
                            NetworkConfig(channels=8, blocks=1, value_hidden=8, value_head="wdl"))
     planes = torch.rand(6, *game.obs_shape)
-    _, values, outputs = model(planes, value_outputs=True)
+    heads = model.training_outputs(planes)
+    values, outputs = heads["values"], heads["value_outputs"]
     p = outputs.softmax(-1)
     assert outputs.shape == (6, 3) and torch.allclose(values, p[:, 0] - p[:, 2])
     batch = (planes.numpy(), np.full((6, 7), 1 / 7, np.float32), np.array([1, 0, -1, 1, 0, -1], np.float32))

@@ -19,7 +19,7 @@ from games.go.board import (
 )
 from games.go.encoding import encode
 from games.go.playouts import rollout
-from games.go.scoring import score2, terminal_value
+from games.go.scoring import area_ownership, score2, terminal_value
 from games.go.sgf import GoRecord, game_sgf, read_sgf_dir, sgf_point
 from games.go.state import (
     BLACK,
@@ -171,6 +171,13 @@ class GoGame(Game):
     def score(self, state) -> float:
         """Black's area minus White's minus komi (the game's result when it is over)."""
         return float(score2(state)) / 2
+
+    def final_ownership(self, state) -> tuple[np.ndarray, float]:
+        """Black's area (+1), White's (-1) and nobody's (0) point by point, and Black's score
+        margin (komi included) per point of the board."""
+        owners = np.zeros((self.size, self.size), dtype=np.int8)
+        area_ownership(state, owners)
+        return owners, self.score(state) / (self.size * self.size)
 
     def score_breakdown(self, state) -> ScoreBreakdown:
         """The counts behind ``score``, for people: each side's stones and the empty points that

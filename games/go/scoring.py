@@ -20,33 +20,35 @@ from games.go.state import (
 
 
 @njit(cache=True)
-def area_difference(state):
-    """Black's area minus White's (Tromp-Taylor): stones, plus empty regions that reach
-    stones of one colour only."""
+def area_ownership(state, out):
+    """out[row, col] = +1 where the point is Black's area, -1 White's, 0 neither (Tromp-Taylor:
+    a stone is its owner's; an empty region is the area of the one colour it reaches, and
+    nobody's when it reaches both or none). Row 0 is the bottom row, as in the planes."""
     color = base_of(state, COLOR)
     size = state[SIZE]
     width = state[WIDTH]
     seen = np.zeros(state[AREA], dtype=np.bool_)
     stack = np.empty(size * size, dtype=np.int64)
-    diff = 0
+    region = np.empty(size * size, dtype=np.int64)
     for row in range(size):
         for col in range(size):
             p = (row + 1) * width + col + 1
             c = state[color + p]
             if c == BLACK:
-                diff += 1
+                out[row, col] = 1
             elif c == WHITE:
-                diff -= 1
+                out[row, col] = -1
             elif not seen[p]:
                 seen[p] = True
                 stack[0] = p
                 top = 1
-                region = 0
+                count = 0
                 reach = 0  # bit 0: reaches Black, bit 1: reaches White
                 while top > 0:
                     top -= 1
                     s = stack[top]
-                    region += 1
+                    region[count] = s
+                    count += 1
                     for q in (s + width, s - 1, s + 1, s - width):
                         cq = state[color + q]
                         if cq == EMPTY:
@@ -58,10 +60,22 @@ def area_difference(state):
                             reach |= 1
                         elif cq == WHITE:
                             reach |= 2
-                if reach == 1:
-                    diff += region
-                elif reach == 2:
-                    diff -= region
+                owner = 1 if reach == 1 else (-1 if reach == 2 else 0)
+                for k in range(count):
+                    out[region[k] // width - 1, region[k] % width - 1] = owner
+
+
+@njit(cache=True)
+def area_difference(state):
+    """Black's area minus White's (Tromp-Taylor): stones, plus empty regions that reach
+    stones of one colour only."""
+    size = state[SIZE]
+    owners = np.zeros((size, size), dtype=np.int8)
+    area_ownership(state, owners)
+    diff = 0
+    for row in range(size):
+        for col in range(size):
+            diff += owners[row, col]
     return diff
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -35,6 +36,8 @@ def add_parser(sub):
     book.add_argument("--root", default="", help="only the positions after these moves (studies, tests)")
     book.add_argument("--book-out", default=None, help="where to write the book (default: games/data in a "
                                                        "checkout, else ~/.cache/selfplay/connect4)")
+    book.add_argument("--work", default=None, help="the resumable work file (default: in ~/.cache/selfplay/"
+                                                   "connect4); name one to carry the work to another machine")
     p.set_defaults(func=run)
 
 
@@ -77,10 +80,35 @@ def build(args):
                TimeElapsedColumn(), TimeRemainingColumn()]
     with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("book", total=None)
-        path = build_book(args.depth, args.root, args.book_out, workers=args.workers,
-                          progress=lambda done, total: bar.update(task, completed=done, total=total),
-                          log=bar.console.print)
+        logged = _ProgressLines(args.depth) if not sys.stderr.isatty() else None
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+            if logged:
+                logged(done, total)
+        path = build_book(args.depth, args.root, args.book_out, work=args.work, workers=args.workers,
+                          progress=progress, log=bar.console.print)
     entries, depth = load_book(path)
     print(f"wrote {path}: {entries.size} positions with up to {depth} stones "
           f"({path.stat().st_size / 1024:.0f} KiB)")
     return 0
+
+
+class _ProgressLines:
+    """The progress of a build whose stderr is a log file, not a terminal: a line a minute."""
+
+    def __init__(self, depth: int, every_s: float = 60.0):
+        self.depth, self.every_s = depth, every_s
+        self.start = self.last = time.monotonic()
+        self.first_done = None
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.first_done is None:
+            self.first_done = done  # what a resumed build already had
+        if now - self.last < self.every_s and done < total:
+            return
+        self.last = now
+        rate = (done - self.first_done) / max(now - self.start, 1e-9)
+        eta = f", about {(total - done) / rate / 3600:.1f} h left" if rate > 0 else ""
+        print(f"{done}/{total} positions with {self.depth} stones solved{eta}", file=sys.stderr, flush=True)

@@ -106,6 +106,8 @@ class RunConfig:
         require(self.backend == "local" or self.selfplay.workers >= 1,
                 "backend: ray needs selfplay.workers >= 1 (the number of self-play actors)")
         game = self.game.make()  # each player spec's option values, for the game they will play
+        require(not self.network.ownership_head or game.final_ownership(game.initial_state()) is not None,
+                f"network.ownership_head needs a game with territory (go); {game.name} has no final ownership")
         require_specs("eval.opponents", self.eval.opponent_specs(), game)
         rating = self.rating
         for name, specs in (("pool", rating.pool_specs()), ("expert", [rating.expert] if rating.expert.strip() else []),

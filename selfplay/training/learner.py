@@ -1,7 +1,7 @@
 """The learner: one gradient step of the AlphaZero loss on a replay minibatch.
 
-loss = cross-entropy(policy target, policy) + value_weight * (z - v)^2, with weight decay in
-the optimizer (AdamW). The policy target is the MCTS visit distribution (or the expert's move
+loss = cross-entropy(policy target, policy) + value_weight * (z - v)^2 (+ KataGo's ownership
+and score losses for a network with those heads), with weight decay in the optimizer (AdamW). The policy target is the MCTS visit distribution (or the expert's move
 in SFT), the value target z the game result from the point of view of the player to move.
 """
 
@@ -33,6 +33,10 @@ class OptimConfig:
     #: total_steps or its max_hours, whichever comes first), the annealing of SGDR without restarts.
     lr_schedule: Literal["constant", "cosine"] = "constant"
     final_lr_fraction: float = 0.05
+    #: weights of the ownership head's loss (KataGo's 1.5 on the mean per-point cross-entropy)
+    #: and of the score head's (squared error of the margin per point); with network.ownership_head.
+    ownership_weight: float = 1.5
+    score_weight: float = 1.0
 
     def validate(self):
         require(self.batch_size >= 1, "batch_size must be positive")
@@ -43,6 +47,7 @@ class OptimConfig:
         require(self.lr_schedule in ("constant", "cosine"),
                 f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         require(0 <= self.final_lr_fraction <= 1, "final_lr_fraction must be in [0, 1]")
+        require(self.ownership_weight >= 0 and self.score_weight >= 0, "ownership_weight and score_weight must be 0 or more")
 
 
 def scheduled_lr(config: OptimConfig, progress: float) -> float:
@@ -80,10 +85,16 @@ def wdl_target(value: torch.Tensor) -> torch.Tensor:
 
 
 def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, value: torch.Tensor,
-           value_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
+           value_weight: float = 1.0, ownership: torch.Tensor | None = None, score: torch.Tensor | None = None,
+           ownership_weight: float = 1.5, score_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """The total loss and named metrics (CleanRL-style names) of one minibatch. The value loss is
-    the squared error of a scalar head, the cross-entropy of a win/draw/loss head."""
-    logits, predicted, outputs = model(planes, value_outputs=True)
+    the squared error of a scalar head, the cross-entropy of a win/draw/loss head. With an
+    ownership head and targets (``ownership`` [B, H, W] in {-1, 0, 1}, ``score`` [B], NaN where a
+    game has none: it ended by resignation), KataGo's auxiliary losses are added: the per-point
+    cross-entropy of who owns the point at the end (0 = shared, a target of one half) and the
+    squared error of the score margin."""
+    heads = model.training_outputs(planes)
+    logits, predicted, outputs = heads["logits"], heads["values"], heads["value_outputs"]
     log_probs = F.log_softmax(logits, dim=-1)
     policy_loss = -(policy * log_probs).sum(-1).mean()
     if model.config.value_head == "wdl":
@@ -91,6 +102,14 @@ def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, va
     else:
         value_loss = F.mse_loss(predicted, value)
     total = policy_loss + value_weight * value_loss
+    auxiliary = {}
+    if "ownership" in heads and ownership is not None:
+        known = torch.isfinite(score)
+        if known.any():
+            own_loss = F.binary_cross_entropy_with_logits(heads["ownership"][known], (ownership[known] + 1) / 2)
+            score_loss = F.mse_loss(heads["score"][known], score[known])
+            total = total + ownership_weight * own_loss + score_weight * score_loss
+            auxiliary = {"losses/ownership": own_loss.item(), "losses/score": score_loss.item()}
     with torch.no_grad():
         probs = log_probs.exp()
         entropy = -(probs * log_probs).sum(-1).mean()
@@ -103,17 +122,21 @@ def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, va
         "policy/entropy": entropy.item(), "value/sign_accuracy": accuracy.item(),
         "value/mse": F.mse_loss(predicted.detach(), value).item(),
     }
+    metrics.update(auxiliary)
     if target_entropy.item() > 1e-6:  # search targets; an expert's one-hot move has none (SFT)
         metrics.update({"losses/policy_kl": (policy_loss - target_entropy).item(),
                         "policy/target_entropy": target_entropy.item()})
     return total, metrics
 
 
-def train_step(model, optimizer, batch: tuple[np.ndarray, np.ndarray, np.ndarray], config: OptimConfig,
+def train_step(model, optimizer, batch: tuple[np.ndarray, ...], config: OptimConfig,
                device: torch.device) -> dict[str, float]:
+    """One gradient step on (planes, policy, value) or (planes, policy, value, ownership, score)."""
     model.train()
-    planes, policy, value = (torch.from_numpy(x).to(device) for x in batch)
-    total, metrics = losses(model, planes, policy, value, config.value_weight)
+    planes, policy, value, *auxiliary = (torch.from_numpy(x).to(device) for x in batch)
+    ownership, score = auxiliary if auxiliary else (None, None)
+    total, metrics = losses(model, planes, policy, value, config.value_weight, ownership, score,
+                            config.ownership_weight, config.score_weight)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     metrics["losses/grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))

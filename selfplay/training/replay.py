@@ -5,7 +5,9 @@ Self-play (in the learner's process or in worker processes) writes each batch of
 games as one chunk, atomically; the learner ingests chunks it has not seen. A killed run loses
 at most the games in progress: every finished game is in a chunk, and chunks are read back on
 resume. Planes are stored as uint8 (they are all 0/1), policy targets as float32 visit shares,
-value targets as the final result from the point of view of the player to move.
+value targets as the final result from the point of view of the player to move; in territory
+games also KataGo's auxiliary targets: the final owner of each point (int8) and the final score
+margin per point, both for the player to move (NaN margin: the game was resigned, no target).
 """
 
 from __future__ import annotations
@@ -42,17 +44,26 @@ class GameChunk:
     value: np.ndarray    # float32 [n], in [-1, 1]
     games: int           # finished games in the chunk
     model_step: int      # training step of the network that played them
+    ownership: np.ndarray | None = None  # int8 [n, H, W] in {-1, 0, 1}, or None (no such target)
+    score: np.ndarray | None = None      # float32 [n], NaN where the game has no final board
 
     def __len__(self):
         return len(self.value)
+
+    def last(self, n: int) -> "GameChunk":
+        """The newest ``n`` positions."""
+        cut = (lambda a: None if a is None else a[-n:])
+        return GameChunk(self.planes[-n:], self.policy[-n:], self.value[-n:], self.games, self.model_step,
+                         cut(self.ownership), cut(self.score))
 
 
 def write_chunk(directory: str | Path, worker: int, sequence: int, chunk: GameChunk) -> Path:
     path = chunk_path(directory, worker, sequence)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
+            auxiliary = {} if chunk.ownership is None else {"ownership": chunk.ownership, "score": chunk.score}
             np.savez(f, planes=chunk.planes, policy=chunk.policy, value=chunk.value,
-                     games=np.int64(chunk.games), model_step=np.int64(chunk.model_step))
+                     games=np.int64(chunk.games), model_step=np.int64(chunk.model_step), **auxiliary)
     return path
 
 
@@ -64,11 +75,13 @@ UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 def read_chunk(path: str | Path) -> GameChunk:
     try:
         with np.load(path, allow_pickle=False) as data:
+            auxiliary = (data["ownership"], data["score"]) if "ownership" in data.files else (None, None)
             chunk = GameChunk(data["planes"], data["policy"], data["value"],
-                              int(data["games"]), int(data["model_step"]))
+                              int(data["games"]), int(data["model_step"]), *auxiliary)
     except UNREADABLE as e:
         raise UserError(f"replay chunk {path} is unreadable: {e}") from None
-    if not (len(chunk.planes) == len(chunk.policy) == len(chunk.value)):
+    lengths = {len(a) for a in (chunk.planes, chunk.policy, chunk.value, chunk.ownership, chunk.score) if a is not None}
+    if len(lengths) > 1:
         raise UserError(f"replay chunk {path} has arrays of different lengths")
     return chunk
 
@@ -89,9 +102,11 @@ class ChunkWriter:
 
 
 class ReplayBuffer:
-    """The newest ``capacity`` positions, ingested chunk by chunk, sampled uniformly."""
+    """The newest ``capacity`` positions, ingested chunk by chunk, sampled uniformly. With
+    ``auxiliary``, it also keeps the ownership and score targets (a chunk without them, such as
+    an expert game's, gets none: NaN scores) and samples them too."""
 
-    def __init__(self, game: Game, config: ReplayConfig, directory: str | Path):
+    def __init__(self, game: Game, config: ReplayConfig, directory: str | Path, auxiliary: bool = False):
         self.game = game
         self.config = config
         self.directory = Path(directory)
@@ -100,6 +115,8 @@ class ReplayBuffer:
         self.planes = np.zeros((config.capacity, c, h, w), dtype=np.uint8)
         self.policy = np.zeros((config.capacity, game.num_actions), dtype=np.float32)
         self.value = np.zeros(config.capacity, dtype=np.float32)
+        self.ownership = np.zeros((config.capacity, h, w), dtype=np.int8) if auxiliary else None
+        self.score = np.full(config.capacity, np.nan, dtype=np.float32) if auxiliary else None
         self.size = 0
         self.cursor = 0            # next slot to write (ring)
         self.ingested: set[str] = set()
@@ -143,13 +160,16 @@ class ReplayBuffer:
     def add(self, chunk: GameChunk, count: bool = True) -> None:
         n = original = len(chunk)
         if n > self.config.capacity:  # only the newest positions fit
-            chunk = GameChunk(chunk.planes[-self.config.capacity:], chunk.policy[-self.config.capacity:],
-                              chunk.value[-self.config.capacity:], chunk.games, chunk.model_step)
+            chunk = chunk.last(self.config.capacity)
             n = len(chunk)
         idx = (self.cursor + np.arange(n)) % self.config.capacity
         self.planes[idx] = chunk.planes
         self.policy[idx] = chunk.policy
         self.value[idx] = chunk.value
+        if self.ownership is not None:
+            known = chunk.ownership is not None
+            self.ownership[idx] = chunk.ownership if known else 0
+            self.score[idx] = chunk.score if known else np.nan
         self.cursor = int((self.cursor + n) % self.config.capacity)
         self.size = min(self.size + n, self.config.capacity)
         if count:
@@ -173,11 +193,14 @@ class ReplayBuffer:
         return self.size >= max(1, self.config.min_positions)
 
     def sample(self, batch_size: int, rng: np.random.Generator):
-        """(planes float32 [B, C, H, W], policy [B, A], value [B]), each with a random symmetry."""
+        """(planes float32 [B, C, H, W], policy [B, A], value [B]), each with a random symmetry;
+        with auxiliary targets, also (ownership float32 [B, H, W], score [B]) after them."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, self.size, size=batch_size)
         planes = self.planes[idx].astype(np.float32)
+        if self.ownership is not None:  # one more plane, so that it turns with the board
+            planes = np.concatenate([planes, self.ownership[idx, None].astype(np.float32)], axis=1)
         policy = self.policy[idx].copy()
         value = self.value[idx].copy()
         if self.config.augment and self.game.num_symmetries > 1:
@@ -187,4 +210,6 @@ class ReplayBuffer:
                     continue
                 rows = ks == k
                 planes[rows], policy[rows] = self.game.symmetry(int(k), planes[rows], policy[rows])
-        return planes, policy, value
+        if self.ownership is None:
+            return planes, policy, value
+        return np.ascontiguousarray(planes[:, :-1]), policy, value, planes[:, -1].copy(), self.score[idx].copy()

@@ -6,7 +6,9 @@ games in one forward. Per move, KataGo's playout cap randomisation: with probabi
 a cheap search that only picks the move (and is not recorded). The first
 ``temperature_moves`` moves of a game are sampled from the visits for variety; later ones take
 the most visited move. Resignation ends hopeless games early, except in a share of games where
-it is disabled to measure how often resigning would have been wrong.
+it is disabled to measure how often resigning would have been wrong. In territory games every
+recorded position also gets its game's final ownership and score margin (KataGo's auxiliary
+targets; none for a resigned game).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class SelfPlay:
             self.mcts.advance(np.where(resigned, -1, actions))
             for b, slot in enumerate(self.slots):
                 state = self.mcts.root_states[b]
+                final = None
                 if resigned[b]:
                     returns = (-1.0, 1.0) if self.game.to_play(state) == 0 else (1.0, -1.0)
                 else:
@@ -134,7 +137,8 @@ class SelfPlay:
                     if not self.game.is_terminal(state):
                         continue
                     returns = self.game.returns(state)
-                finished.append((slot, returns))
+                    final = self.game.final_ownership(state)
+                finished.append((slot, returns, final))
                 stats.resigned += int(resigned[b])
                 self._count_outcome(slot, returns, stats)
                 self.slots[b] = self._new_game(b)
@@ -196,17 +200,27 @@ class SelfPlay:
             stats.false_resigns += int(returns[slot.would_resign] >= 0)
 
     def _chunk(self, finished, stats: SelfPlayStats) -> GameChunk:
-        planes, policies, values = [], [], []
-        for slot, returns in finished:
+        planes, policies, values, owners, scores = [], [], [], [], []
+        c, h, w = self.game.obs_shape
+        for slot, returns, final in finished:
             planes += slot.planes
             policies += slot.policies
             values += [returns[p] for p in slot.players]
+            signs = [1 - 2 * p for p in slot.players]  # the first player's view -> the mover's
+            if final is None:
+                owners += [np.zeros((h, w), np.int8)] * len(signs)
+                scores += [np.nan] * len(signs)
+            else:
+                owners += [(sign * final[0]).astype(np.int8) for sign in signs]
+                scores += [sign * final[1] for sign in signs]
         stats.positions = len(values)
-        c, h, w = self.game.obs_shape
+        territory = self.game.final_ownership(self.game.initial_state()) is not None
         return GameChunk(
             planes=np.array(planes, dtype=np.uint8).reshape(-1, c, h, w),
             policy=np.array(policies, dtype=np.float32).reshape(-1, self.game.num_actions),
-            value=np.array(values, dtype=np.float32), games=len(finished), model_step=-1)
+            value=np.array(values, dtype=np.float32), games=len(finished), model_step=-1,
+            ownership=np.array(owners, dtype=np.int8).reshape(-1, h, w) if territory else None,
+            score=np.array(scores, dtype=np.float32) if territory else None)
 
 
 def _choose(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:

@@ -240,7 +240,7 @@ class RayActors(_RemoteSelfPlay):
 def selfplay_source(config: RunConfig, run: RunDir, game: Game, model: PolicyValueNet, device: torch.device,
                     rng: np.random.Generator, runlog: RunLog, clock: StageClock | None = None) -> SelfPlaySource:
     """The self-play source the config asks for."""
-    buffer = ReplayBuffer(game, config.replay, run.replay)
+    buffer = ReplayBuffer(game, config.replay, run.replay, auxiliary=config.network.ownership_head)
     if config.backend == "ray":
         return RayActors(config, run, buffer, runlog, clock)
     if config.selfplay.workers > 0:

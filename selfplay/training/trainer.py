@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -129,10 +130,13 @@ class Trainer:
         if (game.name, game.num_actions, game.obs_shape) != (self.game.name, self.game.num_actions,
                                                              self.game.obs_shape):
             raise UserError(f"init_from {source}: its network plays {game.name}, not this run's {self.game.name}")
-        if model.config != self.config.network:
+        if replace(model.config, ownership_head=False) != replace(self.config.network, ownership_head=False):
             raise UserError(f"init_from {source}: its network {model.config} differs from this run's "
                             f"{self.config.network}; set the same network section")
-        self.model.load_state_dict(model.state_dict())
+        self.model.load_state_dict(model.state_dict(), strict=False)  # the trunk, policy and value heads
+        if model.config.ownership_head != self.config.network.ownership_head:
+            self.log("the ownership and score heads " + ("start untrained" if self.config.network.ownership_head
+                                                         else "of the initial network are dropped"))
         before = payload.get("initial", {})  # the source may itself have started from another run
         self.initial = {"source": str(source),
                         "step": int(payload.get("step", 0)) + int(before.get("step", 0)),
