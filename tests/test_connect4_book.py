@@ -107,6 +107,14 @@ def test_build_command(tmp_path, monkeypatch, capsys):
     out = tmp_path / "book.npz"
     assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out", str(out)]) == 0
     assert f"63 positions with up to {DEPTH} stones" in capsys.readouterr().out
+    assert list((tmp_path / "cache").rglob("book-work-*.npz"))
+    work = tmp_path / "carried" / "work.npz"  # a work file named on the command line, to carry elsewhere
+    work.parent.mkdir()
+    assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out",
+                 str(tmp_path / "again.npz"), "--work", str(work)]) == 0
+    assert work.exists() and (cs.load_book(tmp_path / "again.npz")[0] == cs.load_book(out)[0]).all()
+    # stderr is not a terminal here: the progress comes as lines a log file can hold
+    assert f"55/55 positions with {DEPTH} stones solved" in capsys.readouterr().err
     assert main(["solve", "--build-book", "--root", "4444444", "--book-out", str(out)]) == 2
     assert "column 4, which is full" in capsys.readouterr().err
     assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH)]) == 2
