@@ -1,17 +1,22 @@
 #!/usr/bin/env python
-"""The training levers of Connect Four, each against plain AlphaZero at the same budget (issue 21's
-ablation table).
+"""Training levers, each against plain AlphaZero at the same budget (issue 21's ablation table).
 
-A lever is a set of overrides of configs/connect4.yaml. Each (lever, seed) is one `selfplay train`
+A lever is a set of overrides of a study's config. Each (lever, seed) is one `selfplay train`
 run with ``max_hours`` = the budget of training time, in OUT/LEVER-sSEED; a rerun continues an
-unfinished run (SIGTERM checkpoints it) and skips a finished one. Its last network then answers
-the first --positions positions of Test_L2_R2 at --sims simulations (`selfplay eval-c4`'s
-measure: the share of moves that keep the game-theoretic outcome, and of exact-best moves).
-Rows go to OUT/ablation.csv (kept across reruns) and the table, pooled over seeds with 95%
-Wilson intervals, to stdout.
+unfinished run (SIGTERM checkpoints it) and skips a finished one. Its last network is then
+measured, and rows go to OUT/ablation.csv (kept across reruns), the table, pooled over seeds
+with 95% Wilson intervals, to stdout.
+
+- ``--game connect4`` (configs/connect4.yaml, from scratch): the first --positions positions of
+  Test_L2_R2 at --sims simulations (`selfplay eval-c4`'s measure: the share of moves that keep
+  the game-theoretic outcome, and of exact-best moves);
+- ``--game go7`` (configs/go7.yaml; ``--init-from go7`` fine-tunes the shipped network):
+  --games games against --opponent (GNU Go level 10 by default) at --sims simulations,
+  colours alternating, 2-move random openings (the model card's arena command); the score
+  counts a draw as half a win.
 
     python scripts/ablation.py --minutes 20 --seeds 0 1 --out runs/ablation
-    python scripts/ablation.py --minutes 20 --seeds 0 1 --out runs/ablation --levers plain cosine-lr
+    python scripts/ablation.py --game go7 --init-from go7 --minutes 20 --seeds 0 --out runs/ablation-go7
 """
 
 from __future__ import annotations
@@ -21,33 +26,50 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from games.connect4 import ConnectFour
+from selfplay.arena.results import read_results
 from selfplay.atomic import atomic_write_text
 from selfplay.cli import main as selfplay
 from selfplay.evaluation import c4_positions
+from selfplay.evaluation.c4_positions import wilson_interval
 from selfplay.players import make_player
 from selfplay.run.checkpoint import list_checkpoints
 from selfplay.run.directory import RunDir
 
-CONFIG = "configs/connect4.yaml"
-LEVERS = {
-    "plain": [],
-    "cosine-lr": ["optim.lr_schedule=cosine"],
-    "wdl-value": ["network.value_head=wdl"],
-    "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
-    "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
+
+class Study(NamedTuple):
+    config: str
+    levers: dict[str, list[str]]
+    fields: list[str]  # the measurement's columns in ablation.csv, after lever, seed, step, minutes
+
+
+STUDIES = {
+    "connect4": Study("configs/connect4.yaml", {
+        "plain": [],
+        "cosine-lr": ["optim.lr_schedule=cosine"],
+        "wdl-value": ["network.value_head=wdl"],
+        "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
+        "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
+    }, ["positions", "outcome", "best"]),
+    "go7": Study("configs/go7.yaml", {
+        "plain": [],
+        "ownership": ["network.ownership_head=true"],
+        "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
+    }, ["games", "wins", "draws", "losses"]),
 }
-FIELDS = ["lever", "seed", "step", "minutes", "positions", "outcome", "best"]
+LEVERS = STUDIES["connect4"].levers
+KEYS = ["lever", "seed", "step", "minutes"]
 
 
-def train(run: Path, lever: str, seed: int, minutes: float, config: str) -> None:
+def train(run: Path, overrides: list[str], seed: int, minutes: float, config: str, init_from: str = "") -> None:
     if list_checkpoints(RunDir(run).checkpoints):
         code = selfplay(["train", "--resume", str(run)])
     else:
         code = selfplay(["train", config, "--name", run.name, "--runs", str(run.parent), f"seed={seed}",
                          f"max_hours={minutes / 60:.6f}", "total_steps=1000000", "eval.every_steps=0",
-                         *LEVERS[lever]])
+                         *([f"init_from={init_from}"] if init_from else []), *overrides])
     if code != 0:
         raise SystemExit(f"training {run} failed (exit code {code})")
 
@@ -60,7 +82,22 @@ def evaluate(run: Path, positions_file: str, limit: int, sims: int) -> dict:
     return {"positions": len(positions), "outcome": result.outcome.count, "best": result.best.count}
 
 
-def table(rows: list[dict]) -> str:
+def play_go(run: Path, games: int, sims: int, opponent: str) -> dict:
+    """The model card's arena measurement of the run's last network against ``opponent``."""
+    results = run / "ablation-games.csv"
+    results.unlink(missing_ok=True)  # a measurement interrupted before its row: played again whole
+    code = selfplay(["arena", f"net:{run},sims={sims},precision=bf16,cache=65536", opponent, "--game", "go",
+                     "--size", "7", "--games", str(games), "--parallel", "2", "--batch", "8",
+                     "--opening-plies", "2", "--seed", "1", "--results", str(results)])
+    if code != 0:
+        raise SystemExit(f"the games of {run} failed (exit code {code})")
+    points = [r.result if r.first.startswith("net:") else 1 - r.result for r in read_results(results)]
+    return {"games": len(points), "wins": points.count(1.0), "draws": points.count(0.5), "losses": points.count(0.0)}
+
+
+def table(rows: list[dict], game: str = "connect4") -> str:
+    if game == "go7":
+        return go_table(rows)
     lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | exact-best, pooled |",
              "|---|---|---|---|---|"]
     for lever in LEVERS:
@@ -69,45 +106,72 @@ def table(rows: list[dict]) -> str:
             continue
         n = sum(int(r["positions"]) for r in mine)
         outcome, best = sum(int(r["outcome"]) for r in mine), sum(int(r["best"]) for r in mine)
-        low, high = c4_positions.wilson_interval(outcome, n)
-        b_low, b_high = c4_positions.wilson_interval(best, n)
+        low, high = wilson_interval(outcome, n)
+        b_low, b_high = wilson_interval(best, n)
         each = ", ".join(f"{100 * int(r['outcome']) / int(r['positions']):.1f}%" for r in mine)
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * outcome / n:.1f}% [{100 * low:.1f}, "
                      f"{100 * high:.1f}] | {100 * best / n:.1f}% [{100 * b_low:.1f}, {100 * b_high:.1f}] |")
     return "\n".join(lines)
 
 
+def go_table(rows: list[dict]) -> str:
+    lines = ["| lever | seeds | score (per seed) | pooled, 95% interval | wins / draws / losses |", "|---|---|---|---|---|"]
+    for lever in STUDIES["go7"].levers:
+        mine = [r for r in rows if r["lever"] == lever]
+        if not mine:
+            continue
+        n = sum(int(r["games"]) for r in mine)
+        wins, draws, losses = (sum(int(r[k]) for r in mine) for k in ("wins", "draws", "losses"))
+        low, high = wilson_interval(wins + draws / 2, n)
+        each = ", ".join(f"{100 * (int(r['wins']) + int(r['draws']) / 2) / int(r['games']):.1f}%" for r in mine)
+        lines.append(f"| {lever} | {len(mine)} | {each} | {100 * (wins + draws / 2) / n:.1f}% [{100 * low:.1f}, "
+                     f"{100 * high:.1f}] | {wins} / {draws} / {losses} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--game", choices=list(STUDIES), default="connect4")
     parser.add_argument("--minutes", type=float, required=True, help="training time of every run")
-    parser.add_argument("--config", default=CONFIG, help=f"the plain run's config (default {CONFIG})")
+    parser.add_argument("--config", default=None, help="the plain run's config (default: the study's)")
+    parser.add_argument("--init-from", default="", help="start every run from this network (e.g. go7)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--levers", nargs="+", default=list(LEVERS), choices=list(LEVERS))
+    parser.add_argument("--levers", nargs="+", default=None, help="default: every lever of the study")
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
     parser.add_argument("--positions-file", default="../shared/data/connect4/Test_L2_R2")
-    parser.add_argument("--positions", type=int, default=1000, help="how many of the file's positions")
-    parser.add_argument("--sims", type=int, default=200, help="simulations per move in the evaluation")
+    parser.add_argument("--positions", type=int, default=1000, help="connect4: how many of the file's positions")
+    parser.add_argument("--games", type=int, default=100, help="go7: games against --opponent")
+    parser.add_argument("--opponent", default="expert:level=10", help="go7: the opponent's spec")
+    parser.add_argument("--sims", type=int, default=None, help="simulations per move in the measurement "
+                                                               "(default: connect4 200, go7 400)")
     args = parser.parse_args(argv)
+    study = STUDIES[args.game]
+    levers = args.levers or list(study.levers)
+    unknown = [lever for lever in levers if lever not in study.levers]
+    if unknown:
+        parser.error(f"{args.game} has no lever {', '.join(unknown)} (it has {', '.join(study.levers)})")
+    sims = args.sims or (400 if args.game == "go7" else 200)
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "ablation.csv"
     rows = list(csv.DictReader(results.open())) if results.exists() else []
     for seed in args.seeds:  # seed-major: a stopped study has every lever at the first seeds
-        for lever in args.levers:
+        for lever in levers:
             run = args.out / f"{lever}-s{seed}"
-            train(run, lever, seed, args.minutes, args.config)
+            train(run, study.levers[lever], seed, args.minutes, args.config or study.config, args.init_from)
             step = max(s for s, _ in list_checkpoints(RunDir(run).checkpoints))
             if any(r["lever"] == lever and int(r["seed"]) == seed and int(r["step"]) == step for r in rows):
                 continue
-            row = {"lever": lever, "seed": seed, "step": step, "minutes": args.minutes,
-                   **evaluate(run, args.positions_file, args.positions, args.sims)}
+            measured = (play_go(run, args.games, sims, args.opponent) if args.game == "go7"
+                        else evaluate(run, args.positions_file, args.positions, sims))
+            row = {"lever": lever, "seed": seed, "step": step, "minutes": args.minutes, **measured}
             rows.append({k: str(v) for k, v in row.items()})
             text = io.StringIO()
-            writer = csv.DictWriter(text, FIELDS)
+            writer = csv.DictWriter(text, KEYS + study.fields)
             writer.writeheader()
             writer.writerows(rows)
             atomic_write_text(results, text.getvalue())
-            print(table(rows), flush=True)
-    print(table([r for r in rows if float(r["minutes"]) == args.minutes]))
+            print(table(rows, args.game), flush=True)
+    print(table([r for r in rows if float(r["minutes"]) == args.minutes], args.game))
     return 0
 
 

@@ -34,3 +34,31 @@ def test_two_levers_two_seeds_then_a_rerun(tmp_path, capsys):
     assert table[3].startswith("| cosine-lr | 2 |")
     assert ablation.main(args) == 0  # finished runs are resumed at once and not evaluated again
     assert len(list(csv.DictReader((tmp_path / "ablation.csv").open()))) == 4
+
+
+TINY_GO = """seed: 0
+device: cpu
+checkpoint_every: 10
+torch_threads: 1
+game: {name: go, size: 7, komi: 9.0}
+network: {channels: 8, blocks: 1, value_hidden: 8}
+selfplay: {parallel_games: 8, simulations: 8, cheap_simulations: 4, full_search_prob: 0.5, resign_threshold: -1.0}
+replay: {capacity: 5000, min_positions: 32}
+optim: {batch_size: 16}
+"""
+
+
+def test_the_go_study_plays_its_games_and_pools_the_score(tmp_path, capsys):
+    ablation = _load()
+    config = tmp_path / "go.yaml"
+    config.write_text(TINY_GO)
+    args = ["--game", "go7", "--minutes", "0.02", "--seeds", "0", "--levers", "plain", "ownership", "--config",
+            str(config), "--out", str(tmp_path / "out"), "--games", "2", "--sims", "4", "--opponent", "mcts:sims=4"]
+    assert ablation.main(args) == 0
+    rows = list(csv.DictReader((tmp_path / "out" / "ablation.csv").open()))
+    assert [r["lever"] for r in rows] == ["plain", "ownership"]
+    assert all(r["games"] == "2" and int(r["wins"]) + int(r["draws"]) + int(r["losses"]) == 2 for r in rows)
+    table = capsys.readouterr().out.strip().splitlines()[-4:]
+    assert table[0].startswith("| lever | seeds | score") and table[3].startswith("| ownership | 1 |")
+    with pytest.raises(SystemExit):
+        ablation.main(["--game", "go7", "--minutes", "1", "--levers", "cosine-lr"])  # a Connect Four lever
