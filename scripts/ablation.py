@@ -52,10 +52,12 @@ STUDIES = {
         "wdl-value": ["network.value_head=wdl"],
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
         "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
+        "forced-pruning": ["selfplay.forced_playouts=2"],
     }, ["positions", "outcome", "best"]),
     "go7": Study("configs/go7.yaml", {
         "plain": [],
         "ownership": ["network.ownership_head=true"],
+        "forced-pruning": ["selfplay.forced_playouts=2"],
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
     }, ["games", "wins", "draws", "losses"]),
 }

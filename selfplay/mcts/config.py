@@ -14,8 +14,8 @@ import numpy as np
 from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
-C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT = range(9)
-NUM_PARAMS = 9
+C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K = range(10)
+NUM_PARAMS = 10
 
 FPU_MODES = ("reduction", "absolute")
 
@@ -51,6 +51,11 @@ class MCTSConfig:
     grow_nodes: bool = True
     #: Run the whole search in one kernel call when the evaluator is itself a kernel.
     fused: bool = True
+    #: KataGo's forced playouts (Wu, 2019): a root child with prior P gets at least
+    #: sqrt(k * P * N_root) visits, k this number (KataGo: 2; 0 = off), so that noise-boosted
+    #: moves are really looked at; the policy target then prunes those visits back
+    #: (SearchResult.policy), so the network is not taught the forced ones.
+    forced_playouts: float = 0.0
     #: Gumbel root selection with sequential halving (Danihelka et al., 2022) instead of PUCT.
     gumbel: bool = False
     #: Actions sequential halving starts from (the top ones by Gumbel noise + prior logit).
@@ -77,7 +82,7 @@ class MCTSConfig:
         _at_least(self, "gumbel_considered", 1)
         _at_least(self, "pv_length", 0)
         for name in ("c_puct", "c_base", "dirichlet_alpha", "virtual_loss", "gumbel_scale", "value_scale",
-                     "maxvisit_init"):
+                     "maxvisit_init", "forced_playouts"):
             _at_least(self, name, 0.0)
         if self.dirichlet_fraction > 0 and self.dirichlet_alpha <= 0:
             raise MCTSConfigError("mcts.dirichlet_alpha must be > 0 when dirichlet_fraction > 0")
@@ -99,6 +104,7 @@ class MCTSConfig:
         p[GUMBEL] = 1.0 if self.gumbel else 0.0
         p[VALUE_SCALE] = self.value_scale
         p[MAXVISIT_INIT] = self.maxvisit_init
+        p[FORCED_K] = self.forced_playouts
         return p
 
 

@@ -28,6 +28,31 @@ def visit_policy(visit_counts: np.ndarray, temperature: float) -> np.ndarray:
     return np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
 
 
+def prune_forced_visits(visit_counts: np.ndarray, q_values: np.ndarray, priors: np.ndarray, c_puct: float,
+                        c_base: float, forced_k: float) -> np.ndarray:
+    """KataGo's policy target pruning: the visits of a search with forced playouts, less the
+    ones PUCT would not have given. For every child but the most visited, up to its
+    sqrt(k * prior * N) forced visits are taken away as long as its PUCT score stays at or
+    below the most visited child's; a child left with one visit or none drops out. N is the
+    children's total visits; Q from the root player's view (NaN unvisited)."""
+    visits = np.asarray(visit_counts, dtype=np.float64)
+    total = visits.sum(axis=-1, keepdims=True)
+    c = c_puct + (np.log((total + c_base + 1.0) / c_base) if c_base > 0 else 0.0)
+    scale = c * np.sqrt(total)
+    best = visits.argmax(axis=-1)[:, None]
+    q = np.nan_to_num(np.asarray(q_values, dtype=np.float64), nan=0.0)
+    p = np.asarray(priors, dtype=np.float64)
+    best_score = np.take_along_axis(q, best, -1) + scale * np.take_along_axis(p, best, -1) / (
+        1 + np.take_along_axis(visits, best, -1))
+    gap = best_score - q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where(gap > 0, scale * p / np.where(gap > 0, gap, 1.0) - 1.0, np.inf)  # fewest visits at or below
+    kept = np.minimum(np.ceil(np.maximum(needed, visits - np.sqrt(forced_k * p * total))), visits)
+    kept = np.where(kept <= 1, 0.0, kept)
+    np.put_along_axis(kept, best, np.take_along_axis(visits, best, -1), -1)
+    return kept.astype(np.int32)
+
+
 def sample_actions(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One action per row drawn from its probabilities (rows must sum to 1)."""
     probabilities = np.atleast_2d(probabilities)

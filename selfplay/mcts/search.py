@@ -35,6 +35,7 @@ from selfplay.mcts.policy import (
     dirichlet_noise,
     gumbel_noise,
     mix_noise,
+    prune_forced_visits,
     select_actions,
     visit_policy,
 )
@@ -68,16 +69,19 @@ class SearchResult:
     num_simulations: int
     improved_policy: np.ndarray | None = None  # Gumbel only: softmax(logit + sigma(completed Q))
     gumbel_action: np.ndarray | None = None    # Gumbel only: the action sequential halving chose
+    pruned_visits: np.ndarray | None = None    # forced playouts only: the visits the target counts
 
     def pv(self, b: int = 0) -> np.ndarray:
         line = self.principal_variation[b]
         return line[line >= 0]
 
     def policy(self, temperature: float = 1.0) -> np.ndarray:
-        """The search's policy target: the improved policy under Gumbel, otherwise visits ** (1 / T)."""
+        """The search's policy target: the improved policy under Gumbel, otherwise visits ** (1 / T)
+        (with forced playouts, the visits left after pruning the forced ones)."""
         if self.improved_policy is not None:
             return self.improved_policy
-        return visit_policy(self.visit_counts, temperature).astype(np.float32)
+        visits = self.pruned_visits if self.pruned_visits is not None else self.visit_counts
+        return visit_policy(visits, temperature).astype(np.float32)
 
     def select_actions(self, temperature: float, rng: np.random.Generator) -> np.ndarray:
         """The move of every root: the Gumbel choice, or visits with a temperature (0 = most
@@ -341,6 +345,10 @@ class MCTS:
         pv = np.zeros((self.batch_size, self.config.pv_length), dtype=np.int32)
         trees.principal_variations(self.tree, pv)
         result = SearchResult(visits, q, priors, legal, value, pv, self._num_simulations)
+        config = self.config
+        if config.forced_playouts > 0 and not config.gumbel:
+            result.pruned_visits = prune_forced_visits(visits, q, priors, config.c_puct, config.c_base,
+                                                       config.forced_playouts)
         if self.config.gumbel:
             result.gumbel_action = np.zeros(self.batch_size, dtype=np.int64)
             result.improved_policy = np.zeros((self.batch_size, self.game.num_actions), dtype=np.float32)

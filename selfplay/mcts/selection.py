@@ -16,21 +16,29 @@ import math
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import C_BASE, C_PUCT, FPU_ABSOLUTE, FPU_VALUE, SIGN
+from selfplay.mcts.config import C_BASE, C_PUCT, FORCED_K, FPU_ABSOLUTE, FPU_VALUE, SIGN
 from selfplay.mcts.gumbel import interior_child, root_child
+
+
+@njit(cache=True, inline="always")
+def exploration(params, parent_visits):
+    """The c of PUCT at a node with ``parent_visits`` visits (AlphaZero's growing c with c_base)."""
+    c = params[C_PUCT]
+    if params[C_BASE] > 0:
+        c += math.log((parent_visits + params[C_BASE] + 1.0) / params[C_BASE])
+    return c
 
 
 @njit(cache=True, inline="always")
 def puct_child(tree, b, node, params):
     """argmax of Q + c * prior * sqrt(N_node) / (1 + N_child), Q from the node's point of view,
-    unvisited children valued by first-play urgency; ties go to the first child."""
+    unvisited children valued by first-play urgency; ties go to the first child. At the root
+    with forced playouts, a child under its sqrt(k * prior * N_root) visits comes first."""
     start, n = tree.first_child[b, node], tree.num_children[b, node]
     sign = params[SIGN]
     parent_visits = tree.visits[b, node]
-    c = params[C_PUCT]
-    if params[C_BASE] > 0:
-        c += math.log((parent_visits + params[C_BASE] + 1.0) / params[C_BASE])
-    scale = c * math.sqrt(max(parent_visits, 1))
+    scale = exploration(params, parent_visits) * math.sqrt(max(parent_visits, 1))
+    forced_k = params[FORCED_K] if node == 0 else 0.0
     # Conditional expressions rather than if/else blocks: Numba compiles variables assigned in
     # branches into code several times slower here.
     own = tree.value_sum[b, node] / parent_visits if parent_visits > 0 else 0.0
@@ -40,6 +48,8 @@ def puct_child(tree, b, node, params):
         visits = tree.visits[b, k]
         q = sign * tree.value_sum[b, k] / visits if visits > 0 else fpu
         score = q + scale * tree.prior[b, k] / (1 + visits)
+        score = score + 1e6 if forced_k > 0 and visits < math.sqrt(forced_k * tree.prior[b, k] * parent_visits) \
+            else score
         if score > best_score:
             best, best_score = k, score
     return best

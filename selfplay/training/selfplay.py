@@ -37,6 +37,7 @@ class SelfPlayConfig:
     dirichlet_fraction: float = 0.25
     leaves_per_round: int = 1
     gumbel: bool = False
+    forced_playouts: float = 0.0      # KataGo's k (2): forced root visits, pruned from the target; 0 = off
     temperature: float = 1.0
     temperature_moves: int = 8
     resign_threshold: float = -0.95   # resign when the root value stays below this; -1 = never
@@ -56,6 +57,8 @@ class SelfPlayConfig:
         require(self.resign_moves >= 1, "resign_moves must be positive")
         require(0 <= self.resign_disabled_share <= 1, "resign_disabled_share must be in [0, 1]")
         require(self.workers >= 0, "workers must be 0 or more")
+        require(self.forced_playouts >= 0, "forced_playouts must be 0 (off) or positive")
+        require(not (self.gumbel and self.forced_playouts), "forced_playouts is for PUCT search, not gumbel")
         require(self.inference_precision in PRECISIONS,
                 f"inference_precision must be one of {', '.join(PRECISIONS)}, got {self.inference_precision!r}")
         require(0 <= self.eval_cache <= MAX_EVAL_CACHE, f"eval_cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions")
@@ -65,7 +68,7 @@ class SelfPlayConfig:
     def mcts_config(self, seed: int | None) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.simulations, c_puct=self.c_puct, dirichlet_alpha=self.dirichlet_alpha,
                           dirichlet_fraction=self.dirichlet_fraction, leaves_per_round=self.leaves_per_round,
-                          gumbel=self.gumbel, seed=seed)
+                          gumbel=self.gumbel, forced_playouts=self.forced_playouts, seed=seed)
 
 
 @dataclass
