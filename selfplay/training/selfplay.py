@@ -113,6 +113,7 @@ class SelfPlay:
         self.rng = np.random.default_rng(seed)
         self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31))), config.parallel_games)
         self.slots = [self._new_game(b) for b in range(config.parallel_games)]
+        self.territory = game.final_ownership(game.initial_state()) is not None  # ownership targets to record
 
     def _new_game(self, b: int) -> _Slot:
         self.mcts.set_root(b, self.game.initial_state())
@@ -217,7 +218,7 @@ class SelfPlay:
                 owners += [(sign * final[0]).astype(np.int8) for sign in signs]
                 scores += [sign * final[1] for sign in signs]
         stats.positions = len(values)
-        territory = self.game.final_ownership(self.game.initial_state()) is not None
+        territory = self.territory
         return GameChunk(
             planes=np.array(planes, dtype=np.uint8).reshape(-1, c, h, w),
             policy=np.array(policies, dtype=np.float32).reshape(-1, self.game.num_actions),
