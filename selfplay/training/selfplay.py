@@ -218,13 +218,12 @@ class SelfPlay:
                 owners += [(sign * final[0]).astype(np.int8) for sign in signs]
                 scores += [sign * final[1] for sign in signs]
         stats.positions = len(values)
-        territory = self.territory
         return GameChunk(
             planes=np.array(planes, dtype=np.uint8).reshape(-1, c, h, w),
             policy=np.array(policies, dtype=np.float32).reshape(-1, self.game.num_actions),
             value=np.array(values, dtype=np.float32), games=len(finished), model_step=-1,
-            ownership=np.array(owners, dtype=np.int8).reshape(-1, h, w) if territory else None,
-            score=np.array(scores, dtype=np.float32) if territory else None)
+            ownership=np.array(owners, dtype=np.int8).reshape(-1, h, w) if self.territory else None,
+            score=np.array(scores, dtype=np.float32) if self.territory else None)
 
 
 def _choose(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
