@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -97,37 +98,57 @@ def play_go(run: Path, games: int, sims: int, opponent: str) -> dict:
     return {"games": len(points), "wins": points.count(1.0), "draws": points.count(0.5), "losses": points.count(0.0)}
 
 
+def p_value(k1: float, n1: int, k2: float, n2: int) -> float:
+    """Two-sided p-value of the two-proportion z-test (pooled variance): is k1/n1 != k2/n2?"""
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return 1.0 if se == 0 else math.erfc(abs(k1 / n1 - k2 / n2) / se / math.sqrt(2))
+
+
+def _against_plain(pooled: dict, lever: str) -> str:
+    if lever == "plain" or "plain" not in pooled:
+        return ""
+    return f"{p_value(*pooled[lever], *pooled['plain']):.2f}"
+
+
 def table(rows: list[dict], game: str = "connect4") -> str:
     if game == "go7":
         return go_table(rows)
-    lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | exact-best, pooled |",
-             "|---|---|---|---|---|"]
+    lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | p vs plain | exact-best, pooled |",
+             "|---|---|---|---|---|---|"]
+    pooled = {lever: (sum(int(r["outcome"]) for r in rows if r["lever"] == lever),
+                      sum(int(r["positions"]) for r in rows if r["lever"] == lever)) for lever in LEVERS}
     for lever in LEVERS:
         mine = [r for r in rows if r["lever"] == lever]
         if not mine:
             continue
-        n = sum(int(r["positions"]) for r in mine)
-        outcome, best = sum(int(r["outcome"]) for r in mine), sum(int(r["best"]) for r in mine)
+        outcome, n = pooled[lever]
+        best = sum(int(r["best"]) for r in mine)
         low, high = wilson_interval(outcome, n)
         b_low, b_high = wilson_interval(best, n)
         each = ", ".join(f"{100 * int(r['outcome']) / int(r['positions']):.1f}%" for r in mine)
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * outcome / n:.1f}% [{100 * low:.1f}, "
-                     f"{100 * high:.1f}] | {100 * best / n:.1f}% [{100 * b_low:.1f}, {100 * b_high:.1f}] |")
+                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {100 * best / n:.1f}% "
+                     f"[{100 * b_low:.1f}, {100 * b_high:.1f}] |")
     return "\n".join(lines)
 
 
 def go_table(rows: list[dict]) -> str:
-    lines = ["| lever | seeds | score (per seed) | pooled, 95% interval | wins / draws / losses |", "|---|---|---|---|---|"]
-    for lever in STUDIES["go7"].levers:
+    lines = ["| lever | seeds | score (per seed) | pooled, 95% interval | p vs plain | wins / draws / losses |",
+             "|---|---|---|---|---|---|"]
+    levers = STUDIES["go7"].levers
+    pooled = {lever: (sum(int(r["wins"]) + int(r["draws"]) / 2 for r in rows if r["lever"] == lever),
+                      sum(int(r["games"]) for r in rows if r["lever"] == lever)) for lever in levers}
+    for lever in levers:
         mine = [r for r in rows if r["lever"] == lever]
         if not mine:
             continue
-        n = sum(int(r["games"]) for r in mine)
+        points, n = pooled[lever]
         wins, draws, losses = (sum(int(r[k]) for r in mine) for k in ("wins", "draws", "losses"))
-        low, high = wilson_interval(wins + draws / 2, n)
+        low, high = wilson_interval(points, n)
         each = ", ".join(f"{100 * (int(r['wins']) + int(r['draws']) / 2) / int(r['games']):.1f}%" for r in mine)
-        lines.append(f"| {lever} | {len(mine)} | {each} | {100 * (wins + draws / 2) / n:.1f}% [{100 * low:.1f}, "
-                     f"{100 * high:.1f}] | {wins} / {draws} / {losses} |")
+        lines.append(f"| {lever} | {len(mine)} | {each} | {100 * points / n:.1f}% [{100 * low:.1f}, "
+                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {wins} / {draws} / {losses} |")
     return "\n".join(lines)
 
 
