@@ -1,7 +1,8 @@
 """The learner: one gradient step of the AlphaZero loss on a replay minibatch.
 
 loss = cross-entropy(policy target, policy) + value_weight * (z - v)^2 (+ KataGo's ownership
-and score losses for a network with those heads), with weight decay in the optimizer (AdamW). The policy target is the MCTS visit distribution (or the expert's move
+and score losses for a network with those heads), with weight decay in the optimizer (AdamW).
+The policy target is the MCTS visit distribution (or the expert's move
 in SFT), the value target z the game result from the point of view of the player to move.
 """
 
