@@ -9,7 +9,11 @@ with 95% Wilson intervals, to stdout.
 
 - ``--game connect4`` (configs/connect4.yaml, from scratch): the first --positions positions of
   Test_L2_R2 at --sims simulations (`selfplay eval-c4`'s measure: the share of moves that keep
-  the game-theoretic outcome, and of exact-best moves);
+  the game-theoretic outcome, and of exact-best moves), each run's answers per position kept in
+  its OUT/LEVER-sSEED/ablation-positions.npz, so that every lever is also compared with plain
+  AlphaZero on the same positions at the same seed (McNemar's exact test on the positions only
+  one of the two got right: sharper than comparing two shares, since most positions are easy
+  for both);
 - ``--game go7`` (configs/go7.yaml; ``--init-from go7`` fine-tunes the shipped network):
   --games games against --opponent (GNU Go level 10 by default) at --sims simulations,
   colours alternating, 2-move random openings (the model card's arena command); the score
@@ -29,9 +33,11 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from games.connect4 import ConnectFour
 from selfplay.arena.results import read_results
-from selfplay.atomic import atomic_write_text
+from selfplay.atomic import atomic_path, atomic_write_text
 from selfplay.cli import main as selfplay
 from selfplay.evaluation import c4_positions
 from selfplay.evaluation.c4_positions import wilson_interval
@@ -77,12 +83,55 @@ def train(run: Path, overrides: list[str], seed: int, minutes: float, config: st
         raise SystemExit(f"training {run} failed (exit code {code})")
 
 
-def evaluate(run: Path, positions_file: str, limit: int, sims: int) -> dict:
+PER_POSITION = "ablation-positions.npz"
+
+
+def evaluate(run: Path, positions_file: str, limit: int, sims: int, step: int) -> dict:
     positions = c4_positions.read_positions(positions_file, limit=limit)
     scores = c4_positions.move_scores(positions)
     player = make_player(f"net:{run},sims={sims},seed=0,precision=bf16,cache=65536", ConnectFour())
     result = c4_positions.evaluate(player, positions, scores)
+    with atomic_path(run / PER_POSITION) as tmp, open(tmp, "wb") as f:
+        np.savez(f, kept=result.kept_each, best=result.best_each, step=np.int64(step), sims=np.int64(sims),
+                 digest=np.array(positions.digest))
     return {"positions": len(positions), "outcome": result.outcome.count, "best": result.best.count}
+
+
+def per_position(run: Path, step: int, sims: int) -> np.ndarray | None:
+    """Which positions the run's network (at ``step``) kept the outcome of; None when not measured."""
+    try:
+        with np.load(run / PER_POSITION, allow_pickle=False) as data:
+            if int(data["step"]) == step and int(data["sims"]) == sims:
+                return data["kept"].astype(bool)
+    except (OSError, KeyError, ValueError):  # absent or damaged: measured again
+        pass
+    return None
+
+
+def mcnemar_p(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value: under 'no difference' each discordant position is a fair
+    coin, so the smaller count is a Binomial(n, 1/2) tail, doubled."""
+    n, k = only_first + only_second, min(only_first, only_second)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
+
+
+def paired_counts(out: Path, rows: list[dict], lever: str, sims: int) -> tuple[int, int] | None:
+    """Positions only ``lever`` kept / only plain kept, summed over the seeds both were measured at."""
+    only_lever = only_plain = 0
+    found = False
+    for row in (r for r in rows if r["lever"] == lever):
+        plain = next((r for r in rows if r["lever"] == "plain" and r["seed"] == row["seed"]
+                      and r["minutes"] == row["minutes"] and r["positions"] == row["positions"]), None)
+        if plain is None:
+            continue
+        mine = per_position(out / f"{lever}-s{row['seed']}", int(row["step"]), sims)
+        theirs = per_position(out / f"plain-s{row['seed']}", int(plain["step"]), sims)
+        if mine is None or theirs is None or len(mine) != len(theirs):
+            continue
+        found = True
+        only_lever += int((mine & ~theirs).sum())
+        only_plain += int((theirs & ~mine).sum())
+    return (only_lever, only_plain) if found else None
 
 
 def play_go(run: Path, games: int, sims: int, opponent: str) -> dict:
@@ -111,11 +160,14 @@ def _against_plain(pooled: dict, lever: str) -> str:
     return f"{p_value(*pooled[lever], *pooled['plain']):.2f}"
 
 
-def table(rows: list[dict], game: str = "connect4") -> str:
+def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) -> str:
+    """The markdown table; ``paired`` maps a lever to its (only lever, only plain) position counts."""
     if game == "go7":
         return go_table(rows)
-    lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | p vs plain | exact-best, pooled |",
-             "|---|---|---|---|---|---|"]
+    paired = paired or {}
+    lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | p vs plain | "
+             "same positions: only it / only plain, p | exact-best, pooled |",
+             "|---|---|---|---|---|---|---|"]
     pooled = {lever: (sum(int(r["outcome"]) for r in rows if r["lever"] == lever),
                       sum(int(r["positions"]) for r in rows if r["lever"] == lever)) for lever in LEVERS}
     for lever in LEVERS:
@@ -127,8 +179,10 @@ def table(rows: list[dict], game: str = "connect4") -> str:
         low, high = wilson_interval(outcome, n)
         b_low, b_high = wilson_interval(best, n)
         each = ", ".join(f"{100 * int(r['outcome']) / int(r['positions']):.1f}%" for r in mine)
+        pair = paired.get(lever)
+        same = f"{pair[0]} / {pair[1]}, {mcnemar_p(*pair):.2f}" if pair and lever != "plain" else ""
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * outcome / n:.1f}% [{100 * low:.1f}, "
-                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {100 * best / n:.1f}% "
+                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {same} | {100 * best / n:.1f}% "
                      f"[{100 * b_low:.1f}, {100 * b_high:.1f}] |")
     return "\n".join(lines)
 
@@ -150,6 +204,13 @@ def go_table(rows: list[dict]) -> str:
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * points / n:.1f}% [{100 * low:.1f}, "
                      f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {wins} / {draws} / {losses} |")
     return "\n".join(lines)
+
+
+def _paired(out: Path, rows: list[dict], sims: int) -> dict:
+    """Connect Four only: each lever's (only lever, only plain) position counts, where measured."""
+    if not rows or "positions" not in rows[0]:
+        return {}
+    return {lever: paired_counts(out, rows, lever, sims) for lever in {r["lever"] for r in rows}}
 
 
 def main(argv=None) -> int:
@@ -182,19 +243,25 @@ def main(argv=None) -> int:
             run = args.out / f"{lever}-s{seed}"
             train(run, study.levers[lever], seed, args.minutes, args.config or study.config, args.init_from)
             step = max(s for s, _ in list_checkpoints(RunDir(run).checkpoints))
-            if any(r["lever"] == lever and int(r["seed"]) == seed and int(r["step"]) == step for r in rows):
+            done = [r for r in rows if r["lever"] == lever and int(r["seed"]) == seed and int(r["step"]) == step]
+            if done and (args.game == "go7" or per_position(run, step, sims) is not None):
                 continue
             measured = (play_go(run, args.games, sims, args.opponent) if args.game == "go7"
-                        else evaluate(run, args.positions_file, args.positions, sims))
+                        else evaluate(run, args.positions_file, args.positions, sims, step))
             row = {"lever": lever, "seed": seed, "step": step, "minutes": args.minutes, **measured}
-            rows.append({k: str(v) for k, v in row.items()})
+            row = {k: str(v) for k, v in row.items()}
+            if done:  # measured before without its answers per position: replaced in place
+                rows[rows.index(done[0])] = row
+            else:
+                rows.append(row)
             text = io.StringIO()
             writer = csv.DictWriter(text, KEYS + study.fields)
             writer.writeheader()
             writer.writerows(rows)
             atomic_write_text(results, text.getvalue())
-            print(table(rows, args.game), flush=True)
-    print(table([r for r in rows if float(r["minutes"]) == args.minutes], args.game))
+            print(table(rows, args.game, _paired(args.out, rows, sims)), flush=True)
+    now = [r for r in rows if float(r["minutes"]) == args.minutes]
+    print(table(now, args.game, _paired(args.out, now, sims)))
     return 0
 
 

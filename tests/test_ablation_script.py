@@ -5,6 +5,7 @@ import csv
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ablation.py"
@@ -32,8 +33,22 @@ def test_two_levers_two_seeds_then_a_rerun(tmp_path, capsys):
     table = capsys.readouterr().out.strip().splitlines()[-4:]
     assert table[0].startswith("| lever") and "p vs plain" in table[0] and table[2].startswith("| plain | 2 |")
     assert table[3].startswith("| cosine-lr | 2 |")
+    # the same-positions column: per seed, (only cosine) - (only plain) is the difference of the counts
+    by_run = {(r["lever"], r["seed"]): r for r in rows}
+    kept = {run: np.load(tmp_path / f"{run[0]}-s{run[1]}" / "ablation-positions.npz")["kept"] for run in by_run}
+    assert all(int(kept[run].sum()) == int(by_run[run]["outcome"]) for run in by_run)
+    only_cosine = sum(int((kept["cosine-lr", s] & ~kept["plain", s]).sum()) for s in "01")
+    only_plain = sum(int((kept["plain", s] & ~kept["cosine-lr", s]).sum()) for s in "01")
+    assert only_cosine - only_plain == sum(int(by_run["cosine-lr", s]["outcome"]) - int(by_run["plain", s]["outcome"])
+                                           for s in "01")
+    assert f"| {only_cosine} / {only_plain}, " in table[3]
     assert ablation.main(args) == 0  # finished runs are resumed at once and not evaluated again
-    assert len(list(csv.DictReader((tmp_path / "ablation.csv").open()))) == 4
+    assert list(csv.DictReader((tmp_path / "ablation.csv").open())) == rows
+    (tmp_path / "plain-s1" / "ablation-positions.npz").unlink()  # measured before answers were kept
+    assert ablation.main(args) == 0
+    again = list(csv.DictReader((tmp_path / "ablation.csv").open()))
+    assert [(r["lever"], r["seed"]) for r in again] == [(r["lever"], r["seed"]) for r in rows]  # in place
+    assert (tmp_path / "plain-s1" / "ablation-positions.npz").exists()
 
 
 TINY_GO = """seed: 0
@@ -69,3 +84,11 @@ def test_p_value_by_hand():
     # 89.8% against 87.5% of 2,000: pooled 0.8865, se sqrt(0.8865 * 0.1135 / 1000) = 0.01003, z = 2.293
     assert ablation.p_value(1796, 2000, 1750, 2000) == pytest.approx(0.0218, abs=5e-4)
     assert ablation.p_value(10, 20, 10, 20) == 1.0 and ablation.p_value(5, 5, 5, 5) == 1.0
+
+
+def test_mcnemar_by_hand():
+    ablation = _load()
+    assert ablation.mcnemar_p(0, 5) == pytest.approx(2 / 32)  # five discordant, all one way
+    assert ablation.mcnemar_p(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 4096)
+    assert ablation.mcnemar_p(3, 3) == 1.0 and ablation.mcnemar_p(0, 0) == 1.0
+    assert 0 < ablation.mcnemar_p(700, 600) < 0.01  # big counts: exact integers, no overflow

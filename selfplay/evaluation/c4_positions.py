@@ -184,6 +184,8 @@ class Evaluation:
     outcome: Share  # moves that keep the game-theoretic outcome
     best: Share  # moves with the exact best score
     score_mismatches: int  # positions whose score in the file differs from the solver's
+    kept_each: np.ndarray | None = None  # per position, in file order: the move kept the outcome
+    best_each: np.ndarray | None = None  # per position: the move was an exact-best one
 
     def as_dict(self) -> dict:
         return {"positions": self.positions, "outcome_kept": self.outcome.as_dict(),
@@ -193,16 +195,18 @@ class Evaluation:
 def evaluate(player: Player, positions: Positions, scores: np.ndarray) -> Evaluation:
     """Ask ``player`` for a move in each position and judge it against the exact ``scores``."""
     game = ConnectFour()
-    kept = best = mismatches = 0
-    for moves, given, row in zip(positions.moves, positions.scores, scores):
+    kept_each, best_each = np.zeros(len(positions), bool), np.zeros(len(positions), bool)
+    mismatches = 0
+    for i, (moves, given, row) in enumerate(zip(positions.moves, positions.scores, scores)):
         state = game.state_from_moves(moves)
         player.reset(game)
         action = int(player.select_move(game, state.copy()))
         if not 0 <= action < WIDTH or row[action] == ILLEGAL:
             raise UserError(f"player {player.name} chose an illegal move {action} in position {moves!r}")
         top = int(row.max())
-        kept += int(np.sign(row[action]) == np.sign(top))
-        best += int(row[action] == top)
+        kept_each[i] = np.sign(row[action]) == np.sign(top)
+        best_each[i] = row[action] == top
         mismatches += int(given is not None and given != top)
     n = len(positions)
-    return Evaluation(n, Share(kept, n), Share(best, n), mismatches)
+    return Evaluation(n, Share(int(kept_each.sum()), n), Share(int(best_each.sum()), n), mismatches,
+                      kept_each, best_each)
