@@ -157,7 +157,12 @@ def p_value(k1: float, n1: int, k2: float, n2: int) -> float:
 def _against_plain(pooled: dict, lever: str) -> str:
     if lever == "plain" or "plain" not in pooled:
         return ""
-    return f"{p_value(*pooled[lever], *pooled['plain']):.2f}"
+    return format_p(p_value(*pooled[lever], *pooled['plain']))
+
+
+def format_p(p: float) -> str:
+    """Two decimals, or one significant digit below 0.01 (0.003, not 0.00)."""
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.1g}"
 
 
 def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) -> str:
@@ -180,7 +185,7 @@ def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) 
         b_low, b_high = wilson_interval(best, n)
         each = ", ".join(f"{100 * int(r['outcome']) / int(r['positions']):.1f}%" for r in mine)
         pair = paired.get(lever)
-        same = f"{pair[0]} / {pair[1]}, {mcnemar_p(*pair):.2f}" if pair and lever != "plain" else ""
+        same = f"{pair[0]} / {pair[1]}, {format_p(mcnemar_p(*pair))}" if pair and lever != "plain" else ""
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * outcome / n:.1f}% [{100 * low:.1f}, "
                      f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {same} | {100 * best / n:.1f}% "
                      f"[{100 * b_low:.1f}, {100 * b_high:.1f}] |")
