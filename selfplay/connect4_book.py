@@ -7,9 +7,11 @@ Only the deepest level costs anything: each of its positions is solved in full, 
 order in chunks so that neighbours share a worker's transposition table. The shallower levels
 then take a few nodes each, since their searches stop at the deepest level's entries.
 
-Resumable: solved chunks go to a work file (atomically, every ``SAVE_EVERY_S``), checked on
-read; a rerun skips them, and a damaged work file is set aside and the work started again, with
-a message. The finished book goes where ``games.connect4_solver.load_book`` looks for it.
+Resumable: solved chunks go to a work file beside the book (atomically, every ``SAVE_EVERY_S``),
+checked on read; a rerun skips them, and a damaged work file is set aside and the work started
+again, with a message. In a checkout that is games/data, so a partial build can be committed and
+finished on another machine. The finished book goes where ``games.connect4_solver.load_book``
+looks for it, and the work file, whose scores are all in the book, is removed.
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ def _solve_chunk(args) -> list[tuple[str, int]]:
 
 def _save_work(path: Path, depth: int, root: str, solved: dict[str, int]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, depth=np.int64(depth), root=np.array(root), moves=np.array(list(solved), dtype=str),
-                 scores=np.array(list(solved.values()), dtype=np.int64))
+        np.savez_compressed(f, depth=np.int64(depth), root=np.array(root), moves=np.array(list(solved), dtype=str),
+                            scores=np.array(list(solved.values()), dtype=np.int64))
 
 
 def _load_work(path: Path, depth: int, root: str, wanted: set[str], log: Callable[[str], None]) -> dict[str, int]:
@@ -164,12 +166,19 @@ def build_book(depth: int = DEFAULT_DEPTH, root: str = "", out: Path | None = No
     if root and out is None:  # it would stand in for the real book, which covers every opening
         raise UserError("a book from --root covers only the positions after it: name its file with --book-out")
     out = Path(out) if out else default_destination()
-    work = Path(work) if work else cs.user_book_path().with_name(f"book-work-d{depth}{'-' + root if root else ''}.npz")
+    work = Path(work) if work else default_work_path(out, depth, root)
+    out.parent.mkdir(parents=True, exist_ok=True)
     deepest = solve_deepest(depth, root, work, workers, progress=progress, log=log)
     entries = book_entries(depth, root, deepest)
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, entries=entries, depth=np.int64(depth), root=np.array(root))
+    work.unlink(missing_ok=True)  # every score it held is in the book now
     return out
+
+
+def default_work_path(out: Path, depth: int, root: str = "") -> Path:
+    """Beside the book: games/data/connect4_book-work-d8.npz for the default book in a checkout."""
+    return out.with_name(f"{out.stem}-work-d{depth}{'-' + root if root else ''}.npz")
 
 
 def _check_root(root: str) -> None:

@@ -102,17 +102,22 @@ def test_the_book_is_found_in_the_users_cache(tmp_path, monkeypatch, fresh_book)
     assert cs.Solver(log_size=18).book_depth == DEPTH
 
 
-def test_build_command(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the work file goes there
+def test_build_command(tmp_path, capsys):
     out = tmp_path / "book.npz"
+    beside = tmp_path / f"book-work-d{DEPTH}-{ROOT}.npz"  # the default work file: next to the book
+    first = cb.positions_at(DEPTH, ROOT)[0]
+    cb._save_work(beside, DEPTH, ROOT, {first: cs.Solver(log_size=20, book=False).solve(GAME.state_from_moves(first))})
     assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out", str(out)]) == 0
-    assert f"63 positions with up to {DEPTH} stones" in capsys.readouterr().out
-    assert list((tmp_path / "cache").rglob("book-work-*.npz"))
+    printed = capsys.readouterr()
+    assert f"63 positions with up to {DEPTH} stones" in printed.out
+    assert "resuming: 1 of 55 positions" in printed.out + printed.err  # the stopped build's work was found
+    assert not beside.exists()  # and removed: the book has all it held
     work = tmp_path / "carried" / "work.npz"  # a work file named on the command line, to carry elsewhere
     work.parent.mkdir()
+    cb._save_work(work, DEPTH, ROOT, {})
     assert main(["solve", "--build-book", "--root", ROOT, "--depth", str(DEPTH), "--book-out",
                  str(tmp_path / "again.npz"), "--work", str(work)]) == 0
-    assert work.exists() and (cs.load_book(tmp_path / "again.npz")[0] == cs.load_book(out)[0]).all()
+    assert not work.exists() and (cs.load_book(tmp_path / "again.npz")[0] == cs.load_book(out)[0]).all()
     # stderr is not a terminal here: the progress comes as lines a log file can hold
     assert f"55/55 positions with {DEPTH} stones solved" in capsys.readouterr().err
     assert main(["solve", "--build-book", "--root", "4444444", "--book-out", str(out)]) == 2

@@ -36,8 +36,9 @@ def add_parser(sub):
     book.add_argument("--root", default="", help="only the positions after these moves (studies, tests)")
     book.add_argument("--book-out", default=None, help="where to write the book (default: games/data in a "
                                                        "checkout, else ~/.cache/selfplay/connect4)")
-    book.add_argument("--work", default=None, help="the resumable work file (default: in ~/.cache/selfplay/"
-                                                   "connect4); name one to carry the work to another machine")
+    book.add_argument("--work", default=None, help="the resumable work file (default: beside the book, e.g. "
+                                                   "games/data/connect4_book-work-d8.npz); removed once the book "
+                                                   "is written")
     p.set_defaults(func=run)
 
 
