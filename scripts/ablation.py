@@ -60,6 +60,7 @@ STUDIES = {
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
         "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
         "forced-pruning": ["selfplay.forced_playouts=2"],
+        "discount-0.98": ["network.value_discount=0.98"],
     }, ["positions", "outcome", "best"]),
     "go7": Study("configs/go7.yaml", {
         "plain": [],

@@ -48,12 +48,20 @@ class NetworkConfig:
     #: score margin, trained on the game's last board. They only shape the trunk (richer
     #: gradients than one game result per game); the search never reads them.
     ownership_head: bool = False
+    #: What the value predicts: the result times this to the power of the plies left to the end,
+    #: so that a faster win is worth more than a slower one and a slower loss less bad than a
+    #: faster one (a solved game's exact-best move; AlphaZero.jl's gamma). The search backs
+    #: values up with the same discount. 1 = AlphaZero's undiscounted result.
+    value_discount: float = 1.0
 
     def validate(self):
         require(self.channels >= 1, "channels must be at least 1")
         require(self.blocks >= 0, "blocks must be 0 or more")
         require(self.value_hidden >= 1, "value_hidden must be at least 1")
         require(self.value_head in ("scalar", "wdl"), f"value_head must be scalar or wdl, got {self.value_head!r}")
+        require(0 < self.value_discount <= 1, f"value_discount must be in (0, 1], got {self.value_discount}")
+        require(self.value_discount == 1 or self.value_head == "scalar",
+                "value_discount < 1 needs value_head: scalar (a win/draw/loss class has no discounted form)")
         trunk = 18 * self.channels ** 2 * max(self.blocks, 1)  # two 3x3 convolutions per block
         require(trunk <= MAX_TRUNK_PARAMETERS, f"channels {self.channels} and blocks {self.blocks} make a trunk of "
                                                f"{trunk:,} weights, over the {MAX_TRUNK_PARAMETERS:,} this accepts "

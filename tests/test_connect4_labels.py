@@ -13,6 +13,7 @@ from selfplay.experts.connect4_labels import (
     generate_labels,
     held_out_keys,
     label_batch,
+    plies_to_end,
     read_labelled_positions,
     solver_targets,
 )
@@ -31,6 +32,33 @@ def test_targets_by_hand():
     assert policy[0].tolist() == [0, .5, .5, 0, 0, 0, 0] and value[0] == 1
     assert np.allclose(policy[1], [1 / 3, 0, 1 / 3, 1 / 3, 0, 0, 0]) and value[1] == -1
     assert np.allclose(policy[2], [1 / 3, 0, 0, 1 / 3, 0, 1 / 3, 0]) and value[2] == 0
+
+
+def test_plies_to_end_is_the_length_of_perfect_play():
+    """Both sides play an exact-best move (the fastest win, the slowest loss) until the game ends:
+    as many plies as plies_to_end reads off the score."""
+    solver = Solver(log_size=20, book=False)
+    rng = np.random.default_rng(4)
+    checked = 0
+    for _, line in label_batch(LabelSettings(min_ply=LATE - 4), np.zeros(0, np.int64), seed=11, count=12):
+        moves = line.split()[0]
+        state = GAME.state_from_moves(moves)
+        score = int(solver.solve(state))
+        plies = 0
+        while not GAME.is_terminal(state):
+            scores = solver.move_scores(state)
+            state = GAME.step(state, int(rng.choice(np.flatnonzero(scores == scores.max()))))
+            plies += 1
+        assert plies_to_end(len(moves), score) == plies, (moves, score)
+        checked += score != 0
+    assert checked >= 5  # most of them decided, not drawn
+
+
+def test_discounted_targets_by_hand():
+    scores = np.array([[ILLEGAL, 3, 3, -2, 0, -5, ILLEGAL],  # 30 stones, X to move, wins with its 19th: 7 plies
+                       [-1, -4, -1, -1, -9, -3, -2]], np.int8)  # 31 stones, O to move, X wins with its 21st: 10 plies
+    _, value = solver_targets(scores, [30, 31], value_discount=0.9)
+    assert value.tolist() == pytest.approx([0.9 ** 7, -0.9 ** 10])
 
 
 def test_labels_are_the_solvers_scores_move_by_move():

@@ -45,6 +45,9 @@ def test_dataset_targets(tmp_path):
     assert len(data) == 4 + 7 and np.allclose(data.policy.sum(axis=1), 1.0)
     assert data.policy[0].argmax() == 3 and data.value[:4].tolist() == [0, 0, 0, 0]
     assert data.value[4:].tolist() == [1, -1, 1, -1, 1, -1, 1]  # X won: its moves +1, O's -1
+    discounted = build_dataset(GAME, games, value_discount=0.9)  # times 0.9 per ply to the end
+    assert discounted.value[4:].tolist() == pytest.approx([0.9 ** 7, -0.9 ** 6, 0.9 ** 5, -0.9 ** 4, 0.9 ** 3,
+                                                           -0.9 ** 2, 0.9])
 
 
 def test_bad_game_files_are_clear_errors(tmp_path, capsys):

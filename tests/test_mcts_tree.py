@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from games.connect4 import ConnectFour
-from selfplay.mcts import MCTS, MCTSConfig, NodeBudgetError, RolloutEvaluator
+from selfplay.mcts import MCTS, Evaluator, MCTSConfig, NodeBudgetError, RolloutEvaluator
 from selfplay.mcts import tree as trees
 from selfplay.mcts.config import MCTSConfig as Config
 from selfplay.mcts.selection import puct_child
@@ -60,14 +60,54 @@ def make_chain(t):
 def test_two_player_backup_flips_the_sign_each_level():
     t = fresh()
     c, g = make_chain(t)
-    trees.backup(t, 0, g, 0.6, -1.0, 0.0)
+    trees.backup(t, 0, g, 0.6, -1.0, 1.0, 0.0)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, -0.6, 0.6])
+
+
+def test_a_discounted_backup_shrinks_the_value_by_the_discount_per_level():
+    t = fresh()
+    c, g = make_chain(t)
+    sign, loss = -1.0, 1.0
+    t.value_sum[0, c] -= sign * loss  # what selection charged: taken back undiscounted
+    t.value_sum[0, g] -= sign * loss
+    trees.backup(t, 0, g, 0.6, sign, 0.9, loss)
+    assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, -0.54, 0.486])  # 0.6, -0.9 * 0.6, 0.81 * 0.6
+
+
+class Constant(Evaluator):
+    """Uniform priors and the same value for every leaf (a Python evaluator: the batched path)."""
+
+    def evaluate(self, batch):
+        legal = batch.legal_mask.astype(np.float32)
+        return legal / legal.sum(axis=1, keepdims=True), np.full(len(batch), 0.5, np.float32)
+
+
+@pytest.mark.parametrize("two_player", [True, False])
+def test_a_whole_search_discounts_each_leaf_by_its_depth(two_player):
+    """Every simulation of 60 from the empty Connect Four board ends at a new leaf (no game ends
+    that soon), valued 0.5 from its own side: the root's value sum is 0.5 for itself plus
+    0.5 * (sign * discount) ** depth for every leaf, read off the tree's parent links."""
+    mcts = MCTS(ConnectFour(), Constant(), MCTSConfig(num_simulations=60, value_discount=0.8, two_player=two_player,
+                                                      seed=0), batch_size=1)
+    mcts.set_roots([ConnectFour().initial_state()])
+    mcts.search()
+    t, step = mcts.tree, (-0.8 if two_player else 0.8)
+    expected, undiscounted = 0.5, 0.5
+    for node in range(1, t.num_nodes[0]):
+        if t.visits[0, node] > 0:
+            depth, up = 0, node
+            while up > 0:
+                depth, up = depth + 1, t.parent[0, up]
+            expected += 0.5 * step ** depth
+            undiscounted += 0.5 * np.sign(step) ** depth
+    assert t.visits[0, 0] == 61 and t.value_sum[0, 0] == pytest.approx(expected)
+    assert abs(expected - undiscounted) > 0.2  # the discount shows
 
 
 def test_single_agent_backup_keeps_the_value_and_selection_maximises_it():
     t = fresh()
     c, g = make_chain(t)
-    trees.backup(t, 0, g, 0.6, 1.0, 0.0)
+    trees.backup(t, 0, g, 0.6, 1.0, 1.0, 0.0)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, 0.6, 0.6])
     # Root with two children: the agent should keep choosing the one with the better return.
     t = fresh()
@@ -75,7 +115,7 @@ def test_single_agent_backup_keeps_the_value_and_selection_maximises_it():
     a, b = expand(t, 0, [1, 1], [0.5, 0.5])
     for leaf, value in [(a, 0.8), (b, -0.5), (a, 0.8), (b, -0.5)]:
         t.visits[0, [0, leaf]] += 1
-        trees.backup(t, 0, leaf, value, 1.0, 0.0)
+        trees.backup(t, 0, leaf, value, 1.0, 1.0, 0.0)
     assert t.value_sum[0, 0] == pytest.approx(2 * 0.8 - 2 * 0.5)  # plain sum, no sign flips
     assert puct_child(t, 0, 0, Config(two_player=False).params()) == a
     assert puct_child(t, 0, 0, Config(two_player=True).params()) == b  # the opponent's view
@@ -87,7 +127,7 @@ def test_backup_takes_back_the_virtual_loss():
     sign, loss = -1.0, 1.0
     t.value_sum[0, c] -= sign * loss  # what selection charged
     t.value_sum[0, g] -= sign * loss
-    trees.backup(t, 0, g, 0.25, sign, loss)
+    trees.backup(t, 0, g, 0.25, sign, 1.0, loss)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.25, -0.25, 0.25])
 
 

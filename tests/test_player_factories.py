@@ -97,6 +97,17 @@ def test_net_from_a_run_directory_or_a_checkpoint_file_takes_its_options(run_dir
         assert make_player(spec, C4).name == "net(step-00000005.pt@5,sims=200)"
 
 
+def test_net_searches_with_the_discount_its_network_was_trained_with(tmp_path, run_dir, capsys):
+    assert main(["train", str(ROOT / "configs" / "smoke.yaml"), "total_steps=3", "checkpoint_every=3",
+                 "eval.every_steps=0", "network.value_discount=0.95", "--runs", str(tmp_path), "--name", "d"]) == 0
+    assert make_player(f"net:{tmp_path / 'd'},sims=4", C4).config.value_discount == 0.95
+    assert make_player(f"net:{run_dir},sims=4", C4).config.value_discount == 1.0
+    for bad, words in ((["network.value_discount=1.5"], "value_discount must be in (0, 1]"),
+                       (["network.value_discount=0.9", "network.value_head=wdl"], "needs value_head: scalar")):
+        assert main(["train", str(ROOT / "configs" / "smoke.yaml"), *bad, "--runs", str(tmp_path)]) == 2
+        assert words in capsys.readouterr().err
+
+
 def test_net_bad_values_and_another_game_are_named(run_dir):
     with pytest.raises(PlayerSpecError, match="net: option sims='many' is not a valid int"):
         make_player(f"net:{run_dir},sims=many", C4)

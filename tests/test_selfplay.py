@@ -133,6 +133,22 @@ def test_without_a_cap_every_move_is_a_target_and_z_is_the_result_for_the_player
     assert outcomes[0] and outcomes[2]  # both sides win some: the values tested are not all one sign
 
 
+def test_discounted_targets_are_the_result_times_the_discount_per_ply_to_the_end():
+    selfplay = SelfPlay(TTT, HopelessFor(0), config(), seed=5, value_discount=0.9)
+    assert selfplay.mcts.config.value_discount == 0.9  # the search backs up with the same discount
+    chunk, _ = selfplay.play(20)
+    decided = 0
+    for rows in split_games(chunk):
+        returns = ttt_returns(chunk, rows)
+        expected = [returns[to_move(chunk.planes[i])] * 0.9 ** (len(rows) - k) for k, i in enumerate(rows)]
+        assert [chunk.value[i] for i in rows] == pytest.approx(expected)
+        decided += returns[0] != 0
+    assert decided  # some games end in a win: the discounted values are not all zero
+    _, stats = SelfPlay(C4, HopelessFor(0), config(resign_threshold=-0.5, resign_moves=3), seed=1,
+                        value_discount=0.9).play(1)
+    assert stats.resigned == 1
+
+
 def test_targets_of_connect_four_games_sum_to_one_over_legal_moves():
     chunk, stats = SelfPlay(C4, UniformEvaluator(), config(cheap_simulations=4, full_search_prob=0.5),
                             seed=2).play(4)

@@ -19,7 +19,7 @@ from selfplay.players import Player
 
 
 def network_player(game: Game, model: PolicyValueNet, device, simulations: int, seed: int) -> MCTSPlayer:
-    config = MCTSConfig(num_simulations=simulations, seed=seed)
+    config = MCTSConfig(num_simulations=simulations, value_discount=model.config.value_discount, seed=seed)
     return MCTSPlayer(game, NetworkEvaluator(model, device), config, name=f"net(sims={simulations})")
 
 
@@ -85,7 +85,8 @@ def network_moves(game: Game, model: PolicyValueNet, device, states, simulations
     evaluator = NetworkEvaluator(model, device)
     for start in range(0, len(states), batch_size):
         chunk = states[start:start + batch_size]
-        mcts = MCTS(game, evaluator, MCTSConfig(num_simulations=simulations, seed=seed + start), len(chunk))
+        config = MCTSConfig(num_simulations=simulations, value_discount=model.config.value_discount, seed=seed + start)
+        mcts = MCTS(game, evaluator, config, len(chunk))
         mcts.set_roots(chunk)
         actions[start:start + len(chunk)] = mcts.search().select_actions(0.0, mcts.rng)
     return actions

@@ -31,7 +31,7 @@ import numpy as np
 
 from games import GameError
 from games.connect4 import MASK, MOVES, POSITION, WIDTH, ConnectFour
-from games.connect4_solver import ILLEGAL, Solver, book_key
+from games.connect4_solver import CELLS, ILLEGAL, Solver, book_key
 from selfplay.evaluation.c4_positions import read_positions
 from selfplay.experts.games import fill_store
 from selfplay.experts.settings import ExpertGamesError
@@ -163,11 +163,29 @@ def read_labelled_positions(path: str | Path) -> tuple[list[str], np.ndarray]:
     return moves, np.array(rows, dtype=np.int8)
 
 
-def solver_targets(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def solver_targets(scores: np.ndarray, stones=None, value_discount: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """The training targets of move scores (N, 7): the policy shared equally by the exact-best
-    moves, the value the game-theoretic outcome for the side to move (+1 win, 0 draw, -1 loss)."""
+    moves, the value the game-theoretic outcome for the side to move (+1 win, 0 draw, -1 loss),
+    times ``value_discount`` per ply to the end of perfect play (the score says when it ends;
+    ``stones``: each position's stone count, needed when the discount is below 1)."""
     masked = np.where(scores == ILLEGAL, -1000, scores.astype(np.int64))
     best = masked.max(axis=1, keepdims=True)
     policy = (masked == best).astype(np.float32)
     policy /= policy.sum(axis=1, keepdims=True)
-    return policy, np.sign(best[:, 0]).astype(np.float32)
+    value = np.sign(best[:, 0]).astype(np.float64)
+    if value_discount != 1:
+        plies = np.array([plies_to_end(int(n), int(s)) for n, s in zip(stones, best[:, 0])])
+        value *= value_discount ** plies
+    return policy, value.astype(np.float32)
+
+
+def plies_to_end(stones: int, score: int) -> int:
+    """Plies from a position with ``stones`` stones and exact score ``score`` (Pons's: 22 minus
+    the winner's stones at the win) to the end of perfect play: the winning stone, or a full
+    board for a draw."""
+    if score == 0:
+        return CELLS - stones
+    mover_first = stones % 2 == 0
+    winner_first = mover_first if score > 0 else not mover_first
+    winner_stones = (CELLS + 2) // 2 - abs(score)  # its stones once it has connected four
+    return (2 * winner_stones - 1 if winner_first else 2 * winner_stones) - stones

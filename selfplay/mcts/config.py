@@ -14,8 +14,9 @@ import numpy as np
 from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
-C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K = range(10)
-NUM_PARAMS = 10
+(C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
+ DISCOUNT) = range(11)
+NUM_PARAMS = 11
 
 FPU_MODES = ("reduction", "absolute")
 
@@ -43,6 +44,10 @@ class MCTSConfig:
     virtual_loss: float = 1.0
     #: Two players alternate (negamax backup); False = one agent, values backed up unchanged.
     two_player: bool = True
+    #: A value backed up one ply is multiplied by this: the search then prefers the faster of
+    #: two wins and the slower of two losses. It must be the discount the network's values were
+    #: trained with (NetworkConfig.value_discount); 1 = AlphaZero's undiscounted result.
+    value_discount: float = 1.0
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
@@ -90,6 +95,8 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.dirichlet_fraction must be in [0, 1], got {self.dirichlet_fraction}")
         if self.fpu_mode not in FPU_MODES:
             raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
+        if not 0.0 < self.value_discount <= 1.0:
+            raise MCTSConfigError(f"mcts.value_discount must be in (0, 1], got {self.value_discount}")
 
     def params(self) -> np.ndarray:
         """The numbers the kernels read, indexed by the slot constants of this module."""
@@ -105,6 +112,7 @@ class MCTSConfig:
         p[VALUE_SCALE] = self.value_scale
         p[MAXVISIT_INIT] = self.maxvisit_init
         p[FORCED_K] = self.forced_playouts
+        p[DISCOUNT] = self.value_discount
         return p
 
 

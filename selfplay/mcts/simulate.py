@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import GUMBEL, SIGN, VIRTUAL_LOSS
+from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, VIRTUAL_LOSS
 from selfplay.mcts.evaluators import leaf_value
 from selfplay.mcts.selection import descend_gumbel, descend_puct
 from selfplay.mcts.tree import PENDING, TERMINAL, UNEXPANDED, backup, expand_node
@@ -96,7 +96,7 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
 @njit(cache=True)
 def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_logits, values, params):
     """Expand each new leaf with its evaluation and back up every walk of the round."""
-    sign, pending_loss = params[SIGN], params[VIRTUAL_LOSS]
+    sign, discount, pending_loss = params[SIGN], params[DISCOUNT], params[VIRTUAL_LOSS]
     for b in range(leaf_count.shape[0]):
         for walk in range(leaf_count[b]):
             leaf, row = leaf_node[b, walk], leaf_row[b, walk]
@@ -106,7 +106,7 @@ def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_
                 if tree.first_child[b, leaf] == PENDING:
                     expand_node(tree, b, leaf, legal[row], policy[row], are_logits, values[row])
                 value = values[row]
-            backup(tree, b, leaf, value, sign, pending_loss)
+            backup(tree, b, leaf, value, sign, discount, pending_loss)
 
 
 @njit(cache=True)
@@ -177,7 +177,7 @@ def fused_gumbel(game, tree, root_states, remaining, params, noise, base_visits,
 @njit(cache=True, inline="always")
 def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
                 evaluator_kind, num_rollouts, gumbel):
-    sign = params[SIGN]
+    sign, discount = params[SIGN], params[DISCOUNT]
     num_actions = noise.shape[1]
     state = np.empty(root_states.shape[1], dtype=np.int64)
     scratch_state = np.empty(root_states.shape[1], dtype=np.int64)
@@ -197,6 +197,6 @@ def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, 
                     tree.visits[b, node] -= 1
                     node = tree.parent[b, node]
                 return b
-            backup(tree, b, leaf, value, sign, 0.0)
+            backup(tree, b, leaf, value, sign, discount, 0.0)
             remaining[b] -= 1
     return -1

@@ -137,14 +137,15 @@ def expand_node(tree, b, node, legal, policy, are_logits, value):
 
 
 @njit(cache=True, inline="always")
-def backup(tree, b, leaf, value, sign, pending_loss):
+def backup(tree, b, leaf, value, sign, discount, pending_loss):
     """Add ``value`` (from the leaf's point of view) to every node from ``leaf`` to the root,
-    times ``sign`` per level, and take back the virtual loss ``pending_loss`` that selection
-    charged to each non-root node of the path. Visits were counted during selection."""
+    times ``sign * discount`` per level, and take back the virtual loss ``pending_loss`` that
+    selection charged to each non-root node of the path. Visits were counted during selection."""
     node = leaf
+    step = sign * discount
     while node > 0:
         tree.value_sum[b, node] += value + sign * pending_loss
-        value = sign * value
+        value = step * value
         node = tree.parent[b, node]
     tree.value_sum[b, 0] += value
 

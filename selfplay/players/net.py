@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from games import Game
@@ -71,6 +72,7 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     if (net_game.name, net_game.num_actions, net_game.obs_shape) != (game.name, game.num_actions, game.obs_shape):
         raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
                               f"({net_game.num_actions} actions), not for this {game.name} game")
+    config = replace(config, value_discount=model.config.value_discount)  # what its values mean
     evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"])
     precision = "" if evaluator.precision == "fp32" else f",{evaluator.precision}"
     name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision})"

@@ -43,19 +43,21 @@ def read_expert_games(path: str | Path, game: Game, log=print) -> list[GameRecor
     return records
 
 
-def build_dataset(game: Game, games: list[GameRecord]) -> GameChunk:
-    """Every position of every game with its expert move and result."""
+def build_dataset(game: Game, games: list[GameRecord], value_discount: float = 1.0) -> GameChunk:
+    """Every position of every game with its expert move and result (times ``value_discount``
+    per move from the position to the record's end, NetworkConfig.value_discount)."""
     planes, policy, value = [], [], []
     for g in games:
         state = game.initial_state() if g.start is None else g.start.copy()
-        for action in g.actions:
+        for ply, action in enumerate(g.actions):
             if game.is_terminal(state):
                 break
             target = np.zeros(game.num_actions, dtype=np.float32)
             target[action] = 1.0
             planes.append(game.encode(state).astype(np.uint8))
             policy.append(target)
-            value.append(0.0 if g.returns is None else g.returns[game.to_play(state)])
+            result = 0.0 if g.returns is None else g.returns[game.to_play(state)]
+            value.append(result * value_discount ** (len(g.actions) - ply))
             state = game.step(state, action)
     c, h, w = game.obs_shape
     return GameChunk(np.array(planes, np.uint8).reshape(-1, c, h, w),
@@ -71,8 +73,9 @@ def split_games(game: Game, games: list[GameRecord], config: RunConfig) -> tuple
     if config.sft.max_games:
         order = order[:config.sft.max_games]
     held_out = max(1, int(len(order) * config.sft.validation_share))
-    validation = build_dataset(game, [games[i] for i in order[:held_out]])
-    train = build_dataset(game, [games[i] for i in order[held_out:]])
+    discount = config.network.value_discount
+    validation = build_dataset(game, [games[i] for i in order[:held_out]], discount)
+    train = build_dataset(game, [games[i] for i in order[held_out:]], discount)
     return train, validation
 
 
@@ -84,7 +87,7 @@ def split_labelled_positions(game: Game, path: str | Path, config: RunConfig) ->
     moves, scores = read_labelled_positions(path)
     if len(moves) < 2:
         raise UserError(f"SFT needs at least 2 labelled positions, got {len(moves)}")
-    policy, value = solver_targets(scores)
+    policy, value = solver_targets(scores, [len(m) for m in moves], config.network.value_discount)
     planes = np.stack([game.encode(game.state_from_moves(m)).astype(np.uint8) for m in moves])
     order = np.random.default_rng(config.seed).permutation(len(moves))
     held_out = max(1, int(len(order) * config.sft.validation_share))

@@ -65,10 +65,11 @@ class SelfPlayConfig:
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
 
-    def mcts_config(self, seed: int | None) -> MCTSConfig:
+    def mcts_config(self, seed: int | None, value_discount: float = 1.0) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.simulations, c_puct=self.c_puct, dirichlet_alpha=self.dirichlet_alpha,
                           dirichlet_fraction=self.dirichlet_fraction, leaves_per_round=self.leaves_per_round,
-                          gumbel=self.gumbel, forced_playouts=self.forced_playouts, seed=seed)
+                          gumbel=self.gumbel, forced_playouts=self.forced_playouts, value_discount=value_discount,
+                          seed=seed)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class _Slot:
     planes: list = field(default_factory=list)
     policies: list = field(default_factory=list)
     players: list = field(default_factory=list)
+    plies: list = field(default_factory=list)  # moves played before each recorded position
     moves: int = 0
     resign_allowed: bool = True
     low_streak: list = field(default_factory=lambda: [0, 0])  # consecutive low values per player
@@ -105,13 +107,18 @@ class SelfPlayStats:
 
 
 class SelfPlay:
-    """Keeps ``parallel_games`` games running; ``play(n)`` returns once n more have finished."""
+    """Keeps ``parallel_games`` games running; ``play(n)`` returns once n more have finished.
+    ``value_discount`` is the network's (NetworkConfig.value_discount): the search backs values
+    up with it and each position's value target is the result times it per ply to the end."""
 
-    def __init__(self, game: Game, evaluator: Evaluator, config: SelfPlayConfig, seed: int | None = None):
+    def __init__(self, game: Game, evaluator: Evaluator, config: SelfPlayConfig, seed: int | None = None,
+                 value_discount: float = 1.0):
         self.game = game
         self.config = config
+        self.value_discount = value_discount
         self.rng = np.random.default_rng(seed)
-        self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31))), config.parallel_games)
+        self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31)), value_discount),
+                         config.parallel_games)
         self.slots = [self._new_game(b) for b in range(config.parallel_games)]
         self.territory = game.final_ownership(game.initial_state()) is not None  # ownership targets to record
 
@@ -184,6 +191,7 @@ class SelfPlay:
                 slot.planes.append(self.game.encode(state).astype(np.uint8))
                 slot.policies.append(targets[b] / targets[b].sum())
                 slot.players.append(player)
+                slot.plies.append(slot.moves)
             if c.resign_threshold <= -1:
                 continue
             low = root_value[b] < c.resign_threshold
@@ -209,7 +217,9 @@ class SelfPlay:
         for slot, returns, final in finished:
             planes += slot.planes
             policies += slot.policies
-            values += [returns[p] for p in slot.players]
+            # the result, discounted per ply from the position to the end (a resigned game ends
+            # at the resignation); 1 ** n leaves AlphaZero's targets exactly as they were
+            values += [returns[p] * self.value_discount ** (slot.moves - t) for p, t in zip(slot.players, slot.plies)]
             signs = [1 - 2 * p for p in slot.players]  # the first player's view -> the mover's
             if final is None:
                 owners += [np.zeros((h, w), np.int8)] * len(signs)
