@@ -98,12 +98,13 @@ def evaluate(run: Path, positions_file: str, limit: int, sims: int, step: int) -
     return {"positions": len(positions), "outcome": result.outcome.count, "best": result.best.count}
 
 
-def per_position(run: Path, step: int, sims: int) -> np.ndarray | None:
-    """Which positions the run's network (at ``step``) kept the outcome of; None when not measured."""
+def per_position(run: Path, step: int, sims: int, measure: str = "kept") -> np.ndarray | None:
+    """Which positions the run's network (at ``step``) kept the outcome of (``measure`` "kept")
+    or played an exact-best move in ("best"); None when not measured."""
     try:
         with np.load(run / PER_POSITION, allow_pickle=False) as data:
             if int(data["step"]) == step and int(data["sims"]) == sims:
-                return data["kept"].astype(bool)
+                return data[measure].astype(bool)
     except (OSError, KeyError, ValueError):  # absent or damaged: measured again
         pass
     return None
@@ -116,8 +117,9 @@ def mcnemar_p(only_first: int, only_second: int) -> float:
     return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
 
 
-def paired_counts(out: Path, rows: list[dict], lever: str, sims: int) -> tuple[int, int] | None:
-    """Positions only ``lever`` kept / only plain kept, summed over the seeds both were measured at."""
+def paired_counts(out: Path, rows: list[dict], lever: str, sims: int, measure: str = "kept") -> tuple[int, int] | None:
+    """Positions only ``lever`` got right / only plain did (``measure``: see per_position),
+    summed over the seeds both were measured at."""
     only_lever = only_plain = 0
     found = False
     for row in (r for r in rows if r["lever"] == lever):
@@ -125,8 +127,8 @@ def paired_counts(out: Path, rows: list[dict], lever: str, sims: int) -> tuple[i
                       and r["minutes"] == row["minutes"] and r["positions"] == row["positions"]), None)
         if plain is None:
             continue
-        mine = per_position(out / f"{lever}-s{row['seed']}", int(row["step"]), sims)
-        theirs = per_position(out / f"plain-s{row['seed']}", int(plain["step"]), sims)
+        mine = per_position(out / f"{lever}-s{row['seed']}", int(row["step"]), sims, measure)
+        theirs = per_position(out / f"plain-s{row['seed']}", int(plain["step"]), sims, measure)
         if mine is None or theirs is None or len(mine) != len(theirs):
             continue
         found = True
@@ -161,19 +163,24 @@ def _against_plain(pooled: dict, lever: str) -> str:
     return format_p(p_value(*pooled[lever], *pooled['plain']))
 
 
+def _same_positions(pair: tuple[int, int] | None, lever: str) -> str:
+    return "" if pair is None or lever == "plain" else f"{pair[0]} / {pair[1]}, {format_p(mcnemar_p(*pair))}"
+
+
 def format_p(p: float) -> str:
     """Two decimals, or one significant digit below 0.01 (0.003, not 0.00)."""
     return f"{p:.2f}" if p >= 0.01 else f"{p:.1g}"
 
 
 def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) -> str:
-    """The markdown table; ``paired`` maps a lever to its (only lever, only plain) position counts."""
+    """The markdown table; ``paired`` maps (lever, measure) to its (only lever, only plain)
+    position counts."""
     if game == "go7":
         return go_table(rows)
     paired = paired or {}
     lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | p vs plain | "
-             "same positions: only it / only plain, p | exact-best, pooled |",
-             "|---|---|---|---|---|---|---|"]
+             "same positions: only it / only plain, p | exact-best, pooled | exact-best, same positions |",
+             "|---|---|---|---|---|---|---|---|"]
     pooled = {lever: (sum(int(r["outcome"]) for r in rows if r["lever"] == lever),
                       sum(int(r["positions"]) for r in rows if r["lever"] == lever)) for lever in LEVERS}
     for lever in LEVERS:
@@ -185,11 +192,10 @@ def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) 
         low, high = wilson_interval(outcome, n)
         b_low, b_high = wilson_interval(best, n)
         each = ", ".join(f"{100 * int(r['outcome']) / int(r['positions']):.1f}%" for r in mine)
-        pair = paired.get(lever)
-        same = f"{pair[0]} / {pair[1]}, {format_p(mcnemar_p(*pair))}" if pair and lever != "plain" else ""
+        same = {measure: _same_positions(paired.get((lever, measure)), lever) for measure in ("kept", "best")}
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * outcome / n:.1f}% [{100 * low:.1f}, "
-                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {same} | {100 * best / n:.1f}% "
-                     f"[{100 * b_low:.1f}, {100 * b_high:.1f}] |")
+                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {same['kept']} | {100 * best / n:.1f}% "
+                     f"[{100 * b_low:.1f}, {100 * b_high:.1f}] | {same['best']} |")
     return "\n".join(lines)
 
 
@@ -216,7 +222,8 @@ def _paired(out: Path, rows: list[dict], sims: int) -> dict:
     """Connect Four only: each lever's (only lever, only plain) position counts, where measured."""
     if not rows or "positions" not in rows[0]:
         return {}
-    return {lever: paired_counts(out, rows, lever, sims) for lever in {r["lever"] for r in rows}}
+    return {(lever, measure): paired_counts(out, rows, lever, sims, measure)
+            for lever in {r["lever"] for r in rows} for measure in ("kept", "best")}
 
 
 def main(argv=None) -> int:

@@ -42,6 +42,11 @@ def test_two_levers_two_seeds_then_a_rerun(tmp_path, capsys):
     assert only_cosine - only_plain == sum(int(by_run["cosine-lr", s]["outcome"]) - int(by_run["plain", s]["outcome"])
                                            for s in "01")
     assert f"| {only_cosine} / {only_plain}, " in table[3]
+    best = {run: np.load(tmp_path / f"{run[0]}-s{run[1]}" / "ablation-positions.npz")["best"] for run in by_run}
+    assert all(int(best[run].sum()) == int(by_run[run]["best"]) for run in by_run)
+    best_cosine = sum(int((best["cosine-lr", s] & ~best["plain", s]).sum()) for s in "01")
+    best_plain = sum(int((best["plain", s] & ~best["cosine-lr", s]).sum()) for s in "01")
+    assert table[3].split("|")[-2].strip().startswith(f"{best_cosine} / {best_plain}, ")
     assert ablation.main(args) == 0  # finished runs are resumed at once and not evaluated again
     assert list(csv.DictReader((tmp_path / "ablation.csv").open())) == rows
     (tmp_path / "plain-s1" / "ablation-positions.npz").unlink()  # measured before answers were kept
