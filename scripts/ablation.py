@@ -218,9 +218,9 @@ def go_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _paired(out: Path, rows: list[dict], sims: int) -> dict:
+def _paired(out: Path, rows: list[dict], sims: int, game: str) -> dict:
     """Connect Four only: each lever's (only lever, only plain) position counts, where measured."""
-    if not rows or "positions" not in rows[0]:
+    if game != "connect4":
         return {}
     return {(lever, measure): paired_counts(out, rows, lever, sims, measure)
             for lever in {r["lever"] for r in rows} for measure in ("kept", "best")}
@@ -272,9 +272,9 @@ def main(argv=None) -> int:
             writer.writeheader()
             writer.writerows(rows)
             atomic_write_text(results, text.getvalue())
-            print(table(rows, args.game, _paired(args.out, rows, sims)), flush=True)
+            print(table(rows, args.game, _paired(args.out, rows, sims, args.game)), flush=True)
     now = [r for r in rows if float(r["minutes"]) == args.minutes]
-    print(table(now, args.game, _paired(args.out, now, sims)))
+    print(table(now, args.game, _paired(args.out, now, sims, args.game)))
     return 0
 
 

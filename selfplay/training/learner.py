@@ -2,8 +2,9 @@
 
 loss = cross-entropy(policy target, policy) + value_weight * (z - v)^2 (+ KataGo's ownership
 and score losses for a network with those heads), with weight decay in the optimizer (AdamW).
-The policy target is the MCTS visit distribution (or the expert's move
-in SFT), the value target z the game result from the point of view of the player to move.
+The policy target is the MCTS visit distribution (or the expert's move in SFT), the value
+target z the game result from the point of view of the player to move (discounted per ply to
+the end when the network's value_discount is below 1).
 """
 
 from __future__ import annotations
