@@ -1,6 +1,12 @@
 """The opening book builder: every entry the bookless search's score, at every level; a stopped
 build resumes to the same book; damaged work and damaged books are set aside or refused."""
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -126,3 +132,34 @@ def test_build_command(tmp_path, capsys):
     assert "--book-out" in capsys.readouterr().err
     assert main(["solve"]) == 2
     assert "--build-book" in capsys.readouterr().err
+
+
+def _children(pid):
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+def test_sigterm_saves_the_work_and_stops_the_workers_quietly(tmp_path):
+    """`kill` of a long build: the work solved so far is saved, no worker is left solving, and
+    the only words are "interrupted", not a traceback from every worker."""
+    work = tmp_path / "work.npz"
+    command = [sys.executable, "-m", "selfplay.cli", "solve", "--build-book", "--root", "444444", "--depth", "12",
+               "--workers", "2", "--book-out", str(tmp_path / "book.npz"), "--work", str(work)]
+    build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(_children(build.pid)) < 3 and time.monotonic() < deadline:  # two workers, a resource tracker
+        time.sleep(0.2)
+    workers = _children(build.pid)
+    time.sleep(3)  # well before the first save (every 30 s): a work file now is the stop's own
+    build.send_signal(signal.SIGTERM)
+    out, err = build.communicate(timeout=60)
+    assert build.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    with np.load(work) as data:
+        assert len(data["moves"]) < 2519
+    time.sleep(1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]

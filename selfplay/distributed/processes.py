@@ -14,6 +14,8 @@ import multiprocessing as mp
 import os
 import queue as queue_module
 import sys
+import threading
+import time
 from typing import Any, Callable, Protocol, Sequence
 
 from games import GameError
@@ -83,6 +85,17 @@ class LocalProcesses:
                 if p.is_alive():
                     p.terminate()
                 p.join(5)
+
+
+def exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
+    """A pool worker's initializer: a watcher thread ends the worker once the process that
+    started it is gone (killed, or stopped by a signal that skips the pool's shutdown), so no
+    orphan goes on with work nobody will record; an engine it drives sees its input close."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _worker_main(play: PlayShare, games: list, share: int, parent_pid: int, results) -> None:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from functools import partial
 from pathlib import Path
@@ -33,6 +31,7 @@ from games import make_game
 from games.registry import game_entry
 from selfplay.experts.registry import EXPERTS, Expert
 from selfplay.experts.settings import ExpertGamesError, Settings
+from selfplay.distributed.processes import exit_with_parent
 from selfplay.experts.store import GameStore
 from selfplay.gtp.client import DEFAULT_TIMEOUT, resolve_command
 
@@ -55,17 +54,6 @@ def expert_settings(game: str, random_plies: int | None = None, depth: int = 0, 
     if engine:
         resolve_command(engine)
     return Settings(game, plies, depth=depth, size=size, komi=float(komi), engine=engine)
-
-
-def _exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
-    """A worker's initializer: a watcher thread ends the worker once the process that started it
-    is gone (killed, or stopped by SIGTERM, which exits without shutting the pool down), so no
-    orphan goes on playing games nobody will record; its engine sees its input close and quits."""
-    def watch():
-        while os.getppid() == parent_pid:
-            time.sleep(every)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _play_batch(settings: Settings, seed: int, count: int, timeout: float) -> list[tuple[str, object]]:
@@ -126,7 +114,7 @@ def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, obje
     # Never more batches in flight than are missing (a batch still running when the target is
     # reached would be waited for, then thrown away); a batch short of new records (duplicates)
     # makes room for another.
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_exit_with_parent,
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
         in_flight: dict[Future, int] = {}
         try:
