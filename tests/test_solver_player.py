@@ -80,3 +80,14 @@ def test_ties_are_broken_at_random_and_seeded(solver):
     assert set(picks) == set(choices)
     again = [SolverPlayer(seed=s, mode="outcome", solver=solver).select_move(GAME, state) for s in range(30)]
     assert picks == again
+
+
+def test_a_solver_without_a_book_says_its_first_moves_may_take_minutes(tmp_path, monkeypatch, capsys):
+    import games.connect4_solver as cs
+    monkeypatch.setattr(cs, "BOOK_PATH", tmp_path / "absent.npz")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    make_player("solver", GAME)
+    assert "no opening book" in capsys.readouterr().err  # else a user takes its silence for a freeze
+    np.savez(cs.BOOK_PATH, entries=np.zeros(0, dtype=np.int64), depth=np.int64(8))
+    make_player("solver", GAME)
+    assert capsys.readouterr().err == ""

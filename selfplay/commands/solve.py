@@ -10,11 +10,10 @@ import time
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from games.connect4 import MOVES, ConnectFour
-from games.connect4_solver import ILLEGAL, Solver, describe_score, load_book
+from games.connect4_solver import ILLEGAL, NO_BOOK_NOTE, SLOW_BELOW, Solver, describe_score, load_book
 from selfplay.connect4_book import DEFAULT_DEPTH, build_book
 from selfplay.errors import UserError
 
-BOOK_HINT_BELOW = 10  # stones: earlier positions can take the bookless solver minutes
 
 
 def add_parser(sub):
@@ -52,9 +51,8 @@ def run(args):
     state = game.state_from_moves(args.moves)
     moves = int(state[MOVES])
     solver = Solver(book=not args.no_book)
-    if moves < BOOK_HINT_BELOW and solver.book_depth < moves + 1 and not game.is_terminal(state):
-        print(f"note: no opening book covers {moves}-stone positions, so this search may take minutes; "
-              "`selfplay solve --build-book` builds one (resumable)", file=sys.stderr)
+    if moves < SLOW_BELOW and solver.book_depth < min(moves + 1, SLOW_BELOW - 2) and not game.is_terminal(state):
+        print(f"note: {NO_BOOK_NOTE}", file=sys.stderr)
     scores = solver.move_scores(state)  # raises GameOverError on a finished game
     score = int(max(scores))
     if args.json:

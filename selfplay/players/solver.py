@@ -15,10 +15,12 @@ kept from move to move.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from games import Game, GameError
-from games.connect4_solver import ILLEGAL, Solver
+from games.connect4_solver import ILLEGAL, NO_BOOK_NOTE, SLOW_BELOW, Solver
 from selfplay.players import Player, PlayerSpecError, read_options
 
 MODES = ("best", "outcome")
@@ -59,4 +61,7 @@ def make_solver(game, options, context):
     if context.get("check_only"):
         return None  # the solver's table is hundreds of MB
     seed = values["seed"] if "seed" in options else None
-    return SolverPlayer(seed=seed, mode=values["mode"])
+    player = SolverPlayer(seed=seed, mode=values["mode"])
+    if player.solver.book_depth < SLOW_BELOW - 2:  # its first moves would look like a freeze
+        print(f"note: {NO_BOOK_NOTE}", file=sys.stderr)
+    return player
