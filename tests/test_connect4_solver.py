@@ -107,6 +107,24 @@ def test_solver_matches_brute_force_on_late_positions(solver):
     assert checked == 44
 
 
+def test_best_moves_are_the_maxima_of_the_brute_force_scores(solver):
+    """The probe-per-column search (best_moves, first_best_move) against plain minimax."""
+    rng = np.random.default_rng(8)
+    for empty in [3, 5, 7, 9, 11, 12] * 3:
+        moves = random_late_position(rng, empty)
+        expected = brute_move_scores(moves)
+        state = GAME.state_from_moves(moves)
+        for weak in (False, True):
+            scores = [s if s is None or not weak else int(np.sign(s)) for s in expected]
+            top = max(s for s in scores if s is not None)
+            best = [c for c, s in enumerate(scores) if s == top]
+            assert list(solver.best_moves(state, weak=weak)) == best, (moves, weak)
+            for _ in range(3):
+                order = rng.permutation(7)
+                first = next(c for c in order if c in best)
+                assert solver.first_best_move(state, order, weak=weak) == first, (moves, weak, order)
+
+
 # ---- benchmark positions --------------------------------------------------------------------
 def test_committed_sample_scores(solver):
     check_scores(solver, read_lines(SAMPLE))

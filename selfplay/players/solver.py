@@ -8,9 +8,9 @@ Modes (spec option ``mode``):
   when winning, any drawing move when drawing, any move when lost). It only needs the sign of
   each move's score, a cheaper search, and it plays more varied games.
 
-Each move costs one solver search per legal column. The opening book (games/data) answers the
-first plies at once; past it, a search takes seconds at most, and the transposition table is
-kept from move to move.
+A move costs one search for the position's score (the opening book, games/data, knows it for
+the first plies) and then one null-window probe per column, in a random order, up to the first
+column that keeps that score; the transposition table is kept from move to move.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from games import Game, GameError
-from games.connect4_solver import ILLEGAL, NO_BOOK_NOTE, SLOW_BELOW, Solver
+from games.connect4_solver import NO_BOOK_NOTE, SLOW_BELOW, Solver
 from selfplay.players import Player, PlayerSpecError, read_options
 
 MODES = ("best", "outcome")
@@ -39,17 +39,20 @@ class SolverPlayer(Player):
 
     def optimal_moves(self, game: Game, state: np.ndarray) -> np.ndarray:
         """Columns this player may choose in ``state``: all of them equally good for its mode."""
-        if game.name != "connect4":
-            raise GameError(f"the solver player plays connect4 only, not {game.name}")
-        scores = self.solver.move_scores(state, weak=self.mode == "outcome")
-        legal = scores != ILLEGAL
-        if self.mode == "outcome":
-            scores = np.sign(scores)
-        best = scores[legal].max()
-        return np.flatnonzero(legal & (scores == best))
+        _check_game(game)
+        return self.solver.best_moves(state, weak=self.mode == "outcome")
 
     def select_move(self, game, state):
-        return int(self.rng.choice(self.optimal_moves(game, state)))
+        _check_game(game)
+        # the first best move of a random order is a uniformly random best move, and the
+        # columns after it need no probe
+        return self.solver.first_best_move(state, self.rng.permutation(game.num_actions),
+                                           weak=self.mode == "outcome")
+
+
+def _check_game(game: Game) -> None:
+    if game.name != "connect4":
+        raise GameError(f"the solver player plays connect4 only, not {game.name}")
 
 
 def make_solver(game, options, context):
