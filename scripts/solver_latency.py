@@ -1,6 +1,7 @@
 """How long the Connect Four solver takes to answer a position just past the opening book:
-`selfplay solve` (the exact score of every column) against the `solver` player (the first
-column of a random order that keeps the position's score).
+`selfplay solve`'s first lines (the position's score and every best column), its table (the
+exact score of every column), and the `solver` player's move (the first column of a random
+order that keeps the position's score).
 
 Positions come from random play (none where the side to move wins at once), and each is
 answered from an empty transposition table, timed in CPU seconds of this process, so a busy
@@ -10,6 +11,8 @@ solves them first and hands the solver a book of just those positions, which ans
 the same way (a sorted array searched by bisection).
 
     python scripts/solver_latency.py --stones 8 9 10 12 --positions 20
+
+Each cell: mean / median / max CPU seconds, and the share of positions answered within 1 s.
 """
 
 from __future__ import annotations
@@ -71,16 +74,17 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     warm = random_positions(30, 1, rng)[0]
     cs.Solver(log_size=18, book=False).move_scores(warm)  # compiles the kernels before any timing
-    print("| stones | positions | every column's exact score: mean, median, max, share under 1 s "
-          "| solver player's move: mean, median, max, share under 1 s |")
-    print("|---|---|---|---|")
+    print("| stones | positions | score and best columns | every column's exact score | the solver player's move |")
+    print("|---|---|---|---|---|")
     for stones in args.stones:
         states = random_positions(stones, args.positions, rng)
         book = book_for(states)
+        answer = timed(states, book, lambda solver, state: (solver.solve(state), solver.best_moves(state)))
         every = timed(states, book, lambda solver, state: solver.move_scores(state))
         player = timed(states, book, lambda solver, state: solver.first_best_move(state, rng.permutation(7)))
-        row = [f"{t.mean():.2f} s, {np.median(t):.2f} s, {t.max():.2f} s, {(t < 1).mean():.0%}" for t in (every, player)]
-        print(f"| {stones} | {len(states)} | {row[0]} | {row[1]} |", flush=True)
+        cells = [f"{t.mean():.2f} / {np.median(t):.2f} / {t.max():.2f} s, {(t < 1).mean():.0%}"
+                 for t in (answer, every, player)]
+        print(f"| {stones} | {len(states)} | {' | '.join(cells)} |", flush=True)
     return 0
 
 

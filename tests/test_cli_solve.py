@@ -20,6 +20,7 @@ def test_scores_and_words(capsys):
     assert "score +13: O wins with its 3rd stone from now (its 9th)" in out
     assert "score   -3  +4 +12 +13  +8  -3  -2" in out
     assert "best: 4" in out
+    assert out.index("best: 4") < out.index("column")  # the answer before the seconds-long table
 
 
 def test_full_columns_are_marked(capsys):

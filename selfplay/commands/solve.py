@@ -53,22 +53,26 @@ def run(args):
     solver = Solver(book=not args.no_book)
     if moves < SLOW_BELOW and solver.book_depth < min(moves + 1, SLOW_BELOW - 2) and not game.is_terminal(state):
         print(f"note: {NO_BOOK_NOTE}", file=sys.stderr)
-    scores = solver.move_scores(state)  # raises GameOverError on a finished game
-    score = int(max(scores))
     if args.json:
+        scores = solver.move_scores(state)  # raises GameOverError on a finished game
+        score = int(max(scores))
         print(json.dumps({
             "moves": args.moves.strip(), "score": score, "meaning": describe_score(score, moves),
             "move_scores": {game.format_move(c): (None if s == ILLEGAL else int(s)) for c, s in enumerate(scores)},
         }))
         return 0
+    # The answer first: the score and the best moves take one search and a probe a column (the
+    # book knows the score of an early position); every column's exact score can take seconds more.
+    best = solver.best_moves(state)  # raises GameOverError on a finished game
+    score = solver.solve(state)
     print(game.render(state))
     mover = game.player_name(game.to_play(state))
     print(f"{moves} stones, {mover} to move")
     print(f"score {score:+d}: {describe_score(score, moves)}")
+    print(f"best: {', '.join(game.format_move(int(c)) for c in best)}", flush=True)
+    scores = solver.move_scores(state)
     print("column " + " ".join(f"{c + 1:>3}" for c in range(game.num_actions)))
     print("score  " + " ".join("  -" if s == ILLEGAL else f"{int(s):+3d}" for s in scores))
-    best = [game.format_move(c) for c, s in enumerate(scores) if s == score]
-    print(f"best: {', '.join(best)}")
     return 0
 
 
