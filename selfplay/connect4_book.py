@@ -196,6 +196,10 @@ def build_book(depth: int = DEFAULT_DEPTH, root: str = "", out: Path | None = No
     if root and out is None:  # it would stand in for the real book, which covers every opening
         raise UserError("a book from --root covers only the positions after it: name its file with --book-out")
     out = Path(out) if out else default_destination()
+    if _covers(out, depth, root, log):
+        log(f"{out} already holds a book of every position with up to {depth} stones from {root or 'the start'}: "
+            "nothing to build (delete it, or name another file with --book-out, to build it again)")
+        return out
     work = Path(work) if work else default_work_path(out, depth, root)
     out.parent.mkdir(parents=True, exist_ok=True)
     deepest = solve_deepest(depth, root, work, workers, progress=progress, log=log)
@@ -204,6 +208,21 @@ def build_book(depth: int = DEFAULT_DEPTH, root: str = "", out: Path | None = No
         np.savez_compressed(f, entries=entries, depth=np.int64(depth), root=np.array(root))
     work.unlink(missing_ok=True)  # every score it held is in the book now
     return out
+
+
+def _covers(path: Path, depth: int, root: str, log: Callable[[str], None]) -> bool:
+    """Whether ``path`` is a readable book from ``root`` at least ``depth`` deep: hours of
+    solving not to redo, nor to overwrite with a shallower book."""
+    if not path.exists():
+        return False
+    try:
+        _, have = cs.load_book(path)
+        with np.load(path, allow_pickle=False) as data:
+            have_root = str(data["root"]) if "root" in data else ""
+    except (GameError, OSError, ValueError) as e:
+        log(f"{path} is not a usable book ({e}); building it again")
+        return False
+    return have >= depth and have_root == root
 
 
 def default_work_path(out: Path, depth: int, root: str = "") -> Path:

@@ -76,6 +76,24 @@ def test_a_stopped_build_resumes_to_the_same_book(tmp_path, monkeypatch, fresh_b
     assert np.array_equal(cs.load_book(out)[0], cs.load_book(fresh_book)[0])
 
 
+def test_a_book_already_there_is_not_built_again(tmp_path, fresh_book):
+    """Hours of solving are not redone, and a deeper book is never overwritten by a shallower one."""
+    out = tmp_path / "book.npz"
+    out.write_bytes(fresh_book.read_bytes())
+    for depth in (DEPTH, DEPTH - 1):
+        messages = []
+        assert cb.build_book(depth, ROOT, out, work=tmp_path / "work.npz", log=messages.append) == out
+        assert "already holds a book" in messages[0] and len(messages) == 1
+        assert not (tmp_path / "work.npz").exists() and cs.load_book(out)[1] == DEPTH
+    messages = []
+    cb.build_book(DEPTH - 1, ROOT[:-1], out, work=tmp_path / "work.npz", log=messages.append)  # another root
+    assert cs.load_book(out)[1] == DEPTH - 1 and not messages
+    out.write_bytes(b"damaged")
+    cb.build_book(DEPTH, ROOT, out, work=tmp_path / "work.npz", log=messages.append)
+    assert "not a usable book" in messages[0]
+    assert np.array_equal(cs.load_book(out)[0], cs.load_book(fresh_book)[0])
+
+
 def test_damaged_work_is_set_aside_and_redone(tmp_path, fresh_book):
     work, out = tmp_path / "work.npz", tmp_path / "book.npz"
     work.write_bytes(b"not a zip file")

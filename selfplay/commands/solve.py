@@ -92,7 +92,7 @@ def build(args):
         path = build_book(args.depth, args.root, args.book_out, work=args.work, workers=args.workers,
                           progress=progress, log=bar.console.print)
     entries, depth = load_book(path)
-    print(f"wrote {path}: {entries.size} positions with up to {depth} stones "
+    print(f"{path}: {entries.size} positions with up to {depth} stones "
           f"({path.stat().st_size / 1024:.0f} KiB)")
     return 0
 
