@@ -71,7 +71,7 @@ LOWER_BOUND = MAX_SCORE - MIN_SCORE + 2
 
 DEFAULT_LOG_SIZE = 23
 #: A position with fewer stones can take the solver minutes when no opening book covers it; a
-#: book of every position with up to SLOW_BELOW - 2 stones brings every answer under a second.
+#: book of every position with up to SLOW_BELOW - 2 stones brings most answers under a second.
 SLOW_BELOW = 10
 NO_BOOK_NOTE = ("no opening book covers the first plies, so the solver may take minutes on a position "
                 f"with fewer than {SLOW_BELOW} stones; `selfplay solve --build-book` builds one (resumable)")

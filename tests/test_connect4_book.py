@@ -1,6 +1,7 @@
 """The opening book builder: every entry the bookless search's score, at every level; a stopped
 build resumes to the same book; damaged work and damaged books are set aside or refused."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -159,7 +160,8 @@ def _children(pid):
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child processes from /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="reads child processes from /proc/PID/task/TID/children")
 def test_sigterm_saves_the_work_and_stops_the_workers_quietly(tmp_path):
     """`kill` of a long build: the work solved so far is saved, no worker is left solving, and
     the only words are "interrupted", not a traceback from every worker."""

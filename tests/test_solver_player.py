@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from games import make_game
+from games import connect4_solver as cs
 from games.connect4 import ConnectFour
 from games.connect4_solver import ILLEGAL, Solver
 from selfplay.players import PlayerSpecError, make_player
@@ -83,7 +84,6 @@ def test_ties_are_broken_at_random_and_seeded(solver):
 
 
 def test_a_solver_without_a_book_says_its_first_moves_may_take_minutes(tmp_path, monkeypatch, capsys):
-    import games.connect4_solver as cs
     monkeypatch.setattr(cs, "BOOK_PATH", tmp_path / "absent.npz")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     make_player("solver", GAME)

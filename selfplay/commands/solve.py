@@ -15,7 +15,6 @@ from selfplay.connect4_book import DEFAULT_DEPTH, build_book
 from selfplay.errors import UserError
 
 
-
 def add_parser(sub):
     p = sub.add_parser("solve", help="perfect Connect Four analysis of a position",
                        description="Score a Connect Four position given as played columns (1-7, first "

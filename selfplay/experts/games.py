@@ -29,9 +29,9 @@ import numpy as np
 
 from games import make_game
 from games.registry import game_entry
+from selfplay.distributed.processes import exit_with_parent
 from selfplay.experts.registry import EXPERTS, Expert
 from selfplay.experts.settings import ExpertGamesError, Settings
-from selfplay.distributed.processes import exit_with_parent
 from selfplay.experts.store import GameStore
 from selfplay.gtp.client import DEFAULT_TIMEOUT, resolve_command
 
