@@ -74,5 +74,10 @@ def test_sft_learns_the_expert_then_rl_starts_from_it(tmp_path):
                                                "network.blocks=2", f"init_from={tmp_path / 'sft'}"],
                       log=lambda m: None)
     assert rl.step == 5
+    messages = []  # a new value discount keeps the weights and says what the value head learns now
+    discounted = run_training(tmp_path / "rl-discounted", SMOKE,
+                              ["total_steps=2", "eval.every_steps=0", "network.channels=32", "network.blocks=2",
+                               "network.value_discount=0.98", f"init_from={tmp_path / 'sft'}"], log=messages.append)
+    assert discounted.step == 2 and any("it learns 0.98 from here on" in m for m in messages)
     with pytest.raises(Exception, match="differs from this run's"):
         run_training(tmp_path / "rl2", SMOKE, [f"init_from={tmp_path / 'sft'}"], log=lambda m: None)

@@ -130,10 +130,16 @@ class Trainer:
         if (game.name, game.num_actions, game.obs_shape) != (self.game.name, self.game.num_actions,
                                                              self.game.obs_shape):
             raise UserError(f"init_from {source}: its network plays {game.name}, not this run's {self.game.name}")
-        if replace(model.config, ownership_head=False) != replace(self.config.network, ownership_head=False):
+        # The heads it lacks start untrained; a new value discount only changes what the value
+        # head learns to predict from here on, not the weights' shapes.
+        loose = dict(ownership_head=False, value_discount=1.0)
+        if replace(model.config, **loose) != replace(self.config.network, **loose):
             raise UserError(f"init_from {source}: its network {model.config} differs from this run's "
                             f"{self.config.network}; set the same network section")
         self.model.load_state_dict(model.state_dict(), strict=False)  # the trunk, policy and value heads
+        if model.config.value_discount != self.config.network.value_discount:
+            self.log(f"the value head was trained with value_discount {model.config.value_discount}; "
+                     f"it learns {self.config.network.value_discount} from here on")
         if model.config.ownership_head != self.config.network.ownership_head:
             self.log("the ownership and score heads " + ("start untrained" if self.config.network.ownership_head
                                                          else "of the initial network are dropped"))
