@@ -1,6 +1,7 @@
 """Solver-labelled Connect Four positions: each line's scores are the solver's, checked move by
-move against a search of the position after the move; the benchmark files stay held out; the
-targets are hand-computed; SFT trains on them end to end."""
+move against a search of the position after the move (the best columns' exact score, the others
+below it); the benchmark files stay held out; the targets are hand-computed; SFT trains on them
+end to end."""
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from games.connect4 import MASK, POSITION, ConnectFour
 from games.connect4_solver import ILLEGAL, Solver, book_key
 from selfplay.cli import main
 from selfplay.experts.connect4_labels import (
+    BELOW,
     LabelSettings,
     generate_labels,
     held_out_keys,
@@ -32,6 +34,9 @@ def test_targets_by_hand():
     assert policy[0].tolist() == [0, .5, .5, 0, 0, 0, 0] and value[0] == 1
     assert np.allclose(policy[1], [1 / 3, 0, 1 / 3, 1 / 3, 0, 0, 0]) and value[1] == -1
     assert np.allclose(policy[2], [1 / 3, 0, 0, 1 / 3, 0, 1 / 3, 0]) and value[2] == 0
+    best_only = np.where((scores == ILLEGAL) | (scores == scores.max(axis=1, keepdims=True)), scores, BELOW)
+    again = solver_targets(best_only.astype(np.int8))  # the "<" lines: the same targets
+    assert np.array_equal(again[0], policy) and np.array_equal(again[1], value)
 
 
 def test_plies_to_end_is_the_length_of_perfect_play():
@@ -64,19 +69,38 @@ def test_discounted_targets_by_hand():
 def test_labels_are_the_solvers_scores_move_by_move():
     lines = label_batch(LabelSettings(min_ply=LATE), np.zeros(0, np.int64), seed=3, count=40)
     assert len(lines) >= 40 and all(key == line.split()[0] for key, line in lines)
+    checked = 0
     solver = Solver(log_size=20, book=False)
     for _, line in lines[:15]:
         moves, *fields = line.split()
         state = GAME.state_from_moves(moves)
         assert len(moves) >= LATE
+        exact = []
         for col, field in enumerate(fields):
             if field == "-":
                 assert not GAME.legal_mask(state)[col]
                 continue
             child = GAME.step(state, col)
-            expected = (22 - (len(moves) + 2) // 2) if GAME.is_terminal(child) and GAME.winner(child) is not None \
-                else 0 if GAME.is_terminal(child) else -solver.solve(child)
-            assert int(field) == expected, (moves, col)
+            exact.append((22 - (len(moves) + 2) // 2) if GAME.is_terminal(child) and GAME.winner(child) is not None
+                         else 0 if GAME.is_terminal(child) else -solver.solve(child))
+        best = max(exact)
+        given = [f for f in fields if f != "-"]
+        assert [int(f) if f != "<" else "<" for f in given] == [s if s == best else "<" for s in exact], moves
+        checked += given.count("<") > 0
+    assert checked >= 5  # most positions have a worse move
+
+
+def test_early_positions_come_from_the_opening_book_at_once():
+    """With the book, the first plies cost nothing: a batch from the first stone on, its 3- and
+    4-stone rows checked against every column's score (each a book entry)."""
+    lines = label_batch(LabelSettings(), np.zeros(0, np.int64), seed=8, count=10)
+    assert min(len(key) for key, _ in lines) == 1
+    solver = Solver(log_size=22)
+    early = [(moves, line) for moves, line in lines if len(moves) in (3, 4)]
+    assert early
+    for moves, line in early:
+        scores = solver.move_scores(GAME.state_from_moves(moves))
+        assert line.split()[1:] == [str(s) if s == scores.max() else "<" for s in scores], moves
 
 
 def test_held_out_positions_and_their_mirrors_are_never_labelled(tmp_path):
@@ -108,6 +132,8 @@ def test_a_rerun_continues_and_other_settings_are_refused(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("4455 1 2 3\n", "expected 'MOVES' and 7 scores"),
     ("4455 1 2 x 0 0 0 0\n", "must be integers"),
+    ("4455 1 < 3 < < < <\n", "the others must all be the best"),
+    ("4455 < < < < < < <\n", "the others must all be the best"),
     ("4455 1 2 3 - 0 0 0\n", "a score per legal column"),
     ("444444 1 2 3 4 0 0 0\n", "a score per legal column"),
     ("4444444 1 2 3 - 0 0 0\n", "column 4, which is full"),
@@ -119,6 +145,14 @@ def test_bad_label_files_name_the_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ExpertGamesError, match=message):
         read_labelled_positions(path)
+
+
+def test_both_formats_read(tmp_path):
+    path = tmp_path / "positions.txt"
+    path.write_text("4455 1 2 3 4 0 0 0\n4455 < < < 4 < < <\n")
+    moves, scores = read_labelled_positions(path)
+    assert moves == ["4455", "4455"] and scores[1].tolist() == [BELOW] * 3 + [4] + [BELOW] * 3
+    assert np.array_equal(solver_targets(scores)[0][0], solver_targets(scores)[0][1])
 
 
 def test_non_utf8_labels_are_a_clear_error(tmp_path):

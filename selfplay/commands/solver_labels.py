@@ -1,5 +1,5 @@
 """``selfplay solver-labels --positions N --out DIR``: Connect Four positions with the solver's
-exact move scores, the data of SFT against a perfect teacher (selfplay/experts/connect4_labels.py)."""
+exact-best moves and score, the data of SFT against a perfect teacher (selfplay/experts/connect4_labels.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from selfplay.experts.connect4_labels import MIN_PLY, generate_labels
 
 def add_parser(sub):
     p = sub.add_parser("solver-labels", help="Connect Four positions labelled by the perfect solver (SFT data)",
-                       description="Play games from random to perfect play and write the solver's exact score "
-                                   "of every move of each position (OUT/positions.txt, lines 'MOVES S1 .. S7') "
+                       description="Play games from random to perfect play and write, for each position, the "
+                                   "solver's exact score of its best moves ('<' for the others; "
+                                   "OUT/positions.txt, lines 'MOVES S1 .. S7') "
                                    "until OUT holds --positions of them; the benchmark files' positions are "
                                    "never labelled. Rerun to continue after a stop. Train on them with "
                                    "`selfplay sft CONFIG --positions OUT`.")
@@ -24,8 +25,8 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
     p.add_argument("--random-plies", type=int, default=0, help="uniformly random opening moves of every game")
     p.add_argument("--min-ply", type=int, default=MIN_PLY,
-                   help=f"label positions with at least this many stones (default {MIN_PLY}: earlier ones take "
-                        "the solver seconds to minutes)")
+                   help=f"label positions with at least this many stones (default {MIN_PLY}: the opening book "
+                        "answers the first plies at once)")
     p.add_argument("--held-out", nargs="*", default=None, metavar="FILE",
                    help="benchmark files whose positions are never labelled (default: the Test_* files of "
                         "../shared/data/connect4 beside the repository, when there)")

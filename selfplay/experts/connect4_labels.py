@@ -6,17 +6,21 @@ and the policy target the set of exact-best moves rather than a search's visit c
 
 Output directory (selfplay.experts.store): meta.json (the settings, checked on a rerun) and
 positions.txt, a line per position "MOVES S1 ... S7": the played columns (1-7, first move
-first) and the exact score of each column for the side to move (the benchmark files'
-convention: 22 minus the mover's stones when it connects four, 0 a draw, negative a loss; "-"
-where the column is full). Resumable and never half-written like the expert games.
+first) and, for each column, the exact score for the side to move of the best columns (the
+benchmark files' convention: 22 minus the mover's stones when it connects four, 0 a draw,
+negative a loss), "<" for a legal column that scores less (its exact score is not searched: the
+targets need the best moves only, and one probe a column costs the solver several times less
+than every exact score) and "-" where the column is full. Lines with every column's exact score
+(the first format) read the same. Resumable and never half-written like the expert games.
 
 The games that visit the positions start with ``random_plies`` uniformly random moves; after
 that each game plays a random legal move with its own probability ``epsilon`` (drawn uniformly
 from [0, 1] per game) and otherwise one of the solver's best moves, so the positions range from
 those of random play (where Pascal Pons's benchmark positions come from) to those of perfect
-play. Positions with fewer than ``min_ply`` stones are played through unlabelled (without an
-opening book their search takes seconds to minutes), and the positions of the benchmark files
-(and their mirror images) are never labelled, so those files stay a held-out test.
+play. Positions with fewer than ``min_ply`` stones are played through unlabelled (the shipped
+opening book answers the first plies at once; without it their search takes minutes), and the
+positions of the benchmark files (and their mirror images) are never labelled, so those files
+stay a held-out test.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from selfplay.experts.store import GameStore, LinesFile
 
 POSITIONS_FILE = "positions.txt"
 BATCH = 200  # positions a worker labels per batch (a few hundred games' worth of seconds)
-MIN_PLY = 8
+MIN_PLY = 1  # every position but the empty board (its move string would be empty)
+#: A legal column scoring less than the best ("<" in positions.txt; below every real score).
+BELOW = ILLEGAL + 1
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "connect4"
 
 
@@ -54,8 +60,8 @@ class LabelSettings:
     def check(self) -> None:
         if self.random_plies < 0:
             raise ExpertGamesError(f"random opening moves must be >= 0, got {self.random_plies}")
-        if not 0 <= self.min_ply < 42:
-            raise ExpertGamesError(f"--min-ply must be in 0..41, got {self.min_ply}")
+        if not 1 <= self.min_ply < 42:
+            raise ExpertGamesError(f"--min-ply must be in 1..41, got {self.min_ply}")
 
 
 def held_out_keys(paths: list[Path]) -> np.ndarray:
@@ -70,7 +76,15 @@ def held_out_keys(paths: list[Path]) -> np.ndarray:
 
 
 def format_line(moves: str, scores: np.ndarray) -> str:
-    return moves + " " + " ".join("-" if s == ILLEGAL else str(int(s)) for s in scores)
+    return moves + " " + " ".join("-" if s == ILLEGAL else "<" if s == BELOW else str(int(s)) for s in scores)
+
+
+def best_move_scores(solver: Solver, state: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """The row of positions.txt: the position's exact score at its best columns, BELOW at the
+    other legal ones, ILLEGAL at the full ones."""
+    scores = np.where(legal, BELOW, ILLEGAL).astype(np.int64)
+    scores[solver.best_moves(state)] = solver.solve(state)  # a table hit after best_moves
+    return scores
 
 
 _SOLVER: Solver | None = None  # one per worker process: its table stays warm across batches
@@ -90,7 +104,7 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
             legal = np.flatnonzero(game.legal_mask(state))
             scores = None
             if int(state[MOVES]) >= settings.min_ply:
-                scores = _SOLVER.move_scores(state)
+                scores = best_move_scores(_SOLVER, state, game.legal_mask(state))
                 key = book_key(state[POSITION], state[MASK])
                 i = np.searchsorted(excluded, key)
                 if not (i < excluded.size and excluded[i] == key):
@@ -122,7 +136,7 @@ def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | 
 
 
 def read_labelled_positions(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """The move strings and the (N, 7) int8 move scores (ILLEGAL where full) of a positions.txt
+    """The move strings and the (N, 7) int8 move scores (ILLEGAL where full, BELOW for '<') of a positions.txt
     (or of the folder holding one). A bad line is an error naming the file and line."""
     path = Path(path)
     if path.is_dir():
@@ -150,12 +164,17 @@ def read_labelled_positions(path: str | Path) -> tuple[list[str], np.ndarray]:
             raise ExpertGamesError(f"{where}: the game is over after {fields[0]!r}")
         legal = game.legal_mask(state)
         try:
-            row = [ILLEGAL if f == "-" else int(f) for f in fields[1:]]
+            row = [ILLEGAL if f == "-" else BELOW if f == "<" else int(f) for f in fields[1:]]
         except ValueError:
-            raise ExpertGamesError(f"{where}: scores must be integers or '-', got {' '.join(fields[1:])!r}") \
+            raise ExpertGamesError(f"{where}: scores must be integers, '<' or '-', got {' '.join(fields[1:])!r}") \
                 from None
-        if any((s == ILLEGAL) == bool(ok) or not -22 <= s <= 22 and s != ILLEGAL for s, ok in zip(row, legal)):
-            raise ExpertGamesError(f"{where}: a score per legal column (-22..22) and '-' for each full one expected")
+        if any((s == ILLEGAL) == bool(ok) or not -22 <= s <= 22 and s not in (ILLEGAL, BELOW)
+               for s, ok in zip(row, legal)):
+            raise ExpertGamesError(f"{where}: a score per legal column (-22..22, or '<') and '-' for each full "
+                                   f"one expected")
+        known = {s for s in row if s not in (ILLEGAL, BELOW)}
+        if not known or BELOW in row and len(known) > 1:
+            raise ExpertGamesError(f"{where}: with '<' columns, the others must all be the best score")
         moves.append(fields[0])
         rows.append(row)
     if not moves:
@@ -168,7 +187,7 @@ def solver_targets(scores: np.ndarray, stones=None, value_discount: float = 1.0)
     moves, the value the game-theoretic outcome for the side to move (+1 win, 0 draw, -1 loss),
     times ``value_discount`` per ply to the end of perfect play (the score says when it ends;
     ``stones``: each position's stone count, needed when the discount is below 1)."""
-    masked = np.where(scores == ILLEGAL, -1000, scores.astype(np.int64))
+    masked = np.where((scores == ILLEGAL) | (scores == BELOW), -1000, scores.astype(np.int64))
     best = masked.max(axis=1, keepdims=True)
     policy = (masked == best).astype(np.float32)
     policy /= policy.sum(axis=1, keepdims=True)
