@@ -2,7 +2,8 @@
 """A Connect Four run's benchmark shares against training time, from its evaluation rows
 (RUN/eval.csv, written every eval.every_steps when eval.c4_positions names a positions file):
 the share of positions where its search keeps the game-theoretic outcome and plays an
-exact-best move, each with its 95% Wilson interval over the eval.c4_limit positions.
+exact-best move, each with its 95% Wilson interval over the eval.c4_limit positions. A run
+that started from another run's network (init_from) continues that network's training time.
 
     python scripts/plot_benchmark_curve.py runs/c4-strong --out docs/figures --name c4-strong-benchmark
 """
@@ -19,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from selfplay.configio import load_config  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.evaluation.c4_positions import wilson_interval  # noqa: E402
-from selfplay.rating.plots import save_figure  # noqa: E402
+from selfplay.rating.plots import run_initial, save_figure  # noqa: E402
 from selfplay.run.directory import RunDir, read_rows  # noqa: E402
 from selfplay.training.config import RunConfig  # noqa: E402
 
@@ -42,7 +43,8 @@ def plot(run: Path, out: Path, name: str) -> list[Path]:
 
     rows, config = benchmark_rows(run)
     n = config.eval.c4_limit
-    minutes = [float(r["minutes"]) for r in rows]
+    start = float(run_initial(run).get("elapsed_seconds", 0.0)) / 60  # the source network's training
+    minutes = [start + float(r["minutes"]) for r in rows]
     fig = Figure(figsize=(8, 4.5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -52,7 +54,11 @@ def plot(run: Path, out: Path, name: str) -> list[Path]:
         line, = ax.plot(minutes, [100 * s for s in share], marker="o", markersize=3, label=label)
         ax.fill_between(minutes, [100 * lo for lo, _ in bounds], [100 * hi for _, hi in bounds],
                         color=line.get_color(), alpha=0.2, linewidth=0)
-    ax.set_xlabel("training time (minutes)")
+    if start:
+        ax.axvline(start, color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel(f"training time (minutes; the first {start:.0f} those of the network it started from)")
+    else:
+        ax.set_xlabel("training time (minutes)")
     ax.set_ylabel(f"% of {n} positions ({Path(config.eval.c4_positions).name})")
     ax.set_title(f"{run.name}: benchmark positions at {config.eval.simulations} simulations a move "
                  "against training time (95% bands)", fontsize=10)

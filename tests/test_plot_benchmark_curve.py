@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 from selfplay.configio import dump_config
+from selfplay.run.checkpoint import checkpoint_path, save_checkpoint
 from selfplay.training.config import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +31,17 @@ def test_a_run_without_benchmark_rows_is_a_one_line_error(tmp_path, capsys):
     assert script.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no benchmark rows" in err and err.count("\n") == 1
+
+
+def test_a_run_from_another_network_continues_its_training_time(tmp_path):
+    config = RunConfig()
+    config.eval.c4_limit = 10
+    dump_config(config, tmp_path / "config.yaml")
+    (tmp_path / "eval.csv").write_text("step,minutes,c4/outcome_share,c4/best_share\n100,1.5,0.8,0.6\n")
+    assert script.run_initial(tmp_path) == {}
+    (tmp_path / "checkpoints").mkdir()
+    save_checkpoint(checkpoint_path(tmp_path / "checkpoints", 100), {"model": {}, "step": 100,
+                                                                         "initial": {"elapsed_seconds": 600.0}})
+    assert script.run_initial(tmp_path)["elapsed_seconds"] == 600.0
+    assert script.main([str(tmp_path), "--name", "c"]) == 0
+    assert "network it started from" in (tmp_path / "c.svg").read_text()
