@@ -6,6 +6,7 @@ exact-best move, each with its 95% Wilson interval over the eval.c4_limit positi
 that started from another run's network (init_from) continues that network's training time.
 
     python scripts/plot_benchmark_curve.py runs/c4-strong --out docs/figures --name c4-strong-benchmark
+    python scripts/plot_benchmark_curve.py runs/c4-strong2 runs/c4-sft2 --out docs/figures --name c4-benchmark
 """
 
 from __future__ import annotations
@@ -37,31 +38,39 @@ def benchmark_rows(run: Path) -> tuple[list[dict], RunConfig]:
     return rows, load_config(RunConfig, directory.config)
 
 
-def plot(run: Path, out: Path, name: str) -> list[Path]:
+def plot(runs: list[Path], out: Path, name: str) -> list[Path]:
+    """One figure of every run's shares; a run started from another run's network (init_from)
+    begins where that network's training time ended, so a chain of runs reads as one curve."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rows, config = benchmark_rows(run)
-    n = config.eval.c4_limit
-    start = float(run_initial(run).get("elapsed_seconds", 0.0)) / 60  # the source network's training
-    minutes = [start + float(r["minutes"]) for r in rows]
     fig = Figure(figsize=(8, 4.5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for column, label in SHARES.items():
-        share = [float(r[column]) for r in rows]
-        bounds = [wilson_interval(round(s * n), n) for s in share]
-        line, = ax.plot(minutes, [100 * s for s in share], marker="o", markersize=3, label=label)
-        ax.fill_between(minutes, [100 * lo for lo, _ in bounds], [100 * hi for _, hi in bounds],
-                        color=line.get_color(), alpha=0.2, linewidth=0)
-    if start:
-        ax.axvline(start, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel(f"training time (minutes; the first {start:.0f} those of the network it started from)")
-    else:
-        ax.set_xlabel("training time (minutes)")
-    ax.set_ylabel(f"% of {n} positions ({Path(config.eval.c4_positions).name})")
-    ax.set_title(f"{run.name}: benchmark positions at {config.eval.simulations} simulations a move "
-                 "against training time (95% bands)", fontsize=10)
+    colours = dict(zip(SHARES, ("tab:blue", "tab:orange")))
+    first_config, continued = None, False
+    for run, marker in zip(runs, "osD^v<>"):
+        rows, config = benchmark_rows(run)
+        first_config = first_config or config
+        n = config.eval.c4_limit
+        start = float(run_initial(run).get("elapsed_seconds", 0.0)) / 60  # the source network's training
+        minutes = [start + float(r["minutes"]) for r in rows]
+        for column, label in SHARES.items():
+            share = [float(r[column]) for r in rows]
+            bounds = [wilson_interval(round(s * n), n) for s in share]
+            ax.plot(minutes, [100 * s for s in share], marker=marker, markersize=3, color=colours[column],
+                    label=f"{run.name}: {label}" if len(runs) > 1 else label)
+            ax.fill_between(minutes, [100 * lo for lo, _ in bounds], [100 * hi for _, hi in bounds],
+                            color=colours[column], alpha=0.15, linewidth=0)
+        if start:
+            ax.axvline(start, color="grey", linestyle=":", linewidth=1)
+            continued = True
+    ax.set_xlabel("training time (minutes; a run from another's network starts where that one's ended, dotted)"
+                  if continued else "training time (minutes)", fontsize=9)
+    ax.set_ylabel(f"% of {first_config.eval.c4_limit} positions ({Path(first_config.eval.c4_positions).name})")
+    title = runs[0].name if len(runs) == 1 else " then ".join(r.name for r in runs)
+    ax.set_title(f"{title}: benchmark shares at {first_config.eval.simulations} simulations a move (95% bands)",
+                 fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -70,12 +79,12 @@ def plot(run: Path, out: Path, name: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path)
+    parser.add_argument("runs", type=Path, nargs="+", help="run directories, drawn on one figure")
     parser.add_argument("--out", type=Path, default=None, help="folder of the figure (default: the run's)")
     parser.add_argument("--name", default="benchmark")
     args = parser.parse_args(argv)
     try:
-        for path in plot(args.run, args.out or args.run, args.name):
+        for path in plot(args.runs, args.out or args.runs[-1], args.name):
             print(path)
     except UserError as e:
         print(f"plot_benchmark_curve: error: {e}", file=sys.stderr)

@@ -44,4 +44,6 @@ def test_a_run_from_another_network_continues_its_training_time(tmp_path):
                                                                          "initial": {"elapsed_seconds": 600.0}})
     assert script.run_initial(tmp_path)["elapsed_seconds"] == 600.0
     assert script.main([str(tmp_path), "--name", "c"]) == 0
-    assert "network it started from" in (tmp_path / "c.svg").read_text()
+    assert "starts where that one" in (tmp_path / "c.svg").read_text()
+    assert script.main([str(tmp_path), str(tmp_path), "--name", "two"]) == 0  # a chain of runs on one figure
+    assert (tmp_path / "two.png").stat().st_size > 0
