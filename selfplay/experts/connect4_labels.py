@@ -6,9 +6,9 @@ and the policy target the set of exact-best moves rather than a search's visit c
 
 Output directory (selfplay.experts.store): meta.json (the settings, checked on a rerun) and
 positions.txt, a line per position "MOVES S1 ... S7": the played columns (1-7, first move
-first) and, for each column, the exact score for the side to move of the best columns (the
+first) and a field per column: the exact score for the side to move at each best column (the
 benchmark files' convention: 22 minus the mover's stones when it connects four, 0 a draw,
-negative a loss), "<" for a legal column that scores less (its exact score is not searched: the
+negative a loss), "<" at a legal column that scores less (its exact score is not searched: the
 targets need the best moves only, and one probe a column costs the solver several times less
 than every exact score) and "-" where the column is full. Lines with every column's exact score
 (the first format) read the same. Resumable and never half-written like the expert games.
