@@ -36,19 +36,19 @@ def outcome(solver: Solver, game: ConnectFour, state, side: int) -> int:
     return sign if game.to_play(state) == side else -sign
 
 
-def judge(moves: str, side: int, opening: int, solver: Solver) -> str:
-    """Why ``side`` lost the game of ``moves``: the opening, or its first losing move."""
+def judge(moves: str, side: int, opening: int, solver: Solver) -> tuple[str, str]:
+    """Why ``side`` lost the game of ``moves``: ("opening" or "move" or "none", in words)."""
     game = ConnectFour()
     state = game.state_from_moves(moves[:opening])
     if outcome(solver, game, state, side) < 0:
-        return f"lost after the opening {moves[:opening]}"
+        return "opening", f"lost after the opening {moves[:opening]}"
     for ply in range(opening, len(moves)):
         before = outcome(solver, game, state, side) if game.to_play(state) == side else None
         state = game.step(state, int(moves[ply]) - 1)
         if before is not None and outcome(solver, game, state, side) < before:
-            return (f"ply {ply + 1} (column {moves[ply]}) turned a {OUTCOME[before]} position lost "
-                    f"({moves[:ply]} | {moves[ply]})")
-    return "no losing move found (the record does not end in a loss)"
+            return "move", (f"ply {ply + 1} (column {moves[ply]}) turned a {OUTCOME[before]} position lost "
+                            f"({moves[:ply]} | {moves[ply]})")
+    return "none", "no losing move found (the record does not end in a loss)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
                 moves = Path(row.record).read_text(encoding="utf-8").split()[0]
             except (OSError, IndexError, UnicodeDecodeError):
                 raise UserError(f"{row.record}: the game's record is missing or unreadable") from None
-            verdict = judge(moves, side, args.opening_plies, solver)
-            forced += verdict.startswith("lost after the opening")
-            mistakes += verdict.startswith("ply")
+            kind, verdict = judge(moves, side, args.opening_plies, solver)
+            forced += kind == "opening"
+            mistakes += kind == "move"
             opponent = row.second if side == 0 else row.first
             print(f"lost to {opponent} as {'first' if side == 0 else 'second'} player: {verdict}")
         print(f"{games} games of {args.player}: {forced + mistakes} lost, {forced} of them lost by the opening, "

@@ -43,10 +43,14 @@ def raw_outputs(model, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return torch.softmax(logits, -1).numpy(), values.numpy()
 
 
-def measure(network: str, positions_file: Path, limit: int | None) -> dict:
+def load_c4(network: str) -> tuple[ConnectFour, torch.nn.Module]:
     game, model, _ = load_network(network)
     if not isinstance(game, ConnectFour):
         raise UserError(f"{network} plays {game.name}, not Connect Four")
+    return game, model
+
+
+def measure(game: ConnectFour, model: torch.nn.Module, positions_file: Path, limit: int | None) -> dict:
     positions = c4_positions.read_positions(positions_file, limit=limit)
     scores = c4_positions.move_scores(positions).astype(np.int64)  # int8 on disk
     planes = np.stack([game.encode(game.state_from_moves(m)) for m in positions.moves])
@@ -87,8 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     try:
         for network in args.networks:
+            game, model = load_c4(network)
             for path in files:
-                r = measure(network, path, args.limit)
+                r = measure(game, model, path, args.limit)
                 print(f"| {network} | {r['file']} ({r['positions']}) | {pct(r['value_sign'])} | "
                       f"{pct(r['policy_keeps'])} | {pct(r['policy_best'])} | {r['mirror_value_gap']:.3f} / "
                       f"{r['mirror_policy_tv']:.3f} / {100 * r['mirror_top_agrees']:.0f}% |", flush=True)

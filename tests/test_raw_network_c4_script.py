@@ -33,7 +33,7 @@ def test_the_shares_are_those_of_a_hand_count(tmp_path, monkeypatch):
     path.write_text(POSITIONS)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(script, "load_network", lambda name: (ConnectFour(), Stub(), {}))
-    r = script.measure("stub", path, None)
+    r = script.measure(*script.load_c4("stub"), path, None)
     # value +0.5: wrong in the lost position, right in the won one; the draw is not counted
     assert (r["value_sign"].count, r["value_sign"].total) == (1, 2)
     # column 6 where legal (best in the first two), else column 3 (the drawing move)
