@@ -207,11 +207,25 @@ class NetworkEvaluator(MCTSNetworkHook):
     256, one thread, AVX-512 BF16: 1.35-2x at batch 1-16, 3-3.9x at 64-256).
     ``cache_entries`` > 0 puts an EvalCache of that many positions in front of the forward
     (``cache_fold``: symmetric positions share an entry); it empties itself whenever the
-    model's weights change, so the search sees the current network only."""
+    model's weights change, so the search sees the current network only.
+    ``symmetries`` > 1 (with ``game``) evaluates every position in the game's first that many
+    symmetries and averages the answers, mapped back to the position's own actions (log-policies
+    and values; mean log-probabilities, so masking illegal moves afterwards renormalizes exactly):
+    a network's errors that differ between a board and its mirror image cancel, for that many
+    forwards per position (Leela Zero and KataGo average over symmetries the same way)."""
 
     def __init__(self, model: PolicyValueNet, device: torch.device | str = "auto", max_batch: int = 1024,
-                 precision: str = "fp32", cache_entries: int = 0, cache_fold: bool = False):
+                 precision: str = "fp32", cache_entries: int = 0, cache_fold: bool = False,
+                 symmetries: int = 1, game=None):
         super().__init__(self.forward, outputs="logits")
+        available = game.num_symmetries if game is not None else 1
+        if not 1 <= symmetries <= available:
+            raise ValueError(f"symmetries must be 1 to {available} (the game's symmetries), got {symmetries}")
+        self.game = game
+        # perm[k][j]: the position's action that symmetry k moves to action j
+        self._perms = [game.symmetry(k, np.zeros((1, *model.obs_shape), np.float32),
+                                     np.arange(model.num_actions, dtype=np.float32))[1].astype(np.int64)
+                       for k in range(symmetries)] if symmetries > 1 else []
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.model = model.to(self.device).eval()
         self.max_batch = max_batch
@@ -250,9 +264,27 @@ class NetworkEvaluator(MCTSNetworkHook):
     def _unmasked(self, planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.forward(planes, None)
 
-    @torch.inference_mode()
     def forward(self, planes: np.ndarray, legal_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Logits (masked when ``legal_mask`` is given) and values of every row, uncached."""
+        """Logits (masked when ``legal_mask`` is given) and values of every row, uncached
+        (averaged over ``symmetries``)."""
+        if not self._perms:
+            return self._forward(planes, legal_mask)
+        log_policy = np.zeros((len(planes), self.model.num_actions), dtype=np.float32)
+        values = np.zeros(len(planes), dtype=np.float32)
+        for k, perm in enumerate(self._perms):
+            turned = planes if k == 0 else np.ascontiguousarray(self.game.symmetry(k, planes, perm)[0])
+            logits, v = self._forward(turned, None)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_policy[:, perm] += shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            values += v
+        log_policy /= len(self._perms)
+        values /= len(self._perms)
+        if legal_mask is not None:
+            log_policy[~legal_mask] = ILLEGAL_LOGIT
+        return log_policy, values
+
+    @torch.inference_mode()
+    def _forward(self, planes: np.ndarray, legal_mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         t0 = time.perf_counter()
         logits = np.empty((len(planes), self.model.num_actions), dtype=np.float32)
         values = np.empty(len(planes), dtype=np.float32)

@@ -18,7 +18,7 @@ from selfplay import agents
 from selfplay.arena.match import play_game
 from selfplay.cli import main
 from selfplay.gtp.client import EngineNotFoundError, resolve_command
-from selfplay.players import RandomPlayer, make_player
+from selfplay.players import PlayerSpecError, RandomPlayer, make_player
 from selfplay.run.checkpoint import CheckpointError, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,3 +111,12 @@ def test_make_demo_plays_the_shipped_network_without_a_terminal():
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")], stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "net(c4@" in done.stdout and "result:" in done.stdout
+
+
+def test_a_shipped_network_averaged_over_its_mirror_image_plays_and_says_so():
+    game = make_game("connect4")
+    player = make_player("net:c4,sims=8,sym=2", game)
+    assert "sym=2" in player.name
+    assert play_game(game, [player, RandomPlayer(seed=1)]).returns is not None
+    with pytest.raises(PlayerSpecError, match="sym must be 1 \\(none\\) to 2 \\(the symmetries of connect4\\)"):
+        make_player("net:c4,sym=3", game)

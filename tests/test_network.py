@@ -61,3 +61,49 @@ def test_loss_goes_down_on_a_fixed_sample():
 
 def test_device_auto_is_cpu_without_a_gpu():
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_symmetry_average_is_the_mean_of_the_mirrored_evaluations():
+    """sym=2 on Connect Four: the geometric mean of the network's policy on the board and (mapped
+    back) on its mirror image, renormalized over the legal moves; the mean of the two values."""
+    net = small_net()
+    plain, averaged = NetworkEvaluator(net, "cpu"), NetworkEvaluator(net, "cpu", symmetries=2, game=GAME)
+    state = GAME.state_from_moves("4444443")  # column 4 full
+    planes, mask = GAME.encode(state)[None], GAME.legal_mask(state)[None]
+    p0, v0 = plain.priors(planes, mask)
+    p1, v1 = plain.priors(planes[..., ::-1].copy(), mask[..., ::-1].copy())
+    expected = np.sqrt(p0 * p1[..., ::-1])
+    expected /= expected.sum()
+    priors, values = averaged.priors(planes, mask)
+    assert np.allclose(priors, expected, atol=1e-5) and priors[0, 3] == 0.0
+    assert np.isclose(values[0], (v0[0] + v1[0]) / 2, atol=1e-6)
+    assert averaged.positions_evaluated == 2
+
+
+def test_symmetry_average_over_all_of_go_is_invariant():
+    """Averaged over the 8 symmetries of the square, a network answers every turned or reflected
+    board the same, its policy turned the same way (an untrained network does not)."""
+    go = make_game("go", size=5)
+    torch.manual_seed(0)
+    net = PolicyValueNet(go.obs_shape, go.num_actions, NetworkConfig(channels=8, blocks=1, value_hidden=8))
+    state = go.initial_state()
+    for move in ("B2", "C3", "D2", "B4"):
+        state = go.step(state, go.parse_move(move))
+    planes, mask = go.encode(state)[None].astype(np.float32), go.legal_mask(state)[None]
+    plain, averaged = NetworkEvaluator(net, "cpu"), NetworkEvaluator(net, "cpu", symmetries=8, game=go)
+    priors, values = averaged.priors(planes, mask)
+    plain_priors = plain.priors(planes, mask)[0]
+    for k in range(1, 8):
+        turned, turned_mask = go.symmetry(k, planes, mask)
+        turned_priors, turned_values = averaged.priors(np.ascontiguousarray(turned), np.ascontiguousarray(turned_mask))
+        assert np.allclose(turned_priors, go.symmetry(k, planes, priors)[1], atol=1e-5)
+        assert np.isclose(turned_values[0], values[0], atol=1e-5)
+    assert not np.allclose(plain.priors(*(np.ascontiguousarray(a) for a in go.symmetry(1, planes, mask)))[0],
+                           go.symmetry(1, planes, plain_priors)[1], atol=1e-3)
+
+
+def test_symmetries_beyond_the_game_are_refused():
+    with np.testing.assert_raises_regex(ValueError, "symmetries must be 1 to 2"):
+        NetworkEvaluator(small_net(), "cpu", symmetries=3, game=GAME)
+    with np.testing.assert_raises_regex(ValueError, "symmetries must be 1 to 1"):
+        NetworkEvaluator(small_net(), "cpu", symmetries=2)

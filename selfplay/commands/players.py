@@ -26,7 +26,9 @@ KINDS = {
         ("device", "auto", "auto, cpu or cuda"), ("gumbel", "false", "Gumbel root search"),
         ("precision", "fp32", "network arithmetic: fp32, bf16, int8 (CPUs with VNNI) or auto (the fastest "
                               "this device computes natively)"),
-        ("cache", "0", "positions kept in the evaluation cache (0: none; the same moves, faster)")]),
+        ("cache", "0", "positions kept in the evaluation cache (0: none; the same moves, faster)"),
+        ("sym", "1", "the network averaged over this many of the board's symmetries (1: none; Connect "
+                     "Four has 2, Go 8), as many forwards per evaluation")]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
         ("seed", "-1", "seed of the tie-breaks (-1: random)")]),

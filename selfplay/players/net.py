@@ -53,17 +53,22 @@ def load_network(path: str | Path, device="cpu") -> tuple[Game, PolicyValueNet, 
 def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["net"]: ``net:PATH,sims=200,c=1.25,temp=0,seed=-1,device=auto``;
     ``precision=fp32|bf16|int8|auto`` (fp32 by default: ratings stay comparable with earlier ones) and
-    ``cache=N`` positions of evaluation cache (0: none; the search is the same, only faster)."""
+    ``cache=N`` positions of evaluation cache (0: none; the search is the same, only faster);
+    ``sym=N`` averages the network over the game's first N symmetries (1: none; 2 in Connect
+    Four is the board and its mirror image, Go has 8), N forwards per evaluation."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
-                     precision="fp32", cache=0)
+                     precision="fp32", cache=0, sym=1)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
         raise PlayerSpecError(f"net: cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions, got {o['cache']}")
+    if not 1 <= o["sym"] <= game.num_symmetries:
+        raise PlayerSpecError(f"net: sym must be 1 (none) to {game.num_symmetries} (the symmetries of "
+                              f"{game.name}), got {o['sym']}")
     device = resolve_device(o["device"])
     config = search_config("net", o)
     if context.get("check_only"):
@@ -73,7 +78,9 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
         raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
                               f"({net_game.num_actions} actions), not for this {game.name} game")
     config = replace(config, value_discount=model.config.value_discount)  # what its values mean
-    evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"])
+    evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"],
+                                 symmetries=o["sym"], game=game)
     precision = "" if evaluator.precision == "fp32" else f",{evaluator.precision}"
-    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision})"
+    sym = f",sym={o['sym']}" if o["sym"] > 1 else ""
+    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision}{sym})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)
