@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from games import Game
 from selfplay.configio import require
 from selfplay.errors import UserError
 from selfplay.fused_network import FusedNet, head_value
@@ -212,11 +213,11 @@ class NetworkEvaluator(MCTSNetworkHook):
     symmetries and averages the answers, mapped back to the position's own actions (log-policies
     and values; mean log-probabilities, so masking illegal moves afterwards renormalizes exactly):
     a network's errors that differ between a board and its mirror image cancel, for that many
-    forwards per position (Leela Zero and KataGo average over symmetries the same way)."""
+    forwards per position (Leela Zero and KataGo offer symmetry averaging too)."""
 
     def __init__(self, model: PolicyValueNet, device: torch.device | str = "auto", max_batch: int = 1024,
                  precision: str = "fp32", cache_entries: int = 0, cache_fold: bool = False,
-                 symmetries: int = 1, game=None):
+                 symmetries: int = 1, game: Game | None = None):
         super().__init__(self.forward, outputs="logits")
         available = game.num_symmetries if game is not None else 1
         if not 1 <= symmetries <= available:
