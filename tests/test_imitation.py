@@ -5,11 +5,15 @@ import pytest
 
 from games import make_game
 from selfplay.cli import main
+from selfplay.run.directory import list_chunks
+from selfplay.training.config import RunConfig, SFTConfig
 from selfplay.training.imitation import (
     build_dataset,
     read_expert_games,
     run_imitation,
+    split_replay,
 )
+from selfplay.training.replay import GameChunk, read_chunk, write_chunk
 from selfplay.training.trainer import run_training
 
 GAME = make_game("connect4")
@@ -81,3 +85,63 @@ def test_sft_learns_the_expert_then_rl_starts_from_it(tmp_path):
     assert discounted.step == 2 and any("it learns 0.98 from here on" in m for m in messages)
     with pytest.raises(Exception, match="differs from this run's"):
         run_training(tmp_path / "rl2", SMOKE, [f"init_from={tmp_path / 'sft'}"], log=lambda m: None)
+
+
+# ---- SFT on the replay chunks of self-play runs (starting a larger network) --------------------
+GO5 = make_game("go", size=5, komi=0.5)
+GO_RUN = ["game.name=go", "game.size=5", "game.komi=0.5", "eval.every_steps=0", "network.channels=8",
+          "network.blocks=1"]
+
+
+def numbered_chunk(first, n, ownership):
+    """n positions whose value is their number (first, first + 1, ...): each can be traced."""
+    c, h, w = GO5.obs_shape
+    policy = np.zeros((n, GO5.num_actions), np.float32)
+    policy[np.arange(n), np.arange(n) % GO5.num_actions] = 1.0
+    aux = (np.ones((n, h, w), np.int8), np.full(n, 0.5, np.float32)) if ownership else (None, None)
+    return GameChunk(np.zeros((n, c, h, w), np.uint8), policy, np.arange(first, first + n, dtype=np.float32),
+                     games=1, model_step=7, ownership=aux[0], score=aux[1])
+
+
+def test_replay_chunks_of_two_runs_are_split_by_whole_chunks(tmp_path):
+    for i in range(10):  # one run's chunks with ownership targets, the other's without
+        run = tmp_path / ("own" if i < 5 else "plain") / "replay"
+        write_chunk(run, 0, i, numbered_chunk(100 * i, 3 + i, ownership=i < 5))
+    (tmp_path / "plain" / "replay" / "chunk-000-00000099.npz").write_bytes(b"not a chunk")
+    messages = []
+    config = RunConfig(sft=SFTConfig(validation_share=0.2))
+    train, held = split_replay(GO5, [tmp_path / "own", tmp_path / "plain" / "replay"], config, messages.append)
+    assert any("chunk-000-00000099.npz is unreadable" in m for m in messages)
+    every = sorted(np.concatenate([train.value, held.value]).tolist())
+    assert every == sorted(float(100 * i + k) for i in range(10) for k in range(3 + i))
+    assert held.games == 2 and train.games == 8
+    held_chunks = {int(v) // 100 for v in held.value}
+    assert len(held_chunks) == 2 and not held_chunks & {int(v) // 100 for v in train.value}
+    for part in (train, held):  # a chunk without ownership gets none (0, NaN: masked in the loss)
+        from_own = part.value < 500
+        assert (part.ownership[from_own] == 1).all() and (part.score[from_own] == 0.5).all()
+        assert (part.ownership[~from_own] == 0).all() and np.isnan(part.score[~from_own]).all()
+
+
+def test_replay_of_another_board_or_no_replay_is_a_clear_error(tmp_path, capsys):
+    write_chunk(tmp_path / "go5" / "replay", 0, 0, numbered_chunk(0, 4, ownership=False))
+    code = main(["sft", SMOKE, "--replay", str(tmp_path / "go5"), "--runs", str(tmp_path)])  # a Connect Four config
+    err = capsys.readouterr().err
+    assert code == 2 and "chunk-000-00000000.npz holds positions of planes" in err and "Traceback" not in err
+    assert main(["sft", SMOKE, "--replay", str(tmp_path), "--runs", str(tmp_path), *GO_RUN]) == 2
+    assert "no replay chunks there" in capsys.readouterr().err
+
+
+def test_a_larger_network_learns_from_a_go_runs_self_play(tmp_path):
+    teacher = run_training(tmp_path / "teacher", SMOKE, GO_RUN + [
+        "total_steps=30", "replay.min_positions=16", "selfplay.resign_threshold=-1", "network.ownership_head=true"],
+        log=lambda m: None)
+    chunks = list_chunks(teacher.run.replay)
+    assert len(chunks) >= 2  # whole chunks are held out
+    positions = sum(len(read_chunk(p)) for p in chunks)
+    student = run_imitation(tmp_path / "student", config_path=SMOKE, replay_paths=[tmp_path / "teacher"],
+                            overrides=GO_RUN + ["network.channels=16", "network.blocks=2", "network.ownership_head=true",
+                                                "total_steps=4", "sft.validate_every=4"], log=lambda m: None)
+    assert len(student.train_data) + len(student.validation) == positions
+    assert student.step == 4 and "losses/ownership" in student.metrics
+    assert 0.0 <= student.validate()["val/move_accuracy"] <= 1.0

@@ -67,7 +67,7 @@ class EvalConfig:
 @dataclass
 class SFTConfig:
     """Imitation learning on expert games (``selfplay sft``)."""
-    validation_share: float = 0.05   # games held out to measure move-prediction accuracy
+    validation_share: float = 0.05   # games (replay chunks, labelled positions) held out to measure accuracy
     validate_every: int = 200        # steps
     max_games: int = 0               # use at most this many games; 0 = all
 

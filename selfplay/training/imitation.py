@@ -9,6 +9,10 @@ measure move-prediction accuracy, so positions of one game never sit on both sid
 Connect Four can also imitate a perfect teacher: positions labelled by the solver
 (selfplay.experts.connect4_labels), the policy target shared by the exact-best moves and the
 value target the game-theoretic outcome; a share of the positions is held out.
+
+And a network can imitate another's self-play: the replay chunks of RL runs (search visit
+distributions, results, ownership), which is how KataGo and Leela Zero start a larger network
+from the window of a smaller one's games rather than from scratch; whole chunks are held out.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from selfplay.experts.connect4_labels import read_labelled_positions, solver_tar
 from selfplay.run.directory import prepare_run
 from selfplay.training.config import RunConfig
 from selfplay.training.learner import losses
-from selfplay.training.replay import GameChunk
+from selfplay.run.directory import RunDir, list_chunks
+from selfplay.training.replay import GameChunk, read_chunk
 from selfplay.training.sources import ExpertDataset
 from selfplay.training.trainer import Trainer
 
@@ -98,6 +103,56 @@ def split_labelled_positions(game: Game, path: str | Path, config: RunConfig) ->
     return chunk(order[held_out:]), chunk(order[:held_out])
 
 
+def read_replay_chunks(paths, game: Game, log=print) -> list[GameChunk]:
+    """The chunks of each run directory (or replay folder) in ``paths``, oldest first; an
+    unreadable chunk is named and skipped, one of another game or board size is an error."""
+    chunks = []
+    for path in map(Path, paths):
+        folder = RunDir(path).replay if RunDir(path).replay.is_dir() else path
+        found = list_chunks(folder)
+        if not found:
+            raise UserError(f"--replay {path}: no replay chunks there (a run directory or its replay/ folder)")
+        for chunk_file in found:
+            try:
+                chunk = read_chunk(chunk_file)
+            except UserError as e:
+                log(f"skipping {e}")
+                continue
+            if chunk.planes.shape[1:] != game.obs_shape or chunk.policy.shape[1] != game.num_actions:
+                raise UserError(f"replay chunk {chunk_file} holds positions of planes {chunk.planes.shape[1:]} and "
+                                f"{chunk.policy.shape[1]} moves; this run's game ({game.label()}) has "
+                                f"{game.obs_shape} and {game.num_actions}")
+            chunks.append(chunk)
+    return chunks
+
+
+def join_chunks(chunks: list[GameChunk], game: Game) -> GameChunk:
+    """One chunk of many; ownership and score targets kept when any chunk has them (the others'
+    positions get none: ownership 0, score NaN, which the loss masks)."""
+    auxiliary = any(c.ownership is not None for c in chunks)
+    _, h, w = game.obs_shape
+    ownership = score = None
+    if auxiliary:
+        ownership = np.concatenate([c.ownership if c.ownership is not None else np.zeros((len(c), h, w), np.int8)
+                                    for c in chunks])
+        score = np.concatenate([c.score if c.score is not None else np.full(len(c), np.nan, np.float32)
+                                for c in chunks])
+    return GameChunk(np.concatenate([c.planes for c in chunks]), np.concatenate([c.policy for c in chunks]),
+                     np.concatenate([c.value for c in chunks]), games=sum(c.games for c in chunks), model_step=-1,
+                     ownership=ownership, score=score)
+
+
+def split_replay(game: Game, paths, config: RunConfig, log=print) -> tuple[GameChunk, GameChunk]:
+    """(train, validation) datasets of self-play runs' replay chunks, whole chunks held out."""
+    chunks = read_replay_chunks(paths, game, log)
+    if len(chunks) < 2:
+        raise UserError(f"SFT on replay needs at least 2 readable chunks, got {len(chunks)}")
+    order = np.random.default_rng(config.seed).permutation(len(chunks))
+    held_out = max(1, int(len(order) * config.sft.validation_share))
+    return (join_chunks([chunks[i] for i in order[held_out:]], game),
+            join_chunks([chunks[i] for i in order[:held_out]], game))
+
+
 class ImitationTrainer(Trainer):
     """Trainer whose minibatches come from a fixed dataset (an ExpertDataset source); validation
     on held-out data."""
@@ -114,7 +169,8 @@ class ImitationTrainer(Trainer):
             self.log(f"SFT data: {len(train)} solver-labelled positions to train on, {len(held)} held out")
 
     def _make_source(self) -> ExpertDataset:
-        return ExpertDataset(self.game, self.train_data, self.config.replay.augment, self.run)
+        return ExpertDataset(self.game, self.train_data, self.config.replay.augment, self.run,
+                             auxiliary=self.config.network.ownership_head)
 
     def _after_step(self) -> None:
         if self.step % self.config.sft.validate_every == 0 or self.step == self.config.total_steps:
@@ -133,8 +189,8 @@ class ImitationTrainer(Trainer):
             value = torch.from_numpy(self.validation.value[start:end]).to(self.device)
             _, metrics = losses(self.model, planes, policy, value)
             logits, _ = self.model(planes)
-            # a move the target gives weight to (one expert move, or any of the exact-best ones)
-            correct += int((policy.gather(1, logits.argmax(-1, keepdim=True)) > 0).sum())
+            # a move the target weighs most (the expert's move, any exact-best one, the most visited)
+            correct += int((policy.gather(1, logits.argmax(-1, keepdim=True))[:, 0] >= policy.max(-1).values).sum())
             policy_loss += metrics["losses/policy"] * len(value)
             value_loss += metrics["losses/value"] * len(value)
         results = {"val/move_accuracy": correct / max(n, 1), "val/policy_loss": policy_loss / max(n, 1),
@@ -145,12 +201,15 @@ class ImitationTrainer(Trainer):
 
 
 def run_imitation(run_dir, games_path=None, config_path=None, overrides=(), resume=False, log=print,
-                  show_progress=False, positions_path=None) -> ImitationTrainer:
-    """SFT on the expert games at ``games_path`` or on the solver-labelled positions at ``positions_path``."""
+                  show_progress=False, positions_path=None, replay_paths=()) -> ImitationTrainer:
+    """SFT on the expert games at ``games_path``, on the solver-labelled positions at
+    ``positions_path`` or on the replay chunks of the runs at ``replay_paths``."""
     config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume, frozen=("game", "network"))
     game = config.game.make()
     if positions_path is not None:
         data = split_labelled_positions(game, positions_path, config)
+    elif replay_paths:
+        data = split_replay(game, replay_paths, config, log)
     else:
         data = split_games(game, read_expert_games(games_path, game, log), config)
     trainer = ImitationTrainer(config, run_dir, data, log, show_progress)

@@ -251,9 +251,9 @@ def selfplay_source(config: RunConfig, run: RunDir, game: Game, model: PolicyVal
 class ExpertDataset:
     """A fixed dataset (imitation learning): the whole of it is the window, always ready."""
 
-    def __init__(self, game: Game, data: GameChunk, augment: bool, run: RunDir):
+    def __init__(self, game: Game, data: GameChunk, augment: bool, run: RunDir, auxiliary: bool = False):
         self.buffer = ReplayBuffer(game, ReplayConfig(capacity=max(len(data), 1), min_positions=1, augment=augment),
-                                   run.replay)
+                                   run.replay, auxiliary=auxiliary)
         self.buffer.add(data)
 
     def restore(self, payload: dict | None) -> None:
