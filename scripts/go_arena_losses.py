@@ -46,7 +46,7 @@ def judge(values: list[tuple[int, float]]) -> Verdict:
     if best >= AHEAD:
         after = [pv for pv in values if pv[0] >= best_ply]
         falls = [(after[i][1] - after[i + 1][1], after[i][0], after[i + 1][0]) for i in range(len(after) - 1)]
-        drop, before, at = max(falls, default=(0.0, best_ply, best_ply))
+        _, before, at = max(falls, default=(0.0, best_ply, best_ply))
         value_at = dict(values)
         return Verdict("let-go", f"ahead ({best:+.2f} at ply {best_ply + 1}); its largest fall after that: "
                                  f"{value_at[before]:+.2f} at ply {before + 1} to {value_at[at]:+.2f} at ply {at + 1}")
