@@ -108,7 +108,8 @@ def read_replay_chunks(paths, game: Game, log=print) -> list[GameChunk]:
     unreadable chunk is named and skipped, one of another game or board size is an error."""
     chunks = []
     for path in map(Path, paths):
-        folder = RunDir(path).replay if RunDir(path).replay.is_dir() else path
+        replay = RunDir(path).replay
+        folder = replay if replay.is_dir() else path
         found = list_chunks(folder)
         if not found:
             raise UserError(f"--replay {path}: no replay chunks there (a run directory or its replay/ folder)")
