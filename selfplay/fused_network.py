@@ -10,9 +10,13 @@ batch 256: 2.4x the fp32 forward in `selfplay bench selfplay` (3-3.9x in a micro
 network alone), where autocast gave 1.7-2.1x.
 
 A FusedNet is a snapshot: NetworkEvaluator rebuilds it whenever the model's weights change.
+With ``score_utility`` > 0 (a network with the score head) its values are the search's utility
+(``score_utility_values``): the score head's 1x1 convolution joins the merged heads.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -36,9 +40,11 @@ class FusedNet:
     ``model(planes)`` gives in eval mode (float32 logits, unmasked, and values), computed in
     ``dtype``."""
 
-    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.bfloat16):
+    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.bfloat16, score_utility: float = 0.0):
         self.dtype = dtype
         self.num_actions = model.num_actions
+        self.score_utility = score_utility
+        self.area = model.obs_shape[1] * model.obs_shape[2]
         with torch.no_grad():
             self.stem = self._conv(fold_batchnorm(model.stem[0], model.stem[1]))
             self.blocks = [(self._conv(fold_batchnorm(block.conv1, block.bn1)),
@@ -46,7 +52,14 @@ class FusedNet:
             policy_w, policy_b = fold_batchnorm(model.policy_head[0], model.policy_head[1])
             value_w, value_b = fold_batchnorm(model.value_head[0], model.value_head[1])
             self.policy_planes = policy_w.shape[0]
-            self.heads = self._conv((torch.cat([policy_w, value_w]), torch.cat([policy_b, value_b])))
+            weights, biases = [policy_w, value_w], [policy_b, value_b]
+            if score_utility:
+                score_w, score_b = fold_batchnorm(model.score[0], model.score[1])
+                weights.append(score_w)
+                biases.append(score_b)
+                self.score_hidden = self._linear(model.score[4])
+                self.score_out = self._linear(model.score[6])
+            self.heads = self._conv((torch.cat(weights), torch.cat(biases)))
             self.policy = self._linear(model.policy_head[4])
             self.value_hidden = self._linear(model.value_head[4])
             self.value_out = self._linear(model.value_head[6])
@@ -78,10 +91,15 @@ class FusedNet:
 
     def head_outputs(self, heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and values from the merged heads' 1x1 convolution output (after its ReLU)."""
-        n = heads.shape[0]
-        logits = F.linear(heads[:, :self.policy_planes].reshape(n, -1), *self.policy).float()
-        hidden = F.linear(heads[:, self.policy_planes:].reshape(n, -1), *self.value_hidden).relu_()
-        return logits, head_value(F.linear(hidden, *self.value_out), self.value_kind)
+        n, p = heads.shape[0], self.policy_planes
+        logits = F.linear(heads[:, :p].reshape(n, -1), *self.policy).float()
+        hidden = F.linear(heads[:, p:p + 1].reshape(n, -1), *self.value_hidden).relu_()
+        values = head_value(F.linear(hidden, *self.value_out), self.value_kind)
+        if self.score_utility:
+            hidden = F.linear(heads[:, p + 1:p + 2].reshape(n, -1), *self.score_hidden).relu_()
+            margins = F.linear(hidden, *self.score_out).float().squeeze(-1)
+            values = score_utility_values(values, margins, self.score_utility, self.area)
+        return logits, values
 
 
 def head_value(outputs: torch.Tensor, kind: str) -> torch.Tensor:
@@ -91,3 +109,13 @@ def head_value(outputs: torch.Tensor, kind: str) -> torch.Tensor:
         p = outputs.float().softmax(-1)
         return p[:, 0] - p[:, 2]
     return torch.tanh(outputs.float()).squeeze(-1)
+
+
+def score_utility_values(values: torch.Tensor, margins: torch.Tensor, weight: float, area: int) -> torch.Tensor:
+    """KataGo's score utility, as a mixture that stays in [-1, 1]: ``(1 - weight) * value +
+    weight * (2 / pi) * atan(margin / scale)``, the margin the score head's prediction in points
+    (it predicts points per board point) and the scale KataGo's 20 points on 19x19 scaled by the
+    board's side. A search on win probability alone cannot tell a safe win from a narrow one and
+    lets leads shrink; the score term keeps preferring the larger margin."""
+    scale = 20.0 * math.sqrt(area) / 19
+    return (1 - weight) * values + weight * (2 / math.pi) * torch.atan(margins * area / scale)

@@ -84,17 +84,18 @@ class Int8Net:
     """``Int8Net(model, calibration)(planes)`` gives about what ``model(planes)`` gives in eval
     mode (float32 logits, unmasked, and values), with the convolutions in int8; ``calibration``
     (at least MIN_CALIBRATION encoded positions like those it will see) sets the activation
-    scales. The input planes must be 0/1, as every game's encoding here is."""
+    scales. The input planes must be 0/1, as every game's encoding here is. ``score_utility``:
+    as FusedNet's (the values are the search's utility)."""
 
     INPUT_SCALE = 1 / 255  # planes are 0 or 1: exact in uint8
 
-    def __init__(self, model: torch.nn.Module, calibration: torch.Tensor):
+    def __init__(self, model: torch.nn.Module, calibration: torch.Tensor, score_utility: float = 0.0):
         if len(calibration) < MIN_CALIBRATION:
             raise ValueError(f"int8 calibration needs at least {MIN_CALIBRATION} positions, got {len(calibration)}")
         if not bool(((calibration == 0) | (calibration == 1)).all()):
             raise ValueError("int8 inference reads 0/1 input planes (every board game's encoding here); these "
                              "planes hold other values: use precision bf16 or fp32")
-        self.float_net = FusedNet(model, torch.float32)
+        self.float_net = FusedNet(model, torch.float32, score_utility)
         maxima: list[float] = []
         with torch.no_grad():
             self.float_net.trunk(calibration.float(), maxima)

@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from games import Game
 from selfplay.configio import require
 from selfplay.errors import UserError
-from selfplay.fused_network import FusedNet, head_value
+from selfplay.fused_network import FusedNet, head_value, score_utility_values
 from selfplay.int8_network import MIN_CALIBRATION, CalibrationBuffer, Int8Net
 from selfplay.mcts.eval_cache import EvalCache
 from selfplay.mcts.evaluators import NetworkEvaluator as MCTSNetworkHook
@@ -46,8 +46,9 @@ class NetworkConfig:
     #: trained by cross-entropy, the value their expectation.
     value_head: Literal["scalar", "wdl"] = "scalar"
     #: KataGo's auxiliary heads, for territory games: each point's final owner and the final
-    #: score margin, trained on the game's last board. They only shape the trunk (richer
-    #: gradients than one game result per game); the search never reads them.
+    #: score margin, trained on the game's last board. They shape the trunk (richer gradients
+    #: than one game result per game); a search reads the score only when asked to
+    #: (NetworkEvaluator's score_utility, a player's ``score=W``).
     ownership_head: bool = False
     #: What the value predicts: the result times this to the power of the plies left to the end,
     #: so that a faster win is worth more than a slower one and a slower loss less bad than a
@@ -213,12 +214,19 @@ class NetworkEvaluator(MCTSNetworkHook):
     symmetries and averages the answers, mapped back to the position's own actions (log-policies
     and values; mean log-probabilities, so masking illegal moves afterwards renormalizes exactly):
     a network's errors that differ between a board and its mirror image cancel, for that many
-    forwards per position (Leela Zero and KataGo offer symmetry averaging too)."""
+    forwards per position (Leela Zero and KataGo offer symmetry averaging too).
+    ``score_utility`` > 0 (a network with the score head) makes the values it returns KataGo's
+    score utility mixed in with that weight (fused_network.score_utility_values)."""
 
     def __init__(self, model: PolicyValueNet, device: torch.device | str = "auto", max_batch: int = 1024,
                  precision: str = "fp32", cache_entries: int = 0, cache_fold: bool = False,
-                 symmetries: int = 1, game: Game | None = None):
+                 symmetries: int = 1, game: Game | None = None, score_utility: float = 0.0):
         super().__init__(self.forward, outputs="logits")
+        if not 0 <= score_utility <= 1:
+            raise ValueError(f"score_utility must be 0 (none) to 1, got {score_utility}")
+        if score_utility and not model.config.ownership_head:
+            raise ValueError("score_utility needs a network with the score head (network.ownership_head)")
+        self.score_utility = score_utility
         available = game.num_symmetries if game is not None else 1
         if not 1 <= symmetries <= available:
             raise ValueError(f"symmetries must be 1 to {available} (the game's symmetries), got {symmetries}")
@@ -300,6 +308,11 @@ class NetworkEvaluator(MCTSNetworkHook):
                 batch_logits, batch_values = self._fused_net()(x)
                 if mask is not None:
                     batch_logits = batch_logits.masked_fill(~mask, ILLEGAL_LOGIT)
+            elif self.score_utility:
+                heads = self.model.training_outputs(x)
+                batch_logits = heads["logits"] if mask is None else heads["logits"].masked_fill(~mask, ILLEGAL_LOGIT)
+                area = self.model.obs_shape[1] * self.model.obs_shape[2]
+                batch_values = score_utility_values(heads["values"], heads["score"], self.score_utility, area)
             else:
                 batch_logits, batch_values = self.model(x, mask)
             logits[start:end] = batch_logits.float().cpu().numpy()
@@ -319,11 +332,11 @@ class NetworkEvaluator(MCTSNetworkHook):
 
     def _build_fused(self) -> FusedNet | Int8Net:
         if self.precision == "bf16":
-            return FusedNet(self.model, torch.bfloat16)
+            return FusedNet(self.model, torch.bfloat16, self.score_utility)
         calibration = self._calibration.planes()
         if len(calibration) < MIN_CALIBRATION:
-            return FusedNet(self.model, torch.float32)
-        return Int8Net(self.model, torch.from_numpy(calibration))
+            return FusedNet(self.model, torch.float32, self.score_utility)
+        return Int8Net(self.model, torch.from_numpy(calibration), self.score_utility)
 
     def priors(self, planes: np.ndarray, legal_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Probabilities (0 on illegal moves) and values, for callers outside the search (uncached)."""

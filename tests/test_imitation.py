@@ -63,6 +63,32 @@ def test_bad_game_files_are_clear_errors(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
+def test_a_resumed_sft_run_imitates_the_data_it_recorded(tmp_path, capsys):
+    games, other = tmp_path / "games.txt", tmp_path / "other.txt"
+    games.write_text("\n".join(rule_expert_games(40)) + "\n")
+    other.write_text("\n".join(rule_expert_games(40, seed=1)) + "\n")
+    small = ["network.channels=8", "network.blocks=1", "optim.batch_size=16", "eval.every_steps=0",
+             "sft.validate_every=2", "checkpoint_every=2"]
+    assert main(["sft", SMOKE, "--games", str(games), "--runs", str(tmp_path), "--name", "s", "total_steps=2",
+                 *small]) == 0
+    run = tmp_path / "s"
+    assert main(["sft", "--resume", str(run), "total_steps=4"]) == 0  # no data named: the recorded games
+    assert "done: step 4" in capsys.readouterr().out
+    assert main(["sft", "--resume", str(run), "--games", str(other), "total_steps=6"]) == 2
+    err = capsys.readouterr().err
+    assert f"imitates the games in {games}, not the games in {other}" in err and "Traceback" not in err
+    (run / "sft-data.json").write_text("{not json")
+    assert main(["sft", "--resume", str(run), "total_steps=6"]) == 2
+    assert "sft-data.json is damaged" in capsys.readouterr().err
+    (run / "sft-data.json").unlink()  # a run from before runs recorded their data: named again, and recorded
+    assert main(["sft", "--resume", str(run), "total_steps=6"]) == 2
+    assert "does not record what it imitates" in capsys.readouterr().err
+    assert main(["sft", "--resume", str(run), "--games", str(games), "total_steps=6"]) == 0
+    assert main(["sft", "--resume", str(run), "total_steps=8"]) == 0
+    assert main(["sft", SMOKE, "--runs", str(tmp_path)]) == 2
+    assert "name the data to imitate" in capsys.readouterr().err
+
+
 def test_sft_learns_the_expert_then_rl_starts_from_it(tmp_path):
     path = tmp_path / "games.txt"
     path.write_text("\n".join(rule_expert_games(300)) + "\n")

@@ -124,6 +124,38 @@ def test_net_player_accepts_precision_and_cache():
         check_player("net:x.pt,precision=int8", GAME)
 
 
+def test_the_score_utility_is_katagos_mixture_in_every_precision():
+    """With score_utility the values are (1 - w) v + w (2/pi) atan(margin / scale), the margin the
+    score head's points per board point times the board's 25 points and the scale 20 * 5 / 19:
+    by hand from the model's own heads, then through the fp32, fused and int8 paths."""
+    go5 = make_game("go", size=5, komi=0.5)
+    torch.manual_seed(0)
+    net = PolicyValueNet(go5.obs_shape, go5.num_actions, NetworkConfig(8, 1, 8, ownership_head=True)).eval()
+    with torch.no_grad():
+        net.score[6].weight.mul_(20)  # margins of several points either way, not all near 0
+    rng = np.random.default_rng(0)
+    planes = (rng.random((64, *go5.obs_shape)) < 0.3).astype(np.float32)
+    with torch.no_grad():
+        heads = net.training_outputs(torch.from_numpy(planes))
+    v, margin = heads["values"].numpy(), heads["score"].numpy() * 25
+    assert np.abs(margin).max() > 2
+    expected = 0.7 * v + 0.3 * (2 / np.pi) * np.arctan(margin / (20 * 5 / 19))
+    legal = np.ones((64, go5.num_actions), dtype=np.bool_)
+    tolerances = {"fp32": 1e-5, "bf16": 0.05, **({"int8": 0.1} if cpu_has_int8() else {})}
+    for precision, tolerance in tolerances.items():
+        evaluator = NetworkEvaluator(net, "cpu", precision=precision, score_utility=0.3)
+        for _ in range(3):  # int8 calibrates on what it has seen first
+            logits, values = evaluator.forward(planes, legal)
+        np.testing.assert_allclose(values, expected, atol=tolerance, err_msg=precision)
+        plain_logits, _ = NetworkEvaluator(net, "cpu", precision=precision).forward(planes, legal)
+        np.testing.assert_allclose(logits, plain_logits, atol=1e-5, err_msg=precision)  # the policy is untouched
+    with pytest.raises(ValueError, match="needs a network with the score head"):
+        NetworkEvaluator(PolicyValueNet(go5.obs_shape, go5.num_actions, NetworkConfig(8, 1, 8)), "cpu",
+                         score_utility=0.3)
+    with pytest.raises(ValueError, match="score_utility must be 0"):
+        NetworkEvaluator(net, "cpu", score_utility=1.5)
+
+
 def test_the_fused_network_computes_the_model():
     """FusedNet in float32 is the model up to rounding (batch norms folded, heads merged,
     channels-last), for Connect Four and for Go (whose pass needs the policy's own logit),

@@ -115,6 +115,17 @@ def test_net_bad_values_and_another_game_are_named(run_dir):
         make_player(f"net:{run_dir},gumbel=maybe", C4)
     with pytest.raises(PlayerSpecError, match="was trained for connect4 .* not for this tictactoe game"):
         make_player(f"net:{run_dir}", TTT)
+    with pytest.raises(PlayerSpecError, match=r"net: score must be 0 \(none\) to 1"):
+        make_player(f"net:{run_dir},score=1.5", C4)
+    with pytest.raises(PlayerSpecError, match="score=0.2 needs a network with the score head"):
+        make_player(f"net:{run_dir},score=0.2", C4)
+
+
+def test_net_with_a_score_head_searches_on_the_score_utility():
+    go7 = make_game("go", size=7, komi=9)
+    player = make_player("net:go7,sims=8,score=0.25,precision=bf16,device=cpu", go7)
+    assert player.name.endswith(",score=0.25)") and player.evaluator.score_utility == 0.25
+    assert go7.legal_mask(go7.initial_state())[player.select_move(go7, go7.initial_state())]
 
 
 def test_net_without_a_readable_checkpoint_names_the_path(tmp_path):

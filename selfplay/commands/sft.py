@@ -14,7 +14,7 @@ from selfplay.errors import UserError
 def add_parser(sub):
     p = sub.add_parser("sft", help="imitation learning (SFT) of the policy-value network on expert games")
     p.add_argument("items", nargs="*", metavar="CONFIG|KEY=VALUE", help="a run config and overrides")
-    data = p.add_mutually_exclusive_group(required=True)
+    data = p.add_mutually_exclusive_group()
     data.add_argument("--games", help="Connect Four move-string file(s) or a folder of SGF files")
     data.add_argument("--positions", help="Connect Four positions labelled by the solver (a `selfplay "
                                           "solver-labels` folder or its positions.txt): imitate a perfect teacher")
@@ -23,7 +23,7 @@ def add_parser(sub):
                            "(visit distributions, results, ownership), e.g. to start a larger network")
     p.add_argument("--name", help="run name: the run lives in runs/NAME (default: <config>-sft)")
     p.add_argument("--runs", default="runs", help="folder of runs (default: runs)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the SFT run in RUN_DIR")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the SFT run in RUN_DIR, on the data it recorded")
     p.set_defaults(func=run, trailing_items="items")
 
 
@@ -35,6 +35,8 @@ def run(args):
                           *(("--replay", r) for r in args.replay or ())):
         if value is not None and not Path(value).exists():
             raise UserError(f"{option} {value}: no such file or folder")
+    if not (args.resume or args.games or args.positions or args.replay):
+        raise UserError("name the data to imitate: --games, --positions or --replay (or --resume RUN_DIR)")
     if args.resume:
         run_dir = Path(args.resume)
     elif config_path is None:

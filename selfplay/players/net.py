@@ -55,13 +55,15 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     ``precision=fp32|bf16|int8|auto`` (fp32 by default: ratings stay comparable with earlier ones) and
     ``cache=N`` positions of evaluation cache (0: none; the search is the same, only faster);
     ``sym=N`` averages the network over the game's first N symmetries (1: none; 2 in Connect
-    Four is the board and its mirror image, Go has 8), N forwards per evaluation."""
+    Four is the board and its mirror image, Go has 8), N forwards per evaluation; ``score=W``
+    (0 to 1; a network with the score head) searches on KataGo's score utility mixed into the
+    value with weight W, preferring larger margins (network.NetworkEvaluator)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
-                     precision="fp32", cache=0, sym=1)
+                     precision="fp32", cache=0, sym=1, score=0.0)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
@@ -69,6 +71,8 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     if not 1 <= o["sym"] <= game.num_symmetries:
         raise PlayerSpecError(f"net: sym must be 1 (none) to {game.num_symmetries} (the symmetries of "
                               f"{game.name}), got {o['sym']}")
+    if not 0 <= o["score"] <= 1:
+        raise PlayerSpecError(f"net: score must be 0 (none) to 1 (the score utility's weight), got {o['score']:g}")
     device = resolve_device(o["device"])
     config = search_config("net", o)
     if context.get("check_only"):
@@ -77,10 +81,14 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     if (net_game.name, net_game.num_actions, net_game.obs_shape) != (game.name, game.num_actions, game.obs_shape):
         raise PlayerSpecError(f"net: {path} was trained for {net_game.name} "
                               f"({net_game.num_actions} actions), not for this {game.name} game")
+    if o["score"] and not model.config.ownership_head:
+        raise PlayerSpecError(f"net: score={o['score']:g} needs a network with the score head; {path} has none "
+                              f"(train with network.ownership_head=true)")
     config = replace(config, value_discount=model.config.value_discount)  # what its values mean
     evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"],
-                                 symmetries=o["sym"], game=game)
+                                 symmetries=o["sym"], game=game, score_utility=o["score"])
     precision = "" if evaluator.precision == "fp32" else f",{evaluator.precision}"
     sym = f",sym={o['sym']}" if o["sym"] > 1 else ""
-    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision}{sym})"
+    score = f",score={o['score']:g}" if o["score"] else ""
+    name = f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}{precision}{sym}{score})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

@@ -12,6 +12,7 @@ needs here by these names, and nothing else says where a file lives.
     ratings.csv                 rating games (the arena's columns)
     STOP                        present while the learner asks its worker processes to stop
     stages/PROCESS.json         each process's wall time by stage (selfplay.training.stages)
+    sft-data.json               what an SFT run imitates (its --games, --positions or --replay), for --resume
     .lock                       locked by the process running the run (``hold_lock``): one at a time
 """
 
@@ -56,6 +57,7 @@ class RunDir:
         self.ratings = self.root / "ratings.csv"
         self.stop = self.root / "STOP"
         self.stages = self.root / "stages"  # stages/<process>.json: where each process's time went
+        self.sft_data = self.root / "sft-data.json"
 
     def phase_checkpoints(self, phase: str) -> Path:
         """A token-mode phase's checkpoints (``sft``, ``grpo``)."""

@@ -17,6 +17,7 @@ from the window of a smaller one's games rather than from scratch; whole chunks 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +25,12 @@ import torch
 
 from games import Game, GameRecord
 from games.connect4 import ConnectFour
+from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
 from selfplay.experts.connect4_labels import read_labelled_positions, solver_targets
-from selfplay.run.directory import prepare_run
 from selfplay.training.config import RunConfig
 from selfplay.training.learner import losses
-from selfplay.run.directory import RunDir, list_chunks
+from selfplay.run.directory import RunDir, list_chunks, prepare_run
 from selfplay.training.replay import GameChunk, read_chunk
 from selfplay.training.sources import ExpertDataset
 from selfplay.training.trainer import Trainer
@@ -204,8 +205,11 @@ class ImitationTrainer(Trainer):
 def run_imitation(run_dir, games_path=None, config_path=None, overrides=(), resume=False, log=print,
                   show_progress=False, positions_path=None, replay_paths=()) -> ImitationTrainer:
     """SFT on the expert games at ``games_path``, on the solver-labelled positions at
-    ``positions_path`` or on the replay chunks of the runs at ``replay_paths``."""
+    ``positions_path`` or on the replay chunks of the runs at ``replay_paths`` (on ``resume``,
+    by default the data the run recorded when it started)."""
     config = prepare_run(RunConfig, run_dir, config_path, list(overrides), resume, frozen=("game", "network"))
+    games_path, positions_path, replay_paths = sft_sources(RunDir(run_dir), resume, games_path, positions_path,
+                                                           replay_paths)
     game = config.game.make()
     if positions_path is not None:
         data = split_labelled_positions(game, positions_path, config)
@@ -216,3 +220,38 @@ def run_imitation(run_dir, games_path=None, config_path=None, overrides=(), resu
     trainer = ImitationTrainer(config, run_dir, data, log, show_progress)
     trainer.train()
     return trainer
+
+
+def sft_sources(run: RunDir, resume: bool, games_path, positions_path, replay_paths) -> tuple:
+    """The data an SFT run imitates: what it is given, recorded in the run directory when it
+    starts, and on ``resume`` what it recorded (named again, it must be the same data: the
+    held-out split would change under the run's feet)."""
+    given = {"games": None if games_path is None else str(games_path),
+             "positions": None if positions_path is None else str(positions_path),
+             "replay": [str(p) for p in replay_paths]}
+    named = given["games"] is not None or given["positions"] is not None or bool(given["replay"])
+    if resume and run.sft_data.exists():
+        try:
+            recorded = json.loads(run.sft_data.read_text(encoding="utf-8"))
+            recorded = {key: recorded[key] for key in given}
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise UserError(f"{run.sft_data} is damaged ({e}): name the run's data again (--games, --positions "
+                            f"or --replay) after removing the file") from None
+        if named and given != recorded:
+            raise UserError(f"{run.root} imitates {describe_sources(recorded)}, not {describe_sources(given)}: "
+                            f"resume it without naming its data, or start a new run")
+        given = recorded
+    elif not named:
+        raise UserError(f"{run.root} does not record what it imitates (it began before runs recorded it): "
+                        f"name its data again with --games, --positions or --replay")
+    else:
+        atomic_write_text(run.sft_data, json.dumps(given, indent=1) + "\n")
+    return given["games"], given["positions"], given["replay"]
+
+
+def describe_sources(sources: dict) -> str:
+    if sources["replay"]:
+        return "the replay of " + ", ".join(sources["replay"])
+    if sources["positions"] is not None:
+        return f"the positions in {sources['positions']}"
+    return f"the games in {sources['games']}"
