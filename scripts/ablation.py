@@ -42,6 +42,7 @@ from selfplay.cli import main as selfplay
 from selfplay.evaluation import c4_positions
 from selfplay.evaluation.c4_positions import wilson_interval
 from selfplay.players import make_player
+from selfplay.rating.stats import mcnemar_p
 from selfplay.run.checkpoint import list_checkpoints
 from selfplay.run.directory import RunDir
 
@@ -108,13 +109,6 @@ def per_position(run: Path, step: int, sims: int, measure: str = "kept") -> np.n
     except (OSError, KeyError, ValueError):  # absent or damaged: measured again
         pass
     return None
-
-
-def mcnemar_p(only_first: int, only_second: int) -> float:
-    """Two-sided exact McNemar p-value: under 'no difference' each discordant position is a fair
-    coin, so the smaller count is a Binomial(n, 1/2) tail, doubled."""
-    n, k = only_first + only_second, min(only_first, only_second)
-    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
 
 
 def paired_counts(out: Path, rows: list[dict], lever: str, sims: int, measure: str = "kept") -> tuple[int, int] | None:

@@ -55,6 +55,14 @@ def wilson_interval(points: float, games: int, confidence: float = 0.95) -> tupl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mcnemar_p(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar (sign test) p-value of paired trials: under 'no difference' each
+    discordant pair (one side did better) is a fair coin, so the smaller count is a
+    Binomial(n, 1/2) tail, doubled. Sharper than comparing two shares when most pairs agree."""
+    n, k = only_first + only_second, min(only_first, only_second)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
+
+
 def elo_difference(rate: float) -> float:
     """Elo difference implied by an expected score (infinite at 0 and 1)."""
     if rate <= 0:
