@@ -28,7 +28,9 @@ KINDS = {
                               "this device computes natively)"),
         ("cache", "0", "positions kept in the evaluation cache (0: none; the same moves, faster)"),
         ("sym", "1", "the network averaged over this many of the board's symmetries (1: none; Connect "
-                     "Four has 2, Go 8), as many forwards per evaluation")]),
+                     "Four has 2, Go 8), as many forwards per evaluation"),
+        ("score", "0", "weight of KataGo's score utility in the search's value (0: none; 0 to 1; a "
+                       "network with the score head): larger margins preferred")]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
         ("seed", "-1", "seed of the tie-breaks (-1: random)")]),
