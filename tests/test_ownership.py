@@ -153,6 +153,15 @@ def test_a_go_run_with_the_heads_trains_them_and_a_plain_run_starts_it(tmp_path)
     assert trunk.keys() and plain.model.state_dict()["stem.0.weight"].shape == trunk["stem.0.weight"].shape
 
 
+def test_self_play_can_search_on_the_score_utility(tmp_path, capsys):
+    run = run_training(tmp_path / "score", SMOKE, GO_RUN + ["network.ownership_head=true", "total_steps=3",
+                                                            "selfplay.score_utility=0.3"], log=lambda m: None)
+    assert run.step == 3 and run.source.player.evaluator.score_utility == 0.3
+    code = main(["train", SMOKE, "--runs", str(tmp_path), *GO_RUN, "selfplay.score_utility=0.3"])
+    err = capsys.readouterr().err
+    assert code != 0 and "score_utility needs the score head" in err and "Traceback" not in err
+
+
 def test_connect_four_with_an_ownership_head_is_one_clear_line(tmp_path, capsys):
     code = main(["train", SMOKE, "--runs", str(tmp_path), "network.ownership_head=true"])
     err = capsys.readouterr().err

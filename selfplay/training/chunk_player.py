@@ -22,7 +22,8 @@ class ChunkPlayer:
                  seed: int):
         self.model = model
         self.evaluator = NetworkEvaluator(model, device, precision=config.inference_precision,
-                                          cache_entries=config.eval_cache, cache_fold=config.eval_cache_fold)
+                                          cache_entries=config.eval_cache, cache_fold=config.eval_cache_fold,
+                                          score_utility=config.score_utility)
         self.selfplay = SelfPlay(game, self.evaluator, config, seed=seed, value_discount=model.config.value_discount)
         self.parallel_games = config.parallel_games
         self.version: int | None = None  # the training step of the weights held; None: none loaded

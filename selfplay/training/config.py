@@ -108,6 +108,8 @@ class RunConfig:
         game = self.game.make()  # each player spec's option values, for the game they will play
         require(not self.network.ownership_head or game.final_ownership(game.initial_state()) is not None,
                 f"network.ownership_head needs a game with territory (go); {game.name} has no final ownership")
+        require(not self.selfplay.score_utility or self.network.ownership_head,
+                "selfplay.score_utility needs the score head: network.ownership_head: true")
         require_specs("eval.opponents", self.eval.opponent_specs(), game)
         rating = self.rating
         for name, specs in (("pool", rating.pool_specs()), ("expert", [rating.expert] if rating.expert.strip() else []),

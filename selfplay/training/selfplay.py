@@ -47,6 +47,7 @@ class SelfPlayConfig:
     inference_precision: str = "auto"  # the network's forward: auto (int8 with VNNI, else bf16 where native, else fp32), fp32, bf16, int8
     eval_cache: int = 65536           # positions in the network-evaluation cache (a bounded table); 0 = none
     eval_cache_fold: bool = False     # mirror-image positions share an entry (evaluated on one orientation)
+    score_utility: float = 0.0        # KataGo's score utility's weight in the search's value (score head); 0 = off
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -62,6 +63,7 @@ class SelfPlayConfig:
         require(self.inference_precision in PRECISIONS,
                 f"inference_precision must be one of {', '.join(PRECISIONS)}, got {self.inference_precision!r}")
         require(0 <= self.eval_cache <= MAX_EVAL_CACHE, f"eval_cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions")
+        require(0 <= self.score_utility <= 1, f"score_utility must be 0 (off) to 1, got {self.score_utility}")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
 
