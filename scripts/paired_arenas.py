@@ -4,6 +4,8 @@ openings and colours, so a change to one player (a setting, a newer network) can
 the same openings against the same opponent. Games are paired by the player's colour and the
 opening moves (the first --opening-plies of the SGF); the pairs where one arena scored more are
 a sign test (McNemar's), much sharper than two overlapping intervals when most pairs agree.
+Each arena's openings are also tallied by the player's result with each colour: an opening lost
+with one colour and won with the other is one the random moves decided for the opponent to keep.
 
     selfplay arena net:go7,sims=400,precision=bf16,cache=65536 expert:level=10 --game go --size 7 \
         --games 200 --parallel 2 --batch 8 --opening-plies 2 --seed 1 --save-games runs/arena-a
@@ -64,6 +66,23 @@ def compare(a: dict[Key, list[float]], b: dict[Key, list[float]]) -> dict:
     return {"a": tallies[0], "b": tallies[1], "a_better": better[0], "b_better": better[1], "unpaired": unpaired}
 
 
+def by_opening(points: dict[Key, list[float]]) -> dict[tuple[float, float], int]:
+    """How many openings ended (the player's points as Black, as White): both colours of one
+    opening are the arena's two games of it (the n-th as Black with the n-th as White)."""
+    counts: dict[tuple[float, float], int] = defaultdict(int)
+    for (side, opening), black in points.items():
+        if side == 0:
+            for pair in zip(black, points.get((1, opening), [])):
+                counts[pair] += 1
+    return dict(counts)
+
+
+def describe_openings(counts: dict[tuple[float, float], int]) -> str:
+    words = {1.0: "won", 0.5: "drawn", 0.0: "lost"}
+    parts = [f"{n} {words[b]} as B and {words[w]} as W" for (b, w), n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    return f"openings ({sum(counts.values())} played with both colours): " + "; ".join(parts)
+
+
 def describe(name: str, tally: Tally) -> str:
     low, high = tally.interval()
     return (f"{name}: {100 * tally.rate:.1f}% [{100 * low:.1f}, {100 * high:.1f}] "
@@ -80,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.opening_plies < 0:
             raise UserError(f"--opening-plies must be 0 or more, got {args.opening_plies}")
-        result = compare(player_points(args.a, args.player, args.opening_plies),
-                         player_points(args.b, args.player, args.opening_plies))
+        a = player_points(args.a, args.player, args.opening_plies)
+        b = player_points(args.b, args.player, args.opening_plies)
+        result = compare(a, b)
     except (UserError, GameError) as e:
         print(f"paired_arenas: error: {e}", file=sys.stderr)
         return 2
@@ -95,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     print(describe(f"B {args.b}", result["b"]))
     p = mcnemar_p(result["a_better"], result["b_better"])
     print(f"A scored more in {result['a_better']} pairs, B in {result['b_better']}; sign test p = {p:.3g}")
+    for name, points in (("A", a), ("B", b)):
+        print(f"{name} {describe_openings(by_opening(points))}")
     return 0
 
 

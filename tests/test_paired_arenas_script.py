@@ -41,6 +41,8 @@ def test_games_pair_by_colour_and_opening(tmp_path, capsys):
     assert out[1].startswith(f"A {a}: 25.0% [") and out[1].endswith("(1 / 0 / 3)")
     assert out[2].startswith(f"B {b}: 62.5% [") and out[2].endswith("(2 / 1 / 1)")
     assert out[3] == "A scored more in 1 pairs, B in 2; sign test p = 1"  # 2 * P(Bin(3, 1/2) <= 1) = 1
+    assert out[4] == "A openings (1 played with both colours): 1 won as B and lost as W"
+    assert out[5] == "B openings (2 played with both colours): 1 drawn as B and lost as W; 1 won as B and won as W"
 
 
 def test_bad_input_is_a_clear_error(tmp_path, capsys):
