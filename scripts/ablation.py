@@ -66,6 +66,7 @@ STUDIES = {
     "go7": Study("configs/go7.yaml", {
         "plain": [],
         "ownership": ["network.ownership_head=true"],
+        "score-utility": ["network.ownership_head=true", "selfplay.score_utility=0.25"],  # against ownership
         "forced-pruning": ["selfplay.forced_playouts=2"],
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
     }, ["games", "wins", "draws", "losses"]),
