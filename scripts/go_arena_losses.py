@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from games.base import GameError  # noqa: E402
 from games.go.game import GoGame  # noqa: E402
-from games.go.sgf import GoRecord, read_sgf_dir  # noqa: E402
+from games.go.sgf import GoRecord  # noqa: E402
+from selfplay.arena.saving import saved_go_games  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.players import PlayerSpecError, make_player  # noqa: E402
 
@@ -80,19 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--opening-plies", type=int, default=0, help="the arena's --opening-plies")
     args = parser.parse_args(argv)
     try:
-        if not args.games.is_dir():
-            raise UserError(f"{args.games}: no such folder of SGF games")
-        errors: list[str] = []
-        records, _ = read_sgf_dir(args.games, GoGame.for_record, errors)
-        for reason in errors:
-            print(f"skipped: {reason}", file=sys.stderr)
         counts = {"opening": 0, "let-go": 0, "never-ahead": 0}
         games = lost = drawn = 0
-        for record in records:
+        for record, side in saved_go_games(args.games, args.player):
             names = (record.black or "", record.white or "")
-            side = next((s for s in (0, 1) if names[s].startswith(args.player)), None)
-            if side is None or record.returns is None:
-                continue
             games += 1
             mine = record.returns[side]
             if mine > 0:

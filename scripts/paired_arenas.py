@@ -24,8 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from games.base import GameError  # noqa: E402
-from games.go.game import GoGame  # noqa: E402
-from games.go.sgf import read_sgf_dir  # noqa: E402
+from selfplay.arena.saving import saved_go_games  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.rating.stats import Tally, mcnemar_p  # noqa: E402
 
@@ -35,18 +34,8 @@ Key = tuple[int, tuple[int, ...]]  # (the player's colour, the opening moves)
 def player_points(folder: Path, player: str, opening: int) -> dict[Key, list[float]]:
     """The player's points (1, 0.5, 0) in each game of an arena's SGF folder, by colour and
     opening, in name order (the arena's game order) where an opening came up more than once."""
-    if not folder.is_dir():
-        raise UserError(f"{folder}: no such folder of SGF games")
-    errors: list[str] = []
-    records, _ = read_sgf_dir(folder, GoGame.for_record, errors)
-    for reason in errors:
-        print(f"skipped: {reason}", file=sys.stderr)
     points: dict[Key, list[float]] = defaultdict(list)
-    for record in records:
-        names = (record.black or "", record.white or "")
-        side = next((s for s in (0, 1) if names[s].startswith(player)), None)
-        if side is None or record.returns is None:
-            continue
+    for record, side in saved_go_games(folder, player):
         points[(side, tuple(record.moves[:opening]))].append((record.returns[side] + 1) / 2)
     if not points:
         raise UserError(f"{folder}: no finished game of a player named {player}...")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -11,6 +12,8 @@ from typing import Sequence
 import numpy as np
 
 from games import Game
+from games.go.game import GoGame
+from games.go.sgf import GoRecord, read_sgf_dir
 from selfplay.atomic import atomic_write_text
 from selfplay.errors import UserError
 
@@ -40,3 +43,23 @@ class GameSaver:
         text = self.game.record_text(actions, first, second, result, time.strftime("%Y-%m-%d"))
         atomic_write_text(path, text)
         return path
+
+
+def saved_go_games(folder: str | Path, player: str) -> list[tuple[GoRecord, int]]:
+    """The finished games of a Go arena's saved folder (its --save-games) that ``player`` (the
+    start of its name in PB/PW, such as ``net:``) played, each with its side (0 Black, 1 White),
+    in name order; unreadable files are named on standard error and skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder of SGF games")
+    errors: list[str] = []
+    records, _ = read_sgf_dir(folder, GoGame.for_record, errors)
+    for reason in errors:
+        print(f"skipped: {reason}", file=sys.stderr)
+    games = []
+    for record in records:
+        names = (record.black or "", record.white or "")
+        side = next((s for s in (0, 1) if names[s].startswith(player)), None)
+        if side is not None and record.returns is not None:
+            games.append((record, side))
+    return games
