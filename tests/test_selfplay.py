@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from games import make_game
+from selfplay.configio import ConfigError, load_config
 from selfplay.mcts import Evaluator, UniformEvaluator
+from selfplay.training.config import RunConfig
 from selfplay.training.selfplay import SelfPlay, SelfPlayConfig
 
 TTT, C4 = make_game("tictactoe"), make_game("connect4")
@@ -59,14 +61,17 @@ def ttt_board(planes: np.ndarray) -> np.ndarray:
     return x * 1 + o * 2
 
 
-def split_games(chunk) -> list[range]:
+def split_games(chunk, openings: tuple[int, ...] = (0,)) -> list[range]:
     """Row ranges of each game in a chunk where every move was recorded: a game starts on the
-    empty board, and each next row has one stone more."""
-    starts = [i for i in range(len(chunk)) if stones(chunk.planes[i]) == 0]
+    empty board (or after one of ``openings``' numbers of stones), and each next row has one
+    stone more."""
+    starts = [i for i in range(len(chunk)) if stones(chunk.planes[i]) in openings
+              and (i == 0 or stones(chunk.planes[i]) != stones(chunk.planes[i - 1]) + 1)]
     assert starts and starts[0] == 0
     games = [range(a, b) for a, b in zip(starts, starts[1:] + [len(chunk)])]
     for rows in games:
-        assert [stones(chunk.planes[i]) for i in rows] == list(range(len(rows)))
+        first = stones(chunk.planes[rows[0]])
+        assert [stones(chunk.planes[i]) for i in rows] == list(range(first, first + len(rows)))
     return games
 
 
@@ -78,10 +83,10 @@ def wins_now(planes: np.ndarray) -> bool:
 
 def ttt_returns(chunk, rows: range) -> tuple[float, float]:
     """The result of a tic-tac-toe game played to its end, from its recorded positions alone: a
-    game shorter than nine moves was won by the player who moved last; a nine-move game ends by
+    game that ended before its ninth move was won by the player who moved last; a nine-move game ends by
     X filling the one empty cell of the last recorded position."""
     last = chunk.planes[rows[-1]]
-    if len(rows) < 9:
+    if stones(last) < 8:
         winner = to_move(last)
     else:
         board = ttt_board(last)
@@ -193,3 +198,57 @@ def test_where_resignation_is_allowed_no_check_is_counted():
     chunk, stats = SelfPlay(TTT, HopelessFor(0), config(resign_threshold=-0.5), seed=7).play(5)
     assert stats.resigned == 5 and stats.resign_checks == 0 and stats.false_resigns == 0
     assert stats.outcomes == [0, 0, 5] and len(chunk) == 5 * 3  # X resigns at its second move, ply 2
+
+
+class Favours(Evaluator):
+    """Priors 0.99 on the lowest legal cell, value 0: the search plays that cell every time, so
+    any other stone on the board came from the random opening."""
+
+    def evaluate(self, batch):
+        legal = batch.legal_mask.astype(np.float32)
+        first = np.argmax(legal, axis=1)
+        priors = legal * 0.01 / np.maximum(legal.sum(axis=1, keepdims=True), 1)
+        priors[np.arange(len(first)), first] += 0.99
+        return priors, np.zeros(len(first), np.float32)
+
+
+def test_random_openings_start_a_share_of_games_from_uniformly_random_unrecorded_moves():
+    c = config(temperature_moves=0, random_opening_share=0.5, random_opening_plies=2)
+    chunk, stats = SelfPlay(TTT, Favours(), c, seed=11).play(200)
+    games = split_games(chunk, openings=(0, 2))
+    assert len(games) == 200 and stats.positions == len(chunk) == stats.moves  # the opening moves are not searched
+    opened = [rows for rows in games if stones(chunk.planes[rows[0]]) == 2]
+    assert 70 <= len(opened) <= 130  # half of 200: outside this is p < 1e-4
+    cells = np.zeros((2, 9), int)  # X's and O's opening cells over the opened games
+    for rows in opened:
+        board = ttt_board(chunk.planes[rows[0]])
+        cells[0] += board == 1
+        cells[1] += board == 2
+    assert cells.sum() == 2 * len(opened) and (cells > 0).all()  # every cell, though the search plays only one
+    plain = [rows for rows in games if stones(chunk.planes[rows[0]]) == 0]
+    assert all(ttt_board(chunk.planes[rows[1]])[0] == 1 for rows in plain)  # unopened games: X takes cell 0
+
+
+def test_after_a_random_opening_targets_are_discounted_over_the_plies_the_game_really_had():
+    c = config(random_opening_share=1.0, random_opening_plies=2)
+    chunk, _ = SelfPlay(TTT, HopelessFor(0), c, seed=5, value_discount=0.9).play(20)
+    decided = 0
+    for rows in split_games(chunk, openings=(2,)):
+        returns = ttt_returns(chunk, rows)
+        plies = stones(chunk.planes[rows[-1]]) + 1  # the game's length, opening included
+        expected = [returns[to_move(chunk.planes[i])] * 0.9 ** (plies - stones(chunk.planes[i])) for i in rows]
+        assert [chunk.value[i] for i in rows] == pytest.approx(expected)
+        decided += returns[0] != 0
+    assert decided
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["selfplay.random_opening_share=1.5"], "random_opening_share must be 0 (off) to 1"),
+    (["selfplay.random_opening_plies=0"], "random_opening_plies must be positive"),
+    (["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=9"],
+     "selfplay.random_opening_plies: no opening of 9 random moves leaves a tictactoe game going"),
+])
+def test_bad_random_opening_settings_are_refused_by_name(overrides, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(RunConfig, None, ["game.name=tictactoe", *overrides])
+    assert message in str(info.value)

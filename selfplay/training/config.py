@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from games import GAME_NAMES, Game, GameError, make_game
 from games.registry import game_entry
+from selfplay.arena.errors import ArenaError
+from selfplay.arena.schedule import random_opening
 from selfplay.configio import ConfigError, require
 from selfplay.distributed.ray_cluster import RayConfig
 from selfplay.network import NetworkConfig
@@ -110,6 +114,11 @@ class RunConfig:
                 f"network.ownership_head needs a game with territory (go); {game.name} has no final ownership")
         require(not self.selfplay.score_utility or self.network.ownership_head,
                 "selfplay.score_utility needs the score head: network.ownership_head: true")
+        if self.selfplay.random_opening_share:
+            try:
+                random_opening(game, self.selfplay.random_opening_plies, np.random.default_rng(0))
+            except ArenaError as e:
+                raise ConfigError(f"selfplay.random_opening_plies: {e}") from None
         require_specs("eval.opponents", self.eval.opponent_specs(), game)
         rating = self.rating
         for name, specs in (("pool", rating.pool_specs()), ("expert", [rating.expert] if rating.expert.strip() else []),

@@ -8,7 +8,10 @@ a cheap search that only picks the move (and is not recorded). The first
 the most visited move. Resignation ends hopeless games early, except in a share of games where
 it is disabled to measure how often resigning would have been wrong. In territory games every
 recorded position also gets its game's final ownership and score margin (KataGo's auxiliary
-targets; none for a resigned game).
+targets; none for a resigned game). A share of games can start from a few uniformly random moves
+(``random_opening_share``, ``random_opening_plies``; not searched, not recorded), so that the
+network also learns positions its own policy never plays into, such as those an arena's random
+openings hand it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from games import Game
+from selfplay.arena.schedule import random_opening
 from selfplay.configio import require
 from selfplay.mcts import MCTS, Evaluator, MCTSConfig
 from selfplay.mcts.eval_cache import MAX_ENTRIES as MAX_EVAL_CACHE
@@ -48,6 +52,8 @@ class SelfPlayConfig:
     eval_cache: int = 65536           # positions in the network-evaluation cache (a bounded table); 0 = none
     eval_cache_fold: bool = False     # mirror-image positions share an entry (evaluated on one orientation)
     score_utility: float = 0.0        # KataGo's score utility's weight in the search's value (score head); 0 = off
+    random_opening_share: float = 0.0  # share of games that start from random_opening_plies uniformly random moves
+    random_opening_plies: int = 2
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -64,6 +70,9 @@ class SelfPlayConfig:
                 f"inference_precision must be one of {', '.join(PRECISIONS)}, got {self.inference_precision!r}")
         require(0 <= self.eval_cache <= MAX_EVAL_CACHE, f"eval_cache must be 0 (none) to {MAX_EVAL_CACHE:,} positions")
         require(0 <= self.score_utility <= 1, f"score_utility must be 0 (off) to 1, got {self.score_utility}")
+        require(0 <= self.random_opening_share <= 1,
+                f"random_opening_share must be 0 (off) to 1, got {self.random_opening_share}")
+        require(self.random_opening_plies >= 1, f"random_opening_plies must be positive, got {self.random_opening_plies}")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
 
@@ -125,8 +134,15 @@ class SelfPlay:
         self.territory = game.final_ownership(game.initial_state()) is not None  # ownership targets to record
 
     def _new_game(self, b: int) -> _Slot:
-        self.mcts.set_root(b, self.game.initial_state())
-        return _Slot(resign_allowed=bool(self.rng.random() >= self.config.resign_disabled_share))
+        c = self.config
+        slot = _Slot(resign_allowed=bool(self.rng.random() >= c.resign_disabled_share))
+        state = self.game.initial_state()
+        if c.random_opening_share and self.rng.random() < c.random_opening_share:
+            for action in random_opening(self.game, c.random_opening_plies, self.rng):
+                state = self.game.step(state, action)
+            slot.moves = c.random_opening_plies  # the game's ply count: temperature and discount read it
+        self.mcts.set_root(b, state)
+        return slot
 
     def play(self, num_games: int) -> tuple[GameChunk, SelfPlayStats]:
         """Play until ``num_games`` games finish (other games keep running for the next call)."""
