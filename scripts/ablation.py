@@ -69,6 +69,7 @@ STUDIES = {
         "score-utility": ["network.ownership_head=true", "selfplay.score_utility=0.25"],  # against ownership
         "forced-pruning": ["selfplay.forced_playouts=2"],
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
+        "random-openings": ["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=2"],
     }, ["games", "wins", "draws", "losses"]),
 }
 LEVERS = STUDIES["connect4"].levers
