@@ -70,6 +70,8 @@ STUDIES = {
         "forced-pruning": ["selfplay.forced_playouts=2"],
         "gumbel-32": ["selfplay.gumbel=true", "selfplay.simulations=32", "selfplay.cheap_simulations=32"],
         "random-openings": ["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=2"],
+        # every game played out: self-play then learns the lost positions the arena never resigns
+        "no-resign": ["selfplay.resign_disabled_share=1.0"],
     }, ["games", "wins", "draws", "losses"]),
 }
 LEVERS = STUDIES["connect4"].levers
