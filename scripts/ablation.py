@@ -17,7 +17,9 @@ with 95% Wilson intervals, to stdout.
 - ``--game go7`` (configs/go7.yaml; ``--init-from go7`` fine-tunes the shipped network):
   --games games against --opponent (GNU Go level 10 by default) at --sims simulations,
   colours alternating, 2-move random openings (the model card's arena command); the score
-  counts a draw as half a win.
+  counts a draw as half a win. Every run plays the same openings with the same colours (the
+  arena's seed), its games kept in OUT/LEVER-sSEED/ablation-games, so each lever is also
+  compared with plain game by game (the sign test on the pairs where one scored more).
 
     python scripts/ablation.py --minutes 20 --seeds 0 1 --out runs/ablation
     python scripts/ablation.py --game go7 --init-from go7 --minutes 20 --seeds 0 --out runs/ablation-go7
@@ -29,6 +31,7 @@ import argparse
 import csv
 import io
 import math
+import shutil
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -36,9 +39,11 @@ from typing import NamedTuple
 import numpy as np
 
 from games.connect4 import ConnectFour
+from selfplay.arena.pairing import compare, player_points
 from selfplay.arena.results import read_results
 from selfplay.atomic import atomic_path, atomic_write_text
 from selfplay.cli import main as selfplay
+from selfplay.errors import UserError
 from selfplay.evaluation import c4_positions
 from selfplay.evaluation.c4_positions import wilson_interval
 from selfplay.players import make_player
@@ -135,17 +140,43 @@ def paired_counts(out: Path, rows: list[dict], lever: str, sims: int, measure: s
     return (only_lever, only_plain) if found else None
 
 
+GAMES_DIR = "ablation-games"
+
+
 def play_go(run: Path, games: int, sims: int, opponent: str) -> dict:
-    """The model card's arena measurement of the run's last network against ``opponent``."""
-    results = run / "ablation-games.csv"
+    """The model card's arena measurement of the run's last network against ``opponent``; the
+    games are kept as SGF in RUN/ablation-games, for the comparison with plain on the same openings."""
+    results, folder = run / "ablation-games.csv", run / GAMES_DIR
     results.unlink(missing_ok=True)  # a measurement interrupted before its row: played again whole
+    shutil.rmtree(folder, ignore_errors=True)
     code = selfplay(["arena", f"net:{run},sims={sims},precision=bf16,cache=65536", opponent, "--game", "go",
                      "--size", "7", "--games", str(games), "--parallel", "2", "--batch", "8",
-                     "--opening-plies", "2", "--seed", "1", "--results", str(results)])
+                     "--opening-plies", "2", "--seed", "1", "--results", str(results), "--save-games", str(folder)])
     if code != 0:
         raise SystemExit(f"the games of {run} failed (exit code {code})")
     points = [r.result if r.first.startswith("net:") else 1 - r.result for r in read_results(results)]
     return {"games": len(points), "wins": points.count(1.0), "draws": points.count(0.5), "losses": points.count(0.0)}
+
+
+def paired_games(out: Path, rows: list[dict], lever: str) -> tuple[int, int] | None:
+    """Games (same seed of the study, same colour and opening) where ``lever``'s network scored
+    more than plain's / less, summed over the seeds both were measured at with their games kept."""
+    only_lever = only_plain = 0
+    found = False
+    for row in (r for r in rows if r["lever"] == lever):
+        plain = next((r for r in rows if r["lever"] == "plain" and r["seed"] == row["seed"]
+                      and r["minutes"] == row["minutes"] and r["games"] == row["games"]), None)
+        folders = [out / f"{name}-s{row['seed']}" / GAMES_DIR for name in (lever, "plain")]
+        if plain is None or not all(f.is_dir() for f in folders):
+            continue
+        try:
+            pair = compare(*(player_points(f, "net:", 2) for f in folders))
+        except UserError:
+            continue
+        found = True
+        only_lever += pair["a_better"]
+        only_plain += pair["b_better"]
+    return (only_lever, only_plain) if found else None
 
 
 def p_value(k1: float, n1: int, k2: float, n2: int) -> float:
@@ -173,9 +204,9 @@ def format_p(p: float) -> str:
 def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) -> str:
     """The markdown table; ``paired`` maps (lever, measure) to its (only lever, only plain)
     position counts."""
-    if game == "go7":
-        return go_table(rows)
     paired = paired or {}
+    if game == "go7":
+        return go_table(rows, paired)
     lines = ["| lever | seeds | keeps the outcome (per seed) | pooled, 95% interval | p vs plain | "
              "same positions: only it / only plain, p | exact-best, pooled | exact-best, same positions |",
              "|---|---|---|---|---|---|---|---|"]
@@ -197,9 +228,12 @@ def table(rows: list[dict], game: str = "connect4", paired: dict | None = None) 
     return "\n".join(lines)
 
 
-def go_table(rows: list[dict]) -> str:
-    lines = ["| lever | seeds | score (per seed) | pooled, 95% interval | p vs plain | wins / draws / losses |",
-             "|---|---|---|---|---|---|"]
+def go_table(rows: list[dict], paired: dict | None = None) -> str:
+    """The Go table; ``paired`` maps (lever, "games") to its (lever scored more, plain did) pairs."""
+    paired = paired or {}
+    lines = ["| lever | seeds | score (per seed) | pooled, 95% interval | p vs plain | wins / draws / losses | "
+             "same openings: it more / plain more, p |",
+             "|---|---|---|---|---|---|---|"]
     levers = STUDIES["go7"].levers
     pooled = {lever: (sum(int(r["wins"]) + int(r["draws"]) / 2 for r in rows if r["lever"] == lever),
                       sum(int(r["games"]) for r in rows if r["lever"] == lever)) for lever in levers}
@@ -212,14 +246,16 @@ def go_table(rows: list[dict]) -> str:
         low, high = wilson_interval(points, n)
         each = ", ".join(f"{100 * (int(r['wins']) + int(r['draws']) / 2) / int(r['games']):.1f}%" for r in mine)
         lines.append(f"| {lever} | {len(mine)} | {each} | {100 * points / n:.1f}% [{100 * low:.1f}, "
-                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {wins} / {draws} / {losses} |")
+                     f"{100 * high:.1f}] | {_against_plain(pooled, lever)} | {wins} / {draws} / {losses} | "
+                     f"{_same_positions(paired.get((lever, 'games')), lever)} |")
     return "\n".join(lines)
 
 
 def _paired(out: Path, rows: list[dict], sims: int, game: str) -> dict:
-    """Connect Four only: each lever's (only lever, only plain) position counts, where measured."""
-    if game != "connect4":
-        return {}
+    """Each lever's (only lever, only plain) position counts (Connect Four), or its (scored more,
+    scored less) game pairs against plain (Go), where measured."""
+    if game == "go7":
+        return {(lever, "games"): paired_games(out, rows, lever) for lever in {r["lever"] for r in rows}}
     return {(lever, measure): paired_counts(out, rows, lever, sims, measure)
             for lever in {r["lever"] for r in rows} for measure in ("kept", "best")}
 

@@ -1,11 +1,9 @@
 #!/usr/bin/env python
-"""Two Go arenas of the same schedule, compared game by game: the arena's seed fixes the random
-openings and colours, so a change to one player (a setting, a newer network) can be judged on
-the same openings against the same opponent. Games are paired by the player's colour and the
-opening moves (the first --opening-plies of the SGF); the pairs where one arena scored more are
-a sign test (McNemar's), much sharper than two overlapping intervals when most pairs agree.
-Each arena's openings are also tallied by the player's result with each colour: an opening lost
-with one colour and won with the other is one the random moves decided for the opponent to keep.
+"""Two Go arenas of the same schedule, compared game by game (selfplay/arena/pairing.py): games
+are paired by the player's colour and the opening moves (the first --opening-plies of the SGF);
+the pairs where one arena scored more are a sign test (McNemar's). Each arena's openings are
+also tallied by the player's result with each colour: an opening lost with one colour and won
+with the other is one the random moves decided for the opponent to keep.
 
     selfplay arena net:go7,sims=400,precision=bf16,cache=65536 expert:level=10 --game go --size 7 \
         --games 200 --parallel 2 --batch 8 --opening-plies 2 --seed 1 --save-games runs/arena-a
@@ -24,35 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from games.base import GameError  # noqa: E402
-from selfplay.arena.saving import saved_go_games  # noqa: E402
+from selfplay.arena.pairing import Key, compare, player_points  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.rating.stats import Tally, mcnemar_p  # noqa: E402
-
-Key = tuple[int, tuple[int, ...]]  # (the player's colour, the opening moves)
-
-
-def player_points(folder: Path, player: str, opening: int) -> dict[Key, list[float]]:
-    """The player's points (1, 0.5, 0) in each game of an arena's SGF folder, by colour and
-    opening, in name order (the arena's game order) where an opening came up more than once."""
-    points: dict[Key, list[float]] = defaultdict(list)
-    for record, side in saved_go_games(folder, player):
-        points[(side, tuple(record.moves[:opening]))].append((record.returns[side] + 1) / 2)
-    if not points:
-        raise UserError(f"{folder}: no finished game of a player named {player}...")
-    return points
-
-
-def compare(a: dict[Key, list[float]], b: dict[Key, list[float]]) -> dict:
-    """Each arena's tally over the paired games, and the pairs where A or B scored more."""
-    tallies, better = (Tally(), Tally()), [0, 0]
-    for key in a.keys() & b.keys():
-        for x, y in zip(a[key], b[key]):
-            tallies[0].add(x)
-            tallies[1].add(y)
-            if x != y:
-                better[x < y] += 1
-    unpaired = sum(len(v) for v in a.values()) + sum(len(v) for v in b.values()) - 2 * tallies[0].games
-    return {"a": tallies[0], "b": tallies[1], "a_better": better[0], "b_better": better[1], "unpaired": unpaired}
 
 
 def by_opening(points: dict[Key, list[float]]) -> dict[tuple[float, float], int]:

@@ -82,8 +82,28 @@ def test_the_go_study_plays_its_games_and_pools_the_score(tmp_path, capsys):
     assert all(r["games"] == "2" and int(r["wins"]) + int(r["draws"]) + int(r["losses"]) == 2 for r in rows)
     table = capsys.readouterr().out.strip().splitlines()[-4:]
     assert table[0].startswith("| lever | seeds | score") and table[3].startswith("| ownership | 1 |")
+    # same seed, same schedule: the games pair up by the net's colour and the two opening moves,
+    # read from the SGF by hand, and the last column counts the pairs that differ
+    assert "same openings" in table[0]
+    points = {}
+    for lever in ("plain", "ownership"):
+        files = (tmp_path / "out" / f"{lever}-s0" / "ablation-games").glob("*.sgf")
+        points[lever] = dict(_net_points(f.read_text()) for f in files)
+    assert len(points["plain"]) == 2 and points["plain"].keys() == points["ownership"].keys()
+    more = sum(points["ownership"][k] > points["plain"][k] for k in points["plain"])
+    less = sum(points["ownership"][k] < points["plain"][k] for k in points["plain"])
+    assert table[3].rstrip(" |").endswith(f"| {more} / {less}, {ablation.format_p(mcnemar_p(more, less))}")
     with pytest.raises(SystemExit):
         ablation.main(["--game", "go7", "--minutes", "1", "--levers", "cosine-lr"])  # a Connect Four lever
+
+
+def _net_points(sgf: str) -> tuple[tuple[str, str], float]:
+    """(the net's colour and the two opening moves, its points) of one SGF, read by hand."""
+    field = {key: sgf.split(f"{key}[", 1)[1].split("]", 1)[0] for key in ("PB", "PW", "RE")}
+    colour = "B" if field["PB"].startswith("net:") else "W"
+    opening = "".join(sgf.split(";")[2:4])
+    points = 0.5 if field["RE"] in ("0", "Draw") else float(field["RE"].startswith(colour + "+"))
+    return (colour, opening), points
 
 
 def test_p_value_by_hand():
