@@ -19,7 +19,9 @@ KINDS = {
         ("sims", "800", "simulations per move"), ("c", "3.0", "exploration constant (PUCT)"),
         ("eval", "rollout", "leaf evaluation: rollout or uniform"), ("rollouts", "1", "rollouts per leaf"),
         ("temp", "0", "move temperature (0: the most visited)"), ("seed", "-1", "seed (-1: random)"),
-        ("gumbel", "false", "Gumbel root search"), ("reuse", "true", "keep the tree between moves")]),
+        ("gumbel", "false", "Gumbel root search"), ("reuse", "true", "keep the tree between moves"),
+        ("solve", "false", "MCTS-Solver: prove wins and losses from the terminal positions reached, play "
+                           "a proven win, never a proven loss")]),
     "net": ("a trained network with MCTS: net:PATH (a run directory, a checkpoint, or a shipped name: c4)", [
         ("sims", "200", "simulations per move (0: the policy's own move)"), ("c", "1.25", "exploration constant"),
         ("temp", "0", "move temperature"), ("seed", "-1", "seed (-1: random)"),
@@ -30,7 +32,9 @@ KINDS = {
         ("sym", "1", "the network averaged over this many of the board's symmetries (1: none; Connect "
                      "Four has 2, Go 8), as many forwards per evaluation"),
         ("score", "0", "weight of KataGo's score utility in the search's value (0: none; 0 to 1; a "
-                       "network with the score head): larger margins preferred")]),
+                       "network with the score head): larger margins preferred"),
+        ("solve", "false", "MCTS-Solver: prove wins and losses from the terminal positions reached, play "
+                           "a proven win, never a proven loss")]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
         ("seed", "-1", "seed of the tie-breaks (-1: random)")]),

@@ -15,8 +15,8 @@ from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
 (C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
- DISCOUNT) = range(11)
-NUM_PARAMS = 11
+ DISCOUNT, SOLVER) = range(12)
+NUM_PARAMS = 12
 
 FPU_MODES = ("reduction", "absolute")
 
@@ -48,6 +48,10 @@ class MCTSConfig:
     #: two wins and the slower of two losses. It must be the discount the network's values were
     #: trained with (NetworkConfig.value_discount); 1 = AlphaZero's undiscounted result.
     value_discount: float = 1.0
+    #: MCTS-Solver: prove nodes from the terminal positions the search reaches (a move that
+    #: wins, or every move settled), search proven nodes no further, and play a proven win
+    #: and never a proven loss while another move is open. Two-player games only.
+    solver: bool = False
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
@@ -95,6 +99,8 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.dirichlet_fraction must be in [0, 1], got {self.dirichlet_fraction}")
         if self.fpu_mode not in FPU_MODES:
             raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
+        if self.solver and not self.two_player:
+            raise MCTSConfigError("mcts.solver needs a two-player game: one agent's returns have no win to prove")
         if not 0.0 < self.value_discount <= 1.0:
             raise MCTSConfigError(f"mcts.value_discount must be in (0, 1], got {self.value_discount}")
 
@@ -113,6 +119,7 @@ class MCTSConfig:
         p[MAXVISIT_INIT] = self.maxvisit_init
         p[FORCED_K] = self.forced_playouts
         p[DISCOUNT] = self.value_discount
+        p[SOLVER] = 1.0 if self.solver else 0.0
         return p
 
 

@@ -82,6 +82,16 @@ def select_actions(visit_counts: np.ndarray, temperature: float, rng: np.random.
     return sample_actions(probabilities, rng)
 
 
+def proof_moves(proven: np.ndarray, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the solver's proofs decide per row (``proven``: each move's proven value from the
+    root player's view, NaN when open): the move to play, the best proven one, when some move
+    is a proven win or every legal move is settled, else -1; and the mask of proven losses."""
+    known = ~np.isnan(proven) & legal
+    decided = (known & (proven > 0)).any(axis=-1) | (known == legal).all(axis=-1)
+    best = np.where(known, proven, -np.inf).argmax(axis=-1)
+    return np.where(decided, best, -1), known & (proven < 0)
+
+
 def dirichlet_noise(legal_mask: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:
     """Per row, a Dirichlet(alpha) sample over the legal actions (zero elsewhere), from gammas."""
     gammas = rng.standard_gamma(alpha, size=legal_mask.shape) * legal_mask

@@ -35,6 +35,7 @@ from selfplay.mcts.policy import (
     dirichlet_noise,
     gumbel_noise,
     mix_noise,
+    proof_moves,
     prune_forced_visits,
     select_actions,
     visit_policy,
@@ -56,7 +57,8 @@ class SearchResult:
     """What one search found, per root ``b`` and action ``a`` (arrays [B, A] unless noted).
 
     Visit counts include the visits a reused subtree brought from earlier searches, so a row
-    sums to the kept visits plus ``num_simulations``. Values and Q are from the point of view
+    sums to the kept visits plus ``num_simulations`` (less with the solver, which stops a
+    search once its root is proven). Values and Q are from the point of view
     of the player to move at the root.
     """
 
@@ -70,6 +72,7 @@ class SearchResult:
     improved_policy: np.ndarray | None = None  # Gumbel only: softmax(logit + sigma(completed Q))
     gumbel_action: np.ndarray | None = None    # Gumbel only: the action sequential halving chose
     pruned_visits: np.ndarray | None = None    # forced playouts only: the visits the target counts
+    proven_values: np.ndarray | None = None    # solver only: each move's proven value, NaN when open
 
     def pv(self, b: int = 0) -> np.ndarray:
         line = self.principal_variation[b]
@@ -85,10 +88,27 @@ class SearchResult:
 
     def select_actions(self, temperature: float, rng: np.random.Generator) -> np.ndarray:
         """The move of every root: the Gumbel choice, or visits with a temperature (0 = most
-        visited, ties broken at random); a root without visits falls back on its priors."""
+        visited, ties broken at random); a root without visits falls back on its priors. With
+        the solver, a proven win (or, every move settled, the best of them) is played, and a
+        proven loss never while another move is open."""
+        if self.proven_values is None:
+            if self.gumbel_action is not None:
+                return self.gumbel_action.copy()
+            return select_actions(self.visit_counts, temperature, rng, fallback=self.priors)
+        decided, lost = proof_moves(self.proven_values, self.legal_mask)
+        visits = np.where(lost, 0, self.visit_counts)
         if self.gumbel_action is not None:
-            return self.gumbel_action.copy()
-        return select_actions(self.visit_counts, temperature, rng, fallback=self.priors)
+            actions = self.gumbel_action.copy()
+            rows = np.flatnonzero(lost[np.arange(len(actions)), actions])
+            open_score = np.where(lost | ~self.legal_mask, -1.0, visits + self.priors)  # priors break ties
+            actions[rows] = open_score[rows].argmax(axis=-1)
+        else:
+            actions = decided.copy()
+            rows = decided < 0
+            if rows.any():
+                actions[rows] = select_actions(visits[rows], temperature, rng,
+                                               fallback=np.where(lost, 0, self.priors)[rows])
+        return np.where(decided >= 0, decided, actions)
 
 
 @njit(cache=True)
@@ -349,6 +369,9 @@ class MCTS:
         if config.forced_playouts > 0 and not config.gumbel:
             result.pruned_visits = prune_forced_visits(visits, q, priors, config.c_puct, config.c_base,
                                                        config.forced_playouts)
+        if config.solver:
+            result.proven_values = np.zeros((self.batch_size, self.game.num_actions), dtype=np.float32)
+            trees.root_proofs(self.tree, self._params[SIGN], result.proven_values)
         if self.config.gumbel:
             result.gumbel_action = np.zeros(self.batch_size, dtype=np.int64)
             result.improved_policy = np.zeros((self.batch_size, self.game.num_actions), dtype=np.float32)

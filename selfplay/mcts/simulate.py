@@ -15,10 +15,10 @@ import numpy as np
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, VIRTUAL_LOSS
+from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, SOLVER, VIRTUAL_LOSS
 from selfplay.mcts.evaluators import leaf_value
 from selfplay.mcts.selection import descend_gumbel, descend_puct
-from selfplay.mcts.tree import PENDING, TERMINAL, UNEXPANDED, backup, expand_node
+from selfplay.mcts.tree import PENDING, TERMINAL, UNEXPANDED, backup, expand_node, propagate_proofs, settled
 
 
 @njit(cache=True)
@@ -58,6 +58,8 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
     gumbel = params[GUMBEL] > 0
     n = 0
     for b in range(root_states.shape[0]):
+        if tree.proven[b, 0] != 0:
+            remaining[b] = 0  # the solver proved the root: nothing left to search
         count = min(leaves_per_round, remaining[b])
         leaf_count[b] = count
         needed[b] = 0
@@ -95,8 +97,10 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
 
 @njit(cache=True)
 def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_logits, values, params):
-    """Expand each new leaf with its evaluation and back up every walk of the round."""
+    """Expand each new leaf with its evaluation and back up every walk of the round (with the
+    solver on, a walk that ended at a terminal or proven node then proves what it can above it)."""
     sign, discount, pending_loss = params[SIGN], params[DISCOUNT], params[VIRTUAL_LOSS]
+    solver = params[SOLVER] > 0
     for b in range(leaf_count.shape[0]):
         for walk in range(leaf_count[b]):
             leaf, row = leaf_node[b, walk], leaf_row[b, walk]
@@ -107,6 +111,8 @@ def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_
                     expand_node(tree, b, leaf, legal[row], policy[row], are_logits, values[row])
                 value = values[row]
             backup(tree, b, leaf, value, sign, discount, pending_loss)
+            if solver and row < 0:
+                propagate_proofs(tree, b, leaf, sign, discount)
 
 
 @njit(cache=True)
@@ -129,7 +135,7 @@ def cancel_round(tree, leaf_node, leaf_count, params):
 def _fused_leaf_value(game, tree, b, leaf, state, evaluator_kind, num_rollouts, legal, uniform, scratch_state):
     """The value of a walk's leaf, expanding it first when it is new; NaN when the tree has no
     room for its children."""
-    if tree.first_child[b, leaf] == TERMINAL:
+    if settled(tree, b, leaf):
         return np.float64(tree.raw_value[b, leaf])
     if kernels.is_terminal(game, state):
         tree.first_child[b, leaf] = TERMINAL
@@ -178,6 +184,7 @@ def fused_gumbel(game, tree, root_states, remaining, params, noise, base_visits,
 def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
                 evaluator_kind, num_rollouts, gumbel):
     sign, discount = params[SIGN], params[DISCOUNT]
+    solver = params[SOLVER] > 0
     num_actions = noise.shape[1]
     state = np.empty(root_states.shape[1], dtype=np.int64)
     scratch_state = np.empty(root_states.shape[1], dtype=np.int64)
@@ -185,7 +192,7 @@ def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, 
     uniform = np.ones(num_actions, dtype=np.float32)
     scratch = np.empty(num_actions, dtype=np.float64)
     for b in range(root_states.shape[0]):
-        while remaining[b] > 0:
+        while remaining[b] > 0 and tree.proven[b, 0] == 0:  # a root proven by the solver: done
             state[:] = root_states[b]
             leaf = descend_gumbel(game, tree, b, state, params, 0.0, noise, base_visits, table, num_considered,
                                   scratch) if gumbel else descend_puct(game, tree, b, state, params, 0.0)
@@ -198,5 +205,8 @@ def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, 
                     node = tree.parent[b, node]
                 return b
             backup(tree, b, leaf, value, sign, discount, 0.0)
+            if solver and settled(tree, b, leaf):
+                propagate_proofs(tree, b, leaf, sign, discount)
             remaining[b] -= 1
+        remaining[b] = 0
     return -1

@@ -29,7 +29,8 @@ UNEXPANDED, TERMINAL, PENDING = -1, -2, -3
 
 TreeArrays = namedtuple(
     "TreeArrays",
-    ["prior", "visits", "value_sum", "raw_value", "action", "first_child", "num_children", "parent", "num_nodes"],
+    ["prior", "visits", "value_sum", "raw_value", "action", "first_child", "num_children", "parent", "proven",
+     "num_nodes"],
 )
 TreeArrays.__doc__ = """Arrays [batch, capacity] of the trees (num_nodes is [batch]).
 
@@ -41,6 +42,8 @@ action        int32    the move from the parent into the node
 first_child   int32    start of the children block, or UNEXPANDED / TERMINAL / PENDING
 num_children  int32    size of the children block (the legal moves)
 parent        int32    the parent node, -1 at the root
+proven        int8     1: the node's game-theoretic value is known (search with the solver on), and
+                       raw_value holds it; walks stop there as at a terminal node
 num_nodes     int32    slots in use per tree
 """
 
@@ -53,7 +56,7 @@ def allocate(batch_size: int, capacity: int) -> TreeArrays:
     tree = TreeArrays(
         prior=full(np.float32), visits=full(np.int32), value_sum=full(np.float64), raw_value=full(np.float32),
         action=full(np.int32, -1), first_child=full(np.int32, UNEXPANDED), num_children=full(np.int32),
-        parent=full(np.int32, -1), num_nodes=np.ones(batch_size, dtype=np.int32),
+        parent=full(np.int32, -1), proven=full(np.int8), num_nodes=np.ones(batch_size, dtype=np.int32),
     )
     return tree
 
@@ -96,6 +99,7 @@ def reset_tree(tree, b):
     tree.first_child[b, 0] = UNEXPANDED
     tree.num_children[b, 0] = 0
     tree.parent[b, 0] = -1
+    tree.proven[b, 0] = 0
 
 
 @njit(cache=True, inline="always")
@@ -131,6 +135,7 @@ def expand_node(tree, b, node, legal, policy, are_logits, value):
             tree.first_child[b, k] = UNEXPANDED
             tree.num_children[b, k] = 0
             tree.parent[b, k] = node
+            tree.proven[b, k] = 0
             k += 1
     for k in range(start, start + n):
         tree.prior[b, k] = tree.prior[b, k] / total if total > 0 else 1.0 / n
@@ -148,6 +153,60 @@ def backup(tree, b, leaf, value, sign, discount, pending_loss):
         value = step * value
         node = tree.parent[b, node]
     tree.value_sum[b, 0] += value
+
+
+@njit(cache=True, inline="always")
+def settled(tree, b, node):
+    """Whether the node's value is exact: a terminal position, or proven by the solver."""
+    return tree.first_child[b, node] == TERMINAL or tree.proven[b, node] != 0
+
+
+@njit(cache=True)
+def propagate_proofs(tree, b, leaf, sign, discount):
+    """MCTS-Solver (Winands et al., 2008), after a walk ended at the settled node ``leaf``: each
+    ancestor whose value the settled children now fix is proven, from the leaf up, until one
+    is not. A node is proven when a settled child is a win for the node's player to move
+    (some move wins; the node's value the best such win, discount included) or when every
+    child is settled (its value the best of them: a draw or the slowest loss). A proven node
+    keeps raw_value = that value and its mean is set to it, so PUCT above sees the exact value
+    at once; walks stop there and back the exact value up. Two-player searches only.
+
+    With several walks of a round in flight (virtual loss), those through a node proven
+    meanwhile leave its mean slightly off until more visits arrive; the proof itself is exact."""
+    node = tree.parent[b, leaf]
+    step = sign * discount
+    while node >= 0:
+        start, n = tree.first_child[b, node], tree.num_children[b, node]
+        best, won, all_settled = -np.inf, False, True
+        for k in range(start, start + n):
+            if settled(tree, b, k):
+                value = step * tree.raw_value[b, k]
+                best = max(best, value)
+                won = won or value > 0
+            else:
+                all_settled = False
+        if not (won or all_settled):
+            return
+        if tree.proven[b, node] != 0 and tree.raw_value[b, node] == np.float32(best):
+            return
+        tree.proven[b, node] = 1
+        tree.raw_value[b, node] = best
+        tree.value_sum[b, node] = best * tree.visits[b, node]
+        node = tree.parent[b, node]
+
+
+@njit(cache=True)
+def root_proofs(tree, sign, out):
+    """Per root and action, the child's proven value from the root player's view (NaN when
+    the child is not settled)."""
+    out[:, :] = np.nan
+    for b in range(out.shape[0]):
+        start = tree.first_child[b, 0]
+        if start < 0:
+            continue
+        for k in range(start, start + tree.num_children[b, 0]):
+            if settled(tree, b, k):
+                out[b, tree.action[b, k]] = sign * tree.raw_value[b, k]
 
 
 @njit(cache=True)
@@ -179,6 +238,7 @@ def reroot(tree, b, action):
     moves = tree.action[b, :n].copy()
     first_child = tree.first_child[b, :n].copy()
     num_children = tree.num_children[b, :n].copy()
+    proven = tree.proven[b, :n].copy()
     old_of = np.empty(n, dtype=np.int32)  # old index of each new node, in breadth-first order
     old_of[0] = child
     head, tail = 0, 1
@@ -190,6 +250,7 @@ def reroot(tree, b, action):
         tree.raw_value[b, head] = raw_value[old]
         tree.action[b, head] = moves[old] if head > 0 else -1
         tree.num_children[b, head] = num_children[old]
+        tree.proven[b, head] = proven[old]
         if first_child[old] >= 0:
             tree.first_child[b, head] = tail
             for j in range(num_children[old]):

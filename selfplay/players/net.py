@@ -57,13 +57,15 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     ``sym=N`` averages the network over the game's first N symmetries (1: none; 2 in Connect
     Four is the board and its mirror image, Go has 8), N forwards per evaluation; ``score=W``
     (0 to 1; a network with the score head) searches on KataGo's score utility mixed into the
-    value with weight W, preferring larger margins (network.NetworkEvaluator)."""
+    value with weight W, preferring larger margins (network.NetworkEvaluator); ``solve=true``
+    proves wins and losses from the terminal positions the search reaches (MCTS-Solver,
+    mcts.MCTSConfig.solver)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
-                     precision="fp32", cache=0, sym=1, score=0.0)
+                     precision="fp32", cache=0, sym=1, score=0.0, solve=False)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
