@@ -83,7 +83,7 @@ def test_descend_replays_the_path_and_counts_virtual_visits():
     t.prior[0, 1:8] = [0, 0, 0, 1, 0, 0, 0]  # make the walk go through it
     t.prior[0, 8:15] = [0, 0, 0, 0, 0, 0, 1]
     walked = state.copy()
-    leaf = descend_puct(GAME.kernel_id, t, 0, walked, params, 1.0)
+    leaf = descend_puct(GAME.kernel_id, t, 0, walked, params, 1.0, False)
     assert t.action[0, leaf] == 6 and t.parent[0, leaf] == 4
     assert (walked == GAME.state_from_moves("47")).all()
     assert t.visits[0, [0, 4, leaf]].tolist() == [2, 2, 1]
@@ -102,6 +102,6 @@ def test_gumbel_walk_stays_in_the_tree_and_counts_visits():
     table = np.zeros((8, 4), np.int32)
     state = GAME.initial_state()
     leaf = descend_gumbel(GAME.kernel_id, t, 0, state, params, 0.0, noise, np.zeros((1, 7), np.int32), table,
-                          np.array([7], np.int32), np.zeros(7))
+                          np.array([7], np.int32), np.zeros(7), False)
     assert t.action[0, leaf] == 5 and t.visits[0, leaf] == 1
     assert (state == GAME.state_from_moves("6")).all()
