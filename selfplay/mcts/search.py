@@ -97,18 +97,16 @@ class SearchResult:
             return select_actions(self.visit_counts, temperature, rng, fallback=self.priors)
         decided, lost = proof_moves(self.proven_values, self.legal_mask)
         visits = np.where(lost, 0, self.visit_counts)
+        actions, open_rows = decided.copy(), decided < 0
         if self.gumbel_action is not None:
-            actions = self.gumbel_action.copy()
-            rows = np.flatnonzero(lost[np.arange(len(actions)), actions])
+            actions[open_rows] = self.gumbel_action[open_rows]
+            rows = open_rows & lost[np.arange(len(actions)), actions]  # Gumbel chose a proven loss
             open_score = np.where(lost | ~self.legal_mask, -1.0, visits + self.priors)  # priors break ties
             actions[rows] = open_score[rows].argmax(axis=-1)
-        else:
-            actions = decided.copy()
-            rows = decided < 0
-            if rows.any():
-                actions[rows] = select_actions(visits[rows], temperature, rng,
-                                               fallback=np.where(lost, 0, self.priors)[rows])
-        return np.where(decided >= 0, decided, actions)
+        elif open_rows.any():
+            actions[open_rows] = select_actions(visits[open_rows], temperature, rng,
+                                                fallback=np.where(lost, 0, self.priors)[open_rows])
+        return actions
 
 
 @njit(cache=True)
