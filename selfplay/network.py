@@ -130,6 +130,22 @@ class PolicyValueNet(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def deepen_from(self, smaller: "PolicyValueNet") -> None:
+        """Take the weights of ``smaller``, the same network with fewer residual blocks, and start
+        the blocks it lacks (the last ones) as the identity: their second batch norm's scale and
+        shift are zero, so each adds nothing to its input, which a ReLU has already made
+        non-negative. The deeper network computes what ``smaller`` did and trains on from there
+        (Net2Net's function-preserving deepening; zero-initialised residual branches as in Goyal
+        et al.'s large-batch ResNet training)."""
+        extra = self.config.blocks - smaller.config.blocks
+        if extra < 0:
+            raise UserError(f"cannot start a {self.config.blocks}-block network from a {smaller.config.blocks}-block "
+                            f"one (a network only grows deeper)")
+        self.load_state_dict(smaller.state_dict(), strict=False)
+        for block in self.tower[smaller.config.blocks:]:
+            nn.init.zeros_(block.bn2.weight)
+            nn.init.zeros_(block.bn2.bias)
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` is CUDA when a GPU is present, else the CPU; anything else is passed to torch."""

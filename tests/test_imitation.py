@@ -109,6 +109,14 @@ def test_sft_learns_the_expert_then_rl_starts_from_it(tmp_path):
                               ["total_steps=2", "eval.every_steps=0", "network.channels=32", "network.blocks=2",
                                "network.value_discount=0.98", f"init_from={tmp_path / 'sft'}"], log=messages.append)
     assert discounted.step == 2 and any("it learns 0.98 from here on" in m for m in messages)
+    messages = []  # more blocks: the new ones start as the identity
+    deeper = run_training(tmp_path / "rl-deeper", SMOKE, ["total_steps=1", "eval.every_steps=0", "network.channels=32",
+                                                          "network.blocks=3", f"init_from={tmp_path / 'sft'}"],
+                          log=messages.append)
+    assert deeper.step == 1 and any("deepened from 2 to 3 residual blocks" in m for m in messages)
+    with pytest.raises(Exception, match="differs from this run's"):  # fewer blocks cannot be
+        run_training(tmp_path / "rl-shallower", SMOKE, ["network.channels=32", "network.blocks=1",
+                                                        f"init_from={tmp_path / 'sft'}"], log=lambda m: None)
     with pytest.raises(Exception, match="differs from this run's"):
         run_training(tmp_path / "rl2", SMOKE, [f"init_from={tmp_path / 'sft'}"], log=lambda m: None)
 

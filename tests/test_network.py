@@ -1,6 +1,7 @@
 """PolicyValueNet and its evaluator: shapes, masking, learning on a fixed sample."""
 
 import numpy as np
+import pytest
 import torch
 
 from games import make_game
@@ -10,6 +11,7 @@ from selfplay.network import (
     PolicyValueNet,
     resolve_device,
 )
+from selfplay.errors import UserError
 from selfplay.training import learner
 
 GAME = make_game("connect4")
@@ -39,6 +41,28 @@ def test_evaluator_batches_like_single_calls():
     for i in range(7):
         p, v = evaluator.priors(planes[i:i + 1], masks[i:i + 1])
         assert np.allclose(p[0], priors[i], atol=1e-6) and np.isclose(v[0], values[i], atol=1e-6)
+
+
+def test_a_deepened_network_computes_what_the_smaller_one_did_then_learns():
+    small = small_net()
+    for module in small.modules():  # running statistics away from 0 and 1, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    small.eval()
+    deep = PolicyValueNet(GAME.obs_shape, GAME.num_actions, NetworkConfig(channels=16, blocks=3, value_hidden=16))
+    deep.deepen_from(small)
+    deep.eval()
+    states = [GAME.state_from_moves(m) for m in ("4", "4453", "1234567", "44444")]
+    planes = torch.from_numpy(np.stack([GAME.encode(s) for s in states]))
+    with torch.no_grad():
+        (small_logits, small_values), (deep_logits, deep_values) = small(planes), deep(planes)
+    assert torch.allclose(small_logits, deep_logits, atol=1e-5) and torch.allclose(small_values, deep_values, atol=1e-6)
+    deep.train()  # the new blocks are not dead: their zeroed scales get a gradient
+    deep.training_outputs(planes)["values"].sum().backward()
+    assert deep.tower[2].bn2.weight.grad.abs().sum() > 0
+    with pytest.raises(UserError, match="only grows deeper"):
+        small_net().deepen_from(deep)
 
 
 def test_loss_goes_down_on_a_fixed_sample():
