@@ -250,6 +250,26 @@ def test_command_table(positions_file, tmp_path, capsys):
     assert code == 0 and "keeps the outcome" in out and "best score" in out and "22 positions" in out
 
 
+def test_command_pairs_two_players_on_the_same_positions(positions_file, tmp_path, capsys):
+    cache, answers = ["--cache-dir", str(tmp_path / "cache")], tmp_path / "solver.npz"
+    assert main(["eval-c4", "solver:seed=1", "--positions", str(positions_file), *cache, "--answers", str(answers)]) == 0
+    capsys.readouterr()
+    assert main(["eval-c4", "random:seed=2", "--positions", str(positions_file), *cache, "--against", str(answers),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    misses = report["positions"] - report["outcome_kept"]["count"]
+    assert misses > 0  # random play drops some outcomes; the solver none, so every difference is the solver's
+    assert report["against"]["outcome_kept"] == {"only_this": 0, "only_other": misses,
+                                                 "p": pytest.approx(min(1, 2 / 2 ** misses))}
+    assert report["against"]["best_move"]["only_this"] == 0
+    code = main(["eval-c4", "random", "--positions", str(positions_file), *cache, "--limit", "5",
+                 "--against", str(answers)])
+    assert code == 2 and "other positions" in capsys.readouterr().err
+    answers.write_bytes(b"not an npz")
+    code = main(["eval-c4", "random", "--positions", str(positions_file), *cache, "--against", str(answers)])
+    assert code == 2 and "not a readable answers file" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("player, extra, message", [
     ("random", ["--limit", "0"], "--limit"),
     ("nobody", [], "unknown player"),

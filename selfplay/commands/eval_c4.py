@@ -24,6 +24,11 @@ def add_parser(sub):
     p.add_argument("--limit", type=int, default=None, metavar="N", help="use the first N positions")
     p.add_argument("--cache-dir", default=None,
                    help=f"where move scores are cached (default {c4_positions.default_cache_dir()})")
+    p.add_argument("--answers", default=None, metavar="OUT.npz",
+                   help="save which positions the player got right, for --against in a later run")
+    p.add_argument("--against", default=None, metavar="ANSWERS.npz",
+                   help="another player's --answers on the same positions: count the positions only one of "
+                        "the two got right, with McNemar's exact p")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=run)
 
@@ -41,13 +46,22 @@ def run(args):
 
     scores = c4_positions.move_scores(positions, args.cache_dir, progress=progress)
     result = c4_positions.evaluate(player, positions, scores)
+    paired = None if args.against is None else c4_positions.compare_answers(args.against, positions, result)
+    if args.answers is not None:
+        c4_positions.save_answers(args.answers, args.player, positions, result)
     if args.json:
-        print(json.dumps({"player": args.player, "file": str(positions.path), **result.as_dict()}, indent=2))
+        extra = {} if paired is None else {"against": paired}
+        print(json.dumps({"player": args.player, "file": str(positions.path), **result.as_dict(), **extra}, indent=2))
         return 0
     print(f"{args.player} on {len(positions)} positions of {positions.path}")
     for label, share in (("keeps the outcome", result.outcome), ("best score", result.best)):
         print(f"  {label:<18} {100 * share.value:5.1f}%  ({share.count}/{share.total}, "
               f"95% CI {100 * share.low:.1f}-{100 * share.high:.1f}%)")
+    if paired is not None:
+        print(f"  against {paired['other']} on the same positions (only this / only it, McNemar's exact p):")
+        for label, key in (("keeps the outcome", "outcome_kept"), ("best score", "best_move")):
+            pair = paired[key]
+            print(f"  {label:<18} {pair['only_this']} / {pair['only_other']}, p = {pair['p']:.2g}")
     if result.score_mismatches:
         print(f"  warning: {result.score_mismatches} positions have a score in the file that differs from the solver's")
     return 0

@@ -28,6 +28,7 @@ from games.connect4_solver import ILLEGAL, MAX_SCORE, MIN_SCORE, Solver
 from selfplay.atomic import atomic_path
 from selfplay.errors import UserError
 from selfplay.players import Player
+from selfplay.rating.stats import mcnemar_p
 
 CACHE_VERSION = 1
 SAVE_EVERY_S = 30.0  # while computing, save progress this often so an interrupted run keeps it
@@ -210,3 +211,30 @@ def evaluate(player: Player, positions: Positions, scores: np.ndarray) -> Evalua
     n = len(positions)
     return Evaluation(n, Share(int(kept_each.sum()), n), Share(int(best_each.sum()), n), mismatches,
                       kept_each, best_each)
+
+
+def save_answers(path: str | Path, player: str, positions: Positions, result: Evaluation) -> None:
+    """Which positions ``player`` kept the outcome of and played exact-best in, for a paired
+    comparison with another player on the same positions (``compare_answers``)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, kept=result.kept_each, best=result.best_each, player=np.array(player),
+                 digest=np.array(positions.digest), count=np.int64(len(positions)))
+
+
+def compare_answers(path: str | Path, positions: Positions, result: Evaluation) -> dict:
+    """Positions only this result got right / only the saved answers at ``path`` did (per measure),
+    with McNemar's exact p: most positions both get right or both miss, so the pairs that differ
+    say more than two shares' intervals do. The saved answers must be of the same positions."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            kept, best, player = data["kept"].astype(bool), data["best"].astype(bool), str(data["player"])
+            same = str(data["digest"]) == positions.digest and int(data["count"]) == len(positions)
+    except (OSError, KeyError, ValueError, EOFError) as e:
+        raise UserError(f"{path}: not a readable answers file of eval-c4 --answers ({e})") from None
+    if not same:
+        raise UserError(f"{path}: its answers are of other positions (another file or --limit); compare on the same")
+    out = {"other": player}
+    for name, mine, theirs in (("outcome_kept", result.kept_each, kept), ("best_move", result.best_each, best)):
+        only_mine, only_theirs = int(np.sum(mine & ~theirs)), int(np.sum(theirs & ~mine))
+        out[name] = {"only_this": only_mine, "only_other": only_theirs, "p": mcnemar_p(only_mine, only_theirs)}
+    return out
