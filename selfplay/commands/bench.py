@@ -17,6 +17,7 @@ BENCHMARKS = {
     "mcts": "selfplay.benchmarks.mcts:run",
     "ray": "selfplay.benchmarks.scaleout:run",
     "train": "selfplay.benchmarks.train:run",
+    "learner": "selfplay.benchmarks.learner:run",
 }
 DEFAULT_SECONDS = {"train": 300.0}  # a benchmark's budget when --seconds is not given (else 3)
 
@@ -30,8 +31,8 @@ def add_parser(sub):
                    help="time budget of each measurement (default 3; train: the training run's, 300)")
     p.add_argument("--no-reference", action="store_true", help="skip the OpenSpiel reference measurements")
     p.add_argument("--no-baseline", action="store_true",
-                   help="selfplay, train: skip the baseline (fp32, no evaluation cache) measured beside the "
-                        "settings for the 'x baseline' ratio")
+                   help="selfplay, train, learner: skip the baseline (fp32; no evaluation cache) measured beside "
+                        "the settings for the 'x baseline' ratio")
     p.add_argument("--config", metavar="PATH",
                    help="train: the run config to train with (default: the quick curve's RL settings)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")

