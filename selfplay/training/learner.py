@@ -40,8 +40,8 @@ class OptimConfig:
     ownership_weight: float = 1.5
     score_weight: float = 1.0
     #: fp32, or bf16: the forward pass and the losses under bfloat16 autocast (the weights, their
-    #: gradients and Adam's moments stay fp32). 1.5-1.7x the steps a second of a 4x64 or 8x64
-    #: network on a CPU with AVX-512 bf16, the tensor cores' format on a GPU.
+    #: gradients and Adam's moments stay fp32). 1.4-1.8x the steps a second of the project's
+    #: networks on a CPU with AVX-512 bf16 (``selfplay bench learner``); the tensor cores' format on a GPU.
     precision: Literal["fp32", "bf16"] = "fp32"
 
     def validate(self):
