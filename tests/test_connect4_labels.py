@@ -3,6 +3,8 @@ move against a search of the position after the move (the best columns' exact sc
 below it); the benchmark files stay held out; the targets are hand-computed; SFT trains on them
 end to end."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -127,6 +129,25 @@ def test_a_rerun_continues_and_other_settings_are_refused(tmp_path):
     assert len(moves) == 60 and len(set(moves)) == 60 and scores.shape == (60, 7)
     with pytest.raises(ExpertGamesError, match="other settings"):
         generate_labels(out, 70, min_ply=LATE + 1, held_out=[])
+
+
+def test_max_ply_stops_each_game_there(tmp_path):
+    lines = label_batch(LabelSettings(min_ply=LATE, max_ply=LATE + 2), np.zeros(0, np.int64), seed=4, count=30)
+    assert {len(moves) for moves, _ in lines} <= {LATE, LATE + 1, LATE + 2}
+    with pytest.raises(ExpertGamesError, match="--max-ply must be in 30..41"):
+        generate_labels(tmp_path / "bad", 10, min_ply=LATE, max_ply=LATE - 1, held_out=[])
+
+
+def test_a_directory_made_before_a_setting_existed_continues(tmp_path):
+    """meta.json without max_ply (labels made before the option) reads as the default it was made with."""
+    out = tmp_path / "labels"
+    assert generate_labels(out, 10, seed=1, min_ply=LATE, held_out=[]) == 10
+    meta = json.loads((out / "meta.json").read_text())
+    del meta["max_ply"]
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert generate_labels(out, 20, seed=2, min_ply=LATE, held_out=[]) == 10
+    with pytest.raises(ExpertGamesError, match="max_ply=41 \\(now 35\\)"):
+        generate_labels(out, 30, min_ply=LATE, max_ply=35, held_out=[])
 
 
 @pytest.mark.parametrize("text, message", [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from selfplay.experts.connect4_labels import MIN_PLY, generate_labels
+from selfplay.experts.connect4_labels import MAX_PLY, MIN_PLY, generate_labels
 
 
 def add_parser(sub):
@@ -27,6 +27,9 @@ def add_parser(sub):
     p.add_argument("--min-ply", type=int, default=MIN_PLY,
                    help=f"label positions with at least this many stones (default {MIN_PLY}: the opening book "
                         "answers the first plies at once)")
+    p.add_argument("--max-ply", type=int, default=MAX_PLY,
+                   help=f"label positions with at most this many stones; each game stops there (default {MAX_PLY}: "
+                        "to the end)")
     p.add_argument("--held-out", nargs="*", default=None, metavar="FILE",
                    help="benchmark files whose positions are never labelled (default: the Test_* files of "
                         "../shared/data/connect4 beside the repository, when there)")
@@ -40,7 +43,8 @@ def run(args):
     with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("positions", total=args.positions)
         added = generate_labels(args.out, args.positions, workers=args.workers, seed=args.seed,
-                                random_plies=args.random_plies, min_ply=args.min_ply, held_out=held_out,
+                                random_plies=args.random_plies, min_ply=args.min_ply, max_ply=args.max_ply,
+                                held_out=held_out,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
     print(f"{args.out}: {added} positions added, {args.positions} in all")
     return 0

@@ -18,7 +18,9 @@ that each game plays a random legal move with its own probability ``epsilon`` (d
 from [0, 1] per game) and otherwise one of the solver's best moves, so the positions range from
 those of random play (where Pascal Pons's benchmark positions come from) to those of perfect
 play. Positions with fewer than ``min_ply`` stones are played through unlabelled (the shipped
-opening book answers the first plies at once; without it their search takes minutes), and the
+opening book answers the first plies at once; without it their search takes minutes), a game
+stops after its last position of at most ``max_ply`` stones (so the labels can be aimed at the
+middle game, where Pons's medium positions lie and the networks err), and the
 positions of the benchmark files (and their mirror images) are never labelled, so those files
 stay a held-out test.
 """
@@ -44,6 +46,7 @@ from selfplay.experts.store import GameStore, LinesFile
 POSITIONS_FILE = "positions.txt"
 BATCH = 200  # positions a worker labels per batch (a few hundred games' worth of seconds)
 MIN_PLY = 1  # every position but the empty board (its move string would be empty)
+MAX_PLY = CELLS - 1  # every position up to the last move
 #: A legal column scoring less than the best ("<" in positions.txt; below every real score).
 BELOW = ILLEGAL + 1
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "connect4"
@@ -55,6 +58,7 @@ class LabelSettings:
     game: str = "connect4-solver-labels"
     random_plies: int = 0
     min_ply: int = MIN_PLY
+    max_ply: int = MAX_PLY
     held_out: list[str] = field(default_factory=list)  # sha-256 digests (16 hex digits) of the files kept out
 
     def check(self) -> None:
@@ -62,6 +66,8 @@ class LabelSettings:
             raise ExpertGamesError(f"random opening moves must be >= 0, got {self.random_plies}")
         if not 1 <= self.min_ply < 42:
             raise ExpertGamesError(f"--min-ply must be in 1..41, got {self.min_ply}")
+        if not self.min_ply <= self.max_ply < 42:
+            raise ExpertGamesError(f"--max-ply must be in {self.min_ply}..41 (at least --min-ply), got {self.max_ply}")
 
 
 def held_out_keys(paths: list[Path]) -> np.ndarray:
@@ -100,7 +106,7 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
     while len(out) < count:
         state, actions = game.initial_state(), []
         epsilon = rng.random()
-        while not game.is_terminal(state):
+        while not game.is_terminal(state) and len(actions) <= settings.max_ply:
             legal = np.flatnonzero(game.legal_mask(state))
             scores = None
             if int(state[MOVES]) >= settings.min_ply:
@@ -120,14 +126,15 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
 
 
 def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | None = None,
-                    random_plies: int = 0, min_ply: int = MIN_PLY, held_out: list[Path] | None = None,
+                    random_plies: int = 0, min_ply: int = MIN_PLY, max_ply: int = MAX_PLY,
+                    held_out: list[Path] | None = None,
                     progress: Callable[[int, int], None] | None = None) -> int:
     """Label positions until ``out`` holds ``target``; returns how many were added. ``held_out``
     defaults to the benchmark files beside the repository (../shared/data/connect4) when present."""
     if held_out is None:
         held_out = sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
     digests = list(hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in held_out)
-    settings = LabelSettings(random_plies=random_plies, min_ply=min_ply, held_out=digests)
+    settings = LabelSettings(random_plies=random_plies, min_ply=min_ply, max_ply=max_ply, held_out=digests)
     settings.check()
     excluded = held_out_keys(held_out)
     store = GameStore(out, settings, partial(LinesFile, name=POSITIONS_FILE))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -100,6 +100,9 @@ class GameStore:
                 found = json.loads(path.read_text())
             except (OSError, ValueError) as e:
                 raise ExpertGamesError(f"{path} cannot be read ({e}); remove it or choose another --out") from None
+            # a setting added after the directory was made reads as its default, which it was made with
+            defaults = {f.name: f.default for f in fields(self.settings) if f.default is not MISSING}
+            found = {**{k: v for k, v in defaults.items() if k not in found}, **found}
             if found != wanted:
                 diff = ", ".join(f"{k}={found.get(k)!r} (now {v!r})" for k, v in wanted.items() if found.get(k) != v)
                 raise ExpertGamesError(f"{self.out} holds games made with other settings: {diff}; "
