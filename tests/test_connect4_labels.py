@@ -148,6 +148,9 @@ def test_a_directory_made_before_a_setting_existed_continues(tmp_path):
     assert generate_labels(out, 20, seed=2, min_ply=LATE, held_out=[]) == 10
     with pytest.raises(ExpertGamesError, match="max_ply=41 \\(now 35\\)"):
         generate_labels(out, 30, min_ply=LATE, max_ply=35, held_out=[])
+    (out / "meta.json").write_text("[1, 2]")
+    with pytest.raises(ExpertGamesError, match="holds no settings"):
+        generate_labels(out, 30, min_ply=LATE, held_out=[])
 
 
 @pytest.mark.parametrize("text, message", [

@@ -100,6 +100,9 @@ class GameStore:
                 found = json.loads(path.read_text())
             except (OSError, ValueError) as e:
                 raise ExpertGamesError(f"{path} cannot be read ({e}); remove it or choose another --out") from None
+            if not isinstance(found, dict):
+                raise ExpertGamesError(f"{path} holds no settings (a JSON object expected); remove it or choose "
+                                       "another --out")
             # a setting added after the directory was made reads as its default, which it was made with
             defaults = {f.name: f.default for f in fields(self.settings) if f.default is not MISSING}
             found = {**{k: v for k, v in defaults.items() if k not in found}, **found}
