@@ -29,17 +29,17 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from games.connect4 import MASK, POSITION, ConnectFour  # noqa: E402
-from games.connect4_solver import ILLEGAL, book_key  # noqa: E402
+from games.connect4 import ConnectFour  # noqa: E402
 from selfplay.atomic import atomic_write_text  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.evaluation.c4_positions import read_positions  # noqa: E402
-from selfplay.experts.connect4_labels import BELOW, plies_to_end, read_labelled_positions  # noqa: E402
-
-
-def best_scores(scores: np.ndarray) -> np.ndarray:
-    """The exact score of each labelled position (its best columns' score)."""
-    return np.where((scores == ILLEGAL) | (scores == BELOW), -100, scores.astype(np.int64)).max(axis=1)
+from selfplay.experts.connect4_labels import (  # noqa: E402
+    held_out_keys,
+    masked_scores,
+    plies_to_end,
+    position_key,
+    read_labelled_positions,
+)
 
 
 def span(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -50,29 +50,18 @@ def span(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
     return (min(stones), max(stones)), (min(left), max(left))
 
 
-def mirror_keys(game: ConnectFour, moves: list[str]) -> set[int]:
-    keys = set()
-    for m in moves:
-        state = game.state_from_moves(m)
-        keys.add(int(book_key(state[POSITION], state[MASK])))
-    return keys
-
-
 def dev_lines(labels: Path, like: Path, exclude: list[Path], seed: int = 0) -> list[str]:
     (low, high), (left_low, left_high) = span(like)
     moves, scores = read_labelled_positions(labels)
-    best = best_scores(scores)
+    best = masked_scores(scores).max(axis=1)
     game = ConnectFour()
-    excluded = set()
-    for path in exclude:
-        excluded |= mirror_keys(game, read_labelled_positions(path)[0])
-    excluded |= mirror_keys(game, read_positions(like).moves)  # never the test positions themselves
+    excluded = {position_key(game, m) for path in exclude for m in read_labelled_positions(path)[0]}
+    excluded |= set(held_out_keys([like]).tolist())  # never the test positions themselves
     lines, seen = [], set()
     for m, b in zip(moves, best):
         if not (low <= len(m) <= high and left_low <= plies_to_end(len(m), int(b)) <= left_high):
             continue
-        state = game.state_from_moves(m)
-        key = int(book_key(state[POSITION], state[MASK]))
+        key = position_key(game, m)
         if key in excluded or key in seen:
             continue
         seen.add(key)

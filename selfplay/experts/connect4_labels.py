@@ -73,12 +73,16 @@ class LabelSettings:
 def held_out_keys(paths: list[Path]) -> np.ndarray:
     """Sorted mirror-folded keys (games.connect4_solver.book_key) of every position in the
     benchmark files ``paths`` (lines "MOVES [SCORE]")."""
-    game, keys = ConnectFour(), []
-    for path in paths:
-        for moves in read_positions(path).moves:
-            state = game.state_from_moves(moves)
-            keys.append(book_key(state[POSITION], state[MASK]))
+    game = ConnectFour()
+    keys = [position_key(game, moves) for path in paths for moves in read_positions(path).moves]
     return np.unique(np.array(keys, dtype=np.int64))
+
+
+def position_key(game: ConnectFour, moves: str) -> int:
+    """The mirror-folded key (games.connect4_solver.book_key) of the position after ``moves``:
+    a position and its mirror image share it."""
+    state = game.state_from_moves(moves)
+    return int(book_key(state[POSITION], state[MASK]))
 
 
 def format_line(moves: str, scores: np.ndarray) -> str:
@@ -194,7 +198,7 @@ def solver_targets(scores: np.ndarray, stones=None, value_discount: float = 1.0)
     moves, the value the game-theoretic outcome for the side to move (+1 win, 0 draw, -1 loss),
     times ``value_discount`` per ply to the end of perfect play (the score says when it ends;
     ``stones``: each position's stone count, needed when the discount is below 1)."""
-    masked = np.where((scores == ILLEGAL) | (scores == BELOW), -1000, scores.astype(np.int64))
+    masked = masked_scores(scores)
     best = masked.max(axis=1, keepdims=True)
     policy = (masked == best).astype(np.float32)
     policy /= policy.sum(axis=1, keepdims=True)
@@ -203,6 +207,12 @@ def solver_targets(scores: np.ndarray, stones=None, value_discount: float = 1.0)
         plies = np.array([plies_to_end(int(n), int(s)) for n, s in zip(stones, best[:, 0])])
         value *= value_discount ** plies
     return policy, value.astype(np.float32)
+
+
+def masked_scores(scores: np.ndarray) -> np.ndarray:
+    """Move scores (N, 7) as int64 with full columns and '<' ones far below every real score, so
+    that a row's max is the position's exact score and its argmax the best columns."""
+    return np.where((scores == ILLEGAL) | (scores == BELOW), -1000, scores.astype(np.int64))
 
 
 def plies_to_end(stones: int, score: int) -> int:
