@@ -16,11 +16,8 @@ looks for it, and the work file, whose scores are all in the book, is removed.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -31,7 +28,7 @@ from games import GameError, connect4
 from games import connect4_solver as cs
 from games.connect4 import ConnectFour
 from selfplay.atomic import atomic_path
-from selfplay.distributed.processes import exit_with_parent
+from selfplay.distributed.processes import quiet_worker, sigterm_interrupts
 from selfplay.errors import UserError
 
 DEFAULT_DEPTH = 8  # past it, nine best moves in ten take under a second (scripts/solver_latency.py)
@@ -75,30 +72,6 @@ def _solve_chunk(args) -> list[tuple[str, int]]:
     return [(moves, _worker_solver.solve(_state(moves))) for moves in chunk]
 
 
-def _book_worker(parent_pid: int) -> None:
-    """A worker's initializer: Ctrl-C reaches the whole process group, but only the parent
-    answers it (it saves the work and stops the pool); a worker whose parent died quits."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent(parent_pid)
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts():
-    """SIGTERM (``kill``, a scheduler's stop) acts as Ctrl-C here, so the work solved since the
-    last save is saved and the workers are stopped, instead of the process dying on the spot."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _save_work(path: Path, depth: int, root: str, solved: dict[str, int]) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, depth=np.int64(depth), root=np.array(root), moves=np.array(list(solved), dtype=str),
@@ -138,8 +111,8 @@ def solve_deepest(depth: int, root: str, work: Path, workers: int = 1, log_size:
         progress(len(solved), len(every))
     last_save = time.monotonic()
     context = multiprocessing.get_context("spawn")
-    with _sigterm_interrupts():
-        pool = (context.Pool(workers, initializer=_book_worker, initargs=(os.getpid(),))
+    with sigterm_interrupts():
+        pool = (context.Pool(workers, initializer=quiet_worker, initargs=(os.getpid(),))
                 if workers > 1 and chunks else None)
         try:
             results = pool.imap(_solve_chunk, chunks) if pool else map(_solve_chunk, chunks)

@@ -199,3 +199,16 @@ def test_command_then_sft_on_the_labels(tmp_path, capsys):
     assert 0 <= trainer.validate()["val/move_accuracy"] <= 1
     assert main(["sft", "configs/go7.yaml", "--positions", str(out), "--runs", str(tmp_path)]) == 2
     assert "Connect Four positions" in capsys.readouterr().err
+
+
+def test_a_stopped_command_says_what_it_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C or SIGTERM (fill_store raises Stopped; tests/test_expert_games.py sends the real
+    signal): the count kept and how to continue, exit status 130, no traceback."""
+    import selfplay.commands.solver_labels as command
+    from selfplay.experts.games import Stopped
+
+    def stopped(*args, **kwargs):
+        raise Stopped(3, 10)
+    monkeypatch.setattr(command, "generate_labels", stopped)
+    assert main(["solver-labels", "--positions", "50", "--out", str(tmp_path / "x")]) == 130
+    assert "stopped with 10 positions (3 added); rerun to continue" in capsys.readouterr().err

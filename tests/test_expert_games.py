@@ -124,16 +124,23 @@ def running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
-def test_workers_stop_when_the_run_is_stopped(tmp_path):
-    """SIGTERM ends the parent without shutting its pool down: the workers must notice and stop
-    rather than play on as orphans."""
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_stop_when_the_run_is_stopped(tmp_path, stop):
+    """SIGKILL ends the parent without shutting its pool down: the workers must notice and stop
+    rather than play on as orphans. SIGTERM stops the run the way Ctrl-C does: the pool shut
+    down, the games kept counted, no traceback."""
     out = tmp_path / "c4"
     with endless_run(out, "--workers", "2") as process:
         wait_for(process, lambda: (out / "games.txt").exists() and len(children_of(process.pid)) >= 2,
                  "no workers and games in time")
         workers = children_of(process.pid)
-        os.kill(process.pid, signal.SIGTERM)
+        os.kill(process.pid, stop)
         process.wait(30)
+        if stop == signal.SIGTERM:
+            err = process.stderr.read().decode()
+            held = len(check_connect4_file(out / "games.txt"))
+            assert process.returncode == 130 and f"stopped with {held} games" in err, err
+            assert "Traceback" not in err and "leaked" not in err, err
         deadline = time.monotonic() + 30
         while any(running(pid) for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -17,7 +17,7 @@ from rich.progress import (
 from games.go import fair_komi
 from selfplay.commands.argtypes import finite_float
 from selfplay.experts.connect4_expert import DEFAULT_DEPTH
-from selfplay.experts.games import expert_for, expert_settings, generate
+from selfplay.experts.games import Stopped, expert_for, expert_settings, generate
 from selfplay.experts.gnugo import GNUGO_DEFAULT_LEVEL, gnugo_command
 from selfplay.experts.registry import EXPERTS
 from selfplay.experts.settings import ExpertGamesError, Settings
@@ -62,17 +62,21 @@ def run(args):
     settings = settings_from_args(args)
     columns = [TextColumn(f"{args.game} expert games"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("games", total=args.games)
+    try:
+        with Progress(*columns, transient=False, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("games", total=args.games)
 
-        def progress(done, total):
-            bar.update(task, completed=done, total=total)
+            def progress(done, total):
+                bar.update(task, completed=done, total=total)
 
-        try:
-            added = generate(settings, args.out, args.games, workers=args.workers, seed=args.seed,
-                             progress=progress, timeout=args.timeout)
-        except EngineTimeoutError as e:
-            raise ExpertGamesError(f"{e}; a busy machine slows the engine: rerun with a larger --timeout "
-                                   "(the games finished so far are kept)") from None
+            try:
+                added = generate(settings, args.out, args.games, workers=args.workers, seed=args.seed,
+                                 progress=progress, timeout=args.timeout)
+            except EngineTimeoutError as e:
+                raise ExpertGamesError(f"{e}; a busy machine slows the engine: rerun with a larger --timeout "
+                                       "(the games finished so far are kept)") from None
+    except Stopped as stop:
+        print(f"{args.out}: stopped with {stop.held} games ({stop.added} added); rerun to continue", file=sys.stderr)
+        return 130
     print(f"{args.out}: {added} games added, {args.games} in all")
     return 0

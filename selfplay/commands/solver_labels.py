@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from selfplay.experts.connect4_labels import MAX_PLY, MIN_PLY, generate_labels
+from selfplay.experts.games import Stopped
 
 
 def add_parser(sub):
@@ -40,11 +41,15 @@ def run(args):
     held_out = None if args.held_out is None else [Path(p) for p in args.held_out]
     columns = [TextColumn("labelled positions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn()]
-    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("positions", total=args.positions)
-        added = generate_labels(args.out, args.positions, workers=args.workers, seed=args.seed,
-                                random_plies=args.random_plies, min_ply=args.min_ply, max_ply=args.max_ply,
-                                held_out=held_out,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    try:
+        with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("positions", total=args.positions)
+            added = generate_labels(args.out, args.positions, workers=args.workers, seed=args.seed,
+                                    random_plies=args.random_plies, min_ply=args.min_ply, max_ply=args.max_ply,
+                                    held_out=held_out,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except Stopped as stop:
+        print(f"{args.out}: stopped with {stop.held} positions ({stop.added} added); rerun to continue", file=sys.stderr)
+        return 130
     print(f"{args.out}: {added} positions added, {args.positions} in all")
     return 0

@@ -10,9 +10,11 @@ players, is each executor's own documented rule; executors know nothing else of 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue as queue_module
+import signal
 import sys
 import threading
 import time
@@ -96,6 +98,31 @@ def exit_with_parent(parent_pid: int, every: float = 0.5) -> None:
             time.sleep(every)
         os._exit(1)
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def quiet_worker(parent_pid: int) -> None:
+    """A pool worker's initializer where the parent answers Ctrl-C: it reaches the whole process
+    group, but only the parent keeps the finished work and stops the pool; a worker whose
+    parent died quits (exit_with_parent)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """SIGTERM (``kill``, a scheduler's stop) acts as Ctrl-C inside the block, so long work keeps
+    what it finished and stops its workers, instead of the process dying on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _worker_main(play: PlayShare, games: list, share: int, parent_pid: int, results) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from games import make_game
 from games.registry import game_entry
-from selfplay.distributed.processes import exit_with_parent
+from selfplay.distributed.processes import quiet_worker, sigterm_interrupts
 from selfplay.experts.registry import EXPERTS, Expert
 from selfplay.experts.settings import ExpertGamesError, Settings
 from selfplay.experts.store import GameStore
@@ -79,6 +79,14 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
                       batch or expert.batch, seed, progress, max_batches_without_new)
 
 
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped fill_store; what was finished is in the store."""
+
+    def __init__(self, added: int, held: int):
+        super().__init__(f"stopped: {added} added, {held} in all")
+        self.added, self.held = added, held
+
+
 def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, object]]], target: int,
                workers: int, batch: int, seed: int | None, progress: Callable[[int, int], None] | None = None,
                max_batches_without_new: int = 50, what: str = "game") -> int:
@@ -105,16 +113,26 @@ def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, obje
         if progress:
             progress(len(store), target)
 
-    if workers == 1:
-        while len(store) < target:
-            child = seeds.spawn(1)[0]
-            record(play(int(child.generate_state(1)[0]), min(batch, target - len(store))))
-        return len(store) - start
+    try:
+        with sigterm_interrupts():
+            if workers == 1:
+                while len(store) < target:
+                    child = seeds.spawn(1)[0]
+                    record(play(int(child.generate_state(1)[0]), min(batch, target - len(store))))
+            else:
+                _fill_in_parallel(store, play, target, workers, batch, seeds, record)
+    except KeyboardInterrupt:
+        raise Stopped(len(store) - start, len(store)) from None
+    return len(store) - start
 
-    # Never more batches in flight than are missing (a batch still running when the target is
-    # reached would be waited for, then thrown away); a batch short of new records (duplicates)
-    # makes room for another.
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=exit_with_parent,
+
+def _fill_in_parallel(store: GameStore, play, target: int, workers: int, batch: int,
+                      seeds: np.random.SeedSequence, record: Callable) -> None:
+    """Batches in worker processes. Never more in flight than are missing (a batch still
+    running when the target is reached would be waited for, then thrown away); a batch short of
+    new records (duplicates) makes room for another. A stop (Ctrl-C, SIGTERM) cancels the batches
+    not started and keeps those that finish."""
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=quiet_worker,
                              initargs=(os.getpid(),)) as pool:
         in_flight: dict[Future, int] = {}
         try:
@@ -129,7 +147,12 @@ def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, obje
                 for future in done:
                     del in_flight[future]
                     record(future.result())
+        except KeyboardInterrupt:
+            running = [future for future in in_flight if not future.cancel()]
+            for future in wait(running).done:
+                if future.exception() is None:
+                    store.add(future.result(), target - len(store))
+            raise
         finally:
             for future in in_flight:
                 future.cancel()
-    return len(store) - start
