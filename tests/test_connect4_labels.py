@@ -208,7 +208,7 @@ def test_a_stopped_command_says_what_it_kept(tmp_path, capsys, monkeypatch):
     from selfplay.experts.games import Stopped
 
     def stopped(*args, **kwargs):
-        raise Stopped(3, 10)
+        raise Stopped(3, 10, "position")
     monkeypatch.setattr(command, "generate_labels", stopped)
     assert main(["solver-labels", "--positions", "50", "--out", str(tmp_path / "x")]) == 130
     assert "stopped with 10 positions (3 added); rerun to continue" in capsys.readouterr().err

@@ -76,7 +76,7 @@ def run(args):
                 raise ExpertGamesError(f"{e}; a busy machine slows the engine: rerun with a larger --timeout "
                                        "(the games finished so far are kept)") from None
     except Stopped as stop:
-        print(f"{args.out}: stopped with {stop.held} games ({stop.added} added); rerun to continue", file=sys.stderr)
+        print(f"{args.out}: {stop}", file=sys.stderr)
         return 130
     print(f"{args.out}: {added} games added, {args.games} in all")
     return 0

@@ -49,7 +49,7 @@ def run(args):
                                     held_out=held_out,
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
     except Stopped as stop:
-        print(f"{args.out}: stopped with {stop.held} positions ({stop.added} added); rerun to continue", file=sys.stderr)
+        print(f"{args.out}: {stop}", file=sys.stderr)
         return 130
     print(f"{args.out}: {added} positions added, {args.positions} in all")
     return 0

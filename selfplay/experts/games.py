@@ -82,9 +82,8 @@ def generate(settings: Settings, out: str | Path, target: int, workers: int = 1,
 class Stopped(KeyboardInterrupt):
     """Ctrl-C or SIGTERM stopped fill_store; what was finished is in the store."""
 
-    def __init__(self, added: int, held: int):
-        super().__init__(f"stopped: {added} added, {held} in all")
-        self.added, self.held = added, held
+    def __init__(self, added: int, held: int, what: str):
+        super().__init__(f"stopped with {held} {what}s ({added} added); rerun to continue")
 
 
 def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, object]]], target: int,
@@ -122,7 +121,7 @@ def fill_store(store: GameStore, play: Callable[[int, int], list[tuple[str, obje
             else:
                 _fill_in_parallel(store, play, target, workers, batch, seeds, record)
     except KeyboardInterrupt:
-        raise Stopped(len(store) - start, len(store)) from None
+        raise Stopped(len(store) - start, len(store), what) from None
     return len(store) - start
 
 
@@ -151,7 +150,7 @@ def _fill_in_parallel(store: GameStore, play, target: int, workers: int, batch: 
             running = [future for future in in_flight if not future.cancel()]
             for future in wait(running).done:
                 if future.exception() is None:
-                    store.add(future.result(), target - len(store))
+                    record(future.result())
             raise
         finally:
             for future in in_flight:
