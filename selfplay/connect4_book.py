@@ -37,9 +37,10 @@ CHUNK = 8  # positions a worker solves with one warm table
 _GAME = ConnectFour()
 
 
-def positions_at(depth: int, root: str = "") -> list[str]:
+def positions_at(depth: int, root: str = "", immediate_wins: bool = False) -> list[str]:
     """One move string per distinct position (mirror images folded) with ``depth`` stones,
-    reached from ``root``, that is not over and where the side to move cannot win at once."""
+    reached from ``root``, that is not over and (unless ``immediate_wins``) where the side to
+    move cannot win at once."""
     start = _state(root)
     level = {int(cs.book_key(start[0], start[1])): root}
     for _ in range(depth - len(root)):
@@ -53,7 +54,7 @@ def positions_at(depth: int, root: str = "") -> list[str]:
                     if not connect4.is_terminal(child):
                         following.setdefault(int(cs.book_key(child[0], child[1])), moves + str(col + 1))
         level = following
-    return sorted(m for m in level.values() if not cs.can_win_now(*_state(m)[:2]))
+    return sorted(m for m in level.values() if immediate_wins or not cs.can_win_now(*_state(m)[:2]))
 
 
 def _state(moves: str) -> np.ndarray:

@@ -17,6 +17,7 @@ from selfplay.experts.connect4_labels import (
     generate_labels,
     held_out_keys,
     label_batch,
+    opening_labels,
     plies_to_end,
     read_labelled_positions,
     solver_targets,
@@ -212,3 +213,56 @@ def test_a_stopped_command_says_what_it_kept(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(command, "generate_labels", stopped)
     assert main(["solver-labels", "--positions", "50", "--out", str(tmp_path / "x")]) == 130
     assert "stopped with 10 positions (3 added); rerun to continue" in capsys.readouterr().err
+
+
+def _all_positions(stones: int) -> tuple[int, set[int]]:
+    """Brute force: every move sequence of ``stones`` moves (no game ends that early), the
+    distinct positions it reaches and their mirror-folded keys."""
+    sequences = [""]
+    for _ in range(stones):
+        sequences = [m + str(c) for m in sequences for c in range(1, 8) if (m + str(c)).count(str(c)) <= 6]
+    states = [GAME.state_from_moves(m) for m in sequences]
+    distinct = {(int(s[POSITION]), int(s[MASK])) for s in states}
+    return len(distinct), {int(book_key(s[POSITION], s[MASK])) for s in states}
+
+
+def test_opening_labels_hold_every_position_once_with_the_negamax_scores(tmp_path):
+    """Every position of 1-4 stones, mirror images once: the unfolded counts are OEIS A212693's
+    (7, 49, 238, 1120), the folded ones a brute force's. Allis's first moves: the edge columns
+    and their neighbours lose for the first player, the centre wins, the others draw. Each line's
+    score is minus its best child's line (negamax across the file)."""
+    assert opening_labels(tmp_path, 4, held_out=[]) == sum(len(_all_positions(n)[1]) for n in range(1, 5))
+    assert [_all_positions(n)[0] for n in range(1, 5)] == [7, 49, 238, 1120]
+    moves, scores = read_labelled_positions(tmp_path)
+    best = dict(zip(moves, np.where(scores == ILLEGAL, -99, scores).max(axis=1).tolist()))
+    assert {m: np.sign(best[m]) for m in moves if len(m) == 1} == {"1": 1, "2": 1, "3": 0, "4": -1}
+    keyed = {}
+    for m, score in best.items():
+        state = GAME.state_from_moves(m)
+        keyed[int(book_key(state[POSITION], state[MASK]))] = score
+    for m, row in zip(moves, scores):
+        if len(m) == 4:
+            continue
+        state = GAME.state_from_moves(m)
+        children = []
+        for col in np.flatnonzero(GAME.legal_mask(state)):
+            child = GAME.step(state, int(col))
+            children.append(-keyed[int(book_key(child[POSITION], child[MASK]))])
+        assert best[m] == max(children), m
+        assert [c for c, s in enumerate(row) if s != BELOW and s != ILLEGAL] == \
+            [c for c, s in zip(np.flatnonzero(GAME.legal_mask(state)), children) if s == max(children)], m
+
+
+def test_opening_labels_keep_the_benchmarks_out(tmp_path, capsys):
+    held = tmp_path / "held.txt"
+    held.write_text("44\n17\n")  # 17's mirror is 71
+    assert main(["solver-labels", "--opening", "2", "--out", str(tmp_path / "o"), "--held-out", str(held)]) == 0
+    assert "every position with at most 2 stones, 27 labelled" in capsys.readouterr().out  # 4 + 25 - 2
+    moves, _ = read_labelled_positions(tmp_path / "o")
+    assert "44" not in moves and "17" not in moves and "71" not in moves and "11" in moves
+
+
+@pytest.mark.parametrize("argv", [["--out", "x"], ["--positions", "5", "--opening", "2", "--out", "x"]])
+def test_solver_labels_wants_games_or_the_opening(argv, capsys):
+    assert main(["solver-labels", *argv]) == 2
+    assert "exactly one of --positions N" in capsys.readouterr().err

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from selfplay.experts.connect4_labels import MAX_PLY, MIN_PLY, generate_labels
+from selfplay.errors import UserError
+from selfplay.experts.connect4_labels import MAX_PLY, MIN_PLY, generate_labels, opening_labels
 from selfplay.experts.games import Stopped
 
 
@@ -20,7 +21,10 @@ def add_parser(sub):
                                    "until OUT holds --positions of them; the benchmark files' positions are "
                                    "never labelled. Rerun to continue after a stop. Train on them with "
                                    "`selfplay sft CONFIG --positions OUT`.")
-    p.add_argument("--positions", type=int, required=True, help="how many labelled positions OUT should hold")
+    p.add_argument("--positions", type=int, default=None, help="how many labelled positions OUT should hold")
+    p.add_argument("--opening", type=int, default=None, metavar="STONES",
+                   help="instead of games: label every distinct position with 1 to STONES stones (below the "
+                        "opening book's depth, 8, each move's score is a book lookup: seconds)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
@@ -41,6 +45,15 @@ def run(args):
     held_out = None if args.held_out is None else [Path(p) for p in args.held_out]
     columns = [TextColumn("labelled positions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn()]
+    if (args.positions is None) == (args.opening is None):
+        raise UserError("solver-labels needs exactly one of --positions N (positions of games) and --opening STONES")
+    if args.opening is not None:
+        with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("positions", total=None)
+            written = opening_labels(args.out, args.opening, held_out=held_out,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+        print(f"{args.out}: every position with at most {args.opening} stones, {written} labelled")
+        return 0
     try:
         with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
             task = bar.add_task("positions", total=args.positions)

@@ -38,6 +38,8 @@ import numpy as np
 from games import GameError
 from games.connect4 import MASK, MOVES, POSITION, WIDTH, ConnectFour
 from games.connect4_solver import CELLS, ILLEGAL, Solver, book_key
+from selfplay.atomic import atomic_path
+from selfplay.connect4_book import positions_at
 from selfplay.evaluation.c4_positions import read_positions
 from selfplay.experts.games import fill_store
 from selfplay.experts.settings import ExpertGamesError
@@ -144,6 +146,35 @@ def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | 
     store = GameStore(out, settings, partial(LinesFile, name=POSITIONS_FILE))
     return fill_store(store, partial(label_batch, settings, excluded), target, workers, BATCH, seed, progress,
                       what="position")
+
+
+def opening_labels(out: str | Path, stones: int, held_out: list[Path] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> int:
+    """Label every distinct position (mirror images folded; the SFT loader adds them back) with 1
+    to ``stones`` stones into ``out``/positions.txt, written at once and atomically; returns how
+    many. Games from random to perfect play reach the openings of strong play rarely and unevenly,
+    and that is where a network's early mistakes lose whole games; below the opening book's depth
+    every move's score is a book lookup, so all of them cost seconds (one stone deeper, minutes)."""
+    if not 1 <= stones < 42:
+        raise ExpertGamesError(f"--opening must be in 1..41 stones, got {stones}")
+    if held_out is None:
+        held_out = sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
+    excluded = held_out_keys(held_out)
+    every = [m for n in range(1, stones + 1) for m in positions_at(n, immediate_wins=True)]
+    game, solver, lines = ConnectFour(), Solver(log_size=24), []
+    for done, moves in enumerate(every, 1):
+        state = game.state_from_moves(moves)
+        key = book_key(state[POSITION], state[MASK])
+        i = np.searchsorted(excluded, key)
+        if not (i < excluded.size and excluded[i] == key):
+            lines.append(format_line(moves, best_move_scores(solver, state, game.legal_mask(state))) + "\n")
+        if progress is not None:
+            progress(done, len(every))
+    path = Path(out) / POSITIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text("".join(lines), encoding="utf-8")
+    return len(lines)
 
 
 def read_labelled_positions(path: str | Path) -> tuple[list[str], np.ndarray]:
