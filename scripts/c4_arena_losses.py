@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Each Connect Four game a player lost in an arena, judged by the solver: was the position
-already lost when the random opening handed it over (each opening is played with both colours,
-so one side of a lost opening cannot be blamed), or which of its own moves turned a won or drawn
-position into a lost one (the ply and the position's outcome before and after)?
+"""Each Connect Four game a player lost or drew in an arena, judged by the solver: was the
+result already decided when the random opening handed the position over (each opening is played
+with both colours, so one side of a lost opening cannot be blamed), or which of its own moves
+turned a won or drawn position into a lost one, or a won one into a draw (the ply and the
+position's outcome before and after)?
 
     selfplay arena net:c4,sims=800 mcts:sims=2000 --opening-plies 2 --games 200 \
         --save-games runs/c4-arena-games --results runs/c4-arena.csv
@@ -36,19 +37,21 @@ def outcome(solver: Solver, game: ConnectFour, state, side: int) -> int:
     return sign if game.to_play(state) == side else -sign
 
 
-def judge(moves: str, side: int, opening: int, solver: Solver) -> tuple[str, str]:
-    """Why ``side`` lost the game of ``moves``: ("opening" or "move" or "none", in words)."""
+def judge(moves: str, side: int, opening: int, solver: Solver, result: int = -1) -> tuple[str, str]:
+    """Why ``side`` got ``result`` (-1 a loss, 0 a draw) in the game of ``moves``: ("opening" or
+    "move" or "none", in words); the move is the first of its own that brought the outcome
+    down to the result."""
     game = ConnectFour()
     state = game.state_from_moves(moves[:opening])
-    if outcome(solver, game, state, side) < 0:
-        return "opening", f"lost after the opening {moves[:opening]}"
+    if outcome(solver, game, state, side) <= result:
+        return "opening", f"{OUTCOME[result]} after the opening {moves[:opening]}"
     for ply in range(opening, len(moves)):
         before = outcome(solver, game, state, side) if game.to_play(state) == side else None
         state = game.step(state, int(moves[ply]) - 1)
-        if before is not None and outcome(solver, game, state, side) < before:
-            return "move", (f"ply {ply + 1} (column {moves[ply]}) turned a {OUTCOME[before]} position lost "
-                            f"({moves[:ply]} | {moves[ply]})")
-    return "none", "no losing move found (the record does not end in a loss)"
+        if before is not None and outcome(solver, game, state, side) <= result < before:
+            return "move", (f"ply {ply + 1} (column {moves[ply]}) turned a {OUTCOME[before]} position "
+                            f"{OUTCOME[result]} ({moves[:ply]} | {moves[ply]})")
+    return "none", f"no such move found (the record does not end {OUTCOME[result]})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,28 +62,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         rows = [r for r in read_results(args.results) if r.game == "connect4"]
-        solver, forced, mistakes, games = Solver(), 0, 0, 0
+        solver, games = Solver(), 0
+        counts = {(r, kind): 0 for r in (-1, 0) for kind in ("opening", "move", "none")}
         for row in rows:
             if row.first.startswith(args.player):
-                side, lost = 0, row.result == 0
+                side, score = 0, row.result
             elif row.second.startswith(args.player):
-                side, lost = 1, row.result == 1
+                side, score = 1, 1 - row.result
             else:
                 continue
             games += 1
-            if not lost:
+            if score == 1:
                 continue
+            result = -1 if score == 0 else 0
             try:
                 moves = Path(row.record).read_text(encoding="utf-8").split()[0]
             except (OSError, IndexError, UnicodeDecodeError):
                 raise UserError(f"{row.record}: the game's record is missing or unreadable") from None
-            kind, verdict = judge(moves, side, args.opening_plies, solver)
-            forced += kind == "opening"
-            mistakes += kind == "move"
+            kind, verdict = judge(moves, side, args.opening_plies, solver, result)
+            counts[result, kind] += 1
             opponent = row.second if side == 0 else row.first
-            print(f"lost to {opponent} as {'first' if side == 0 else 'second'} player: {verdict}")
-        print(f"{games} games of {args.player}: {forced + mistakes} lost, {forced} of them lost by the opening, "
-              f"{mistakes} by a move of its own")
+            print(f"{'lost' if result < 0 else 'drew'} {'to' if result < 0 else 'with'} {opponent} as "
+                  f"{'first' if side == 0 else 'second'} player: {verdict}")
+        for result, word in ((-1, "lost"), (0, "drawn")):
+            total = sum(counts[result, kind] for kind in ("opening", "move", "none"))
+            print(f"{games} games of {args.player}: {total} {word}, {counts[result, 'opening']} of them {word} by "
+                  f"the opening, {counts[result, 'move']} by a move of its own")
     except UserError as e:
         print(f"c4_arena_losses: error: {e}", file=sys.stderr)
         return 2
