@@ -260,6 +260,10 @@ def test_opening_labels_keep_the_benchmarks_out(tmp_path, capsys):
     assert "every position with at most 2 stones, 27 labelled" in capsys.readouterr().out  # 4 + 25 - 2
     moves, _ = read_labelled_positions(tmp_path / "o")
     assert "44" not in moves and "17" not in moves and "71" not in moves and "11" in moves
+    assert main(["solver-labels", "--opening", "2", "--out", str(tmp_path / "o")]) == 2  # never overwritten
+    assert "already holds labelled positions" in capsys.readouterr().err
+    assert main(["solver-labels", "--opening", "9", "--out", str(tmp_path / "deep")]) == 2
+    assert "--opening must be in 1..8 stones, got 9" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--out", "x"], ["--positions", "5", "--opening", "2", "--out", "x"]])

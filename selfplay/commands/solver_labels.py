@@ -23,8 +23,8 @@ def add_parser(sub):
                                    "`selfplay sft CONFIG --positions OUT`.")
     p.add_argument("--positions", type=int, default=None, help="how many labelled positions OUT should hold")
     p.add_argument("--opening", type=int, default=None, metavar="STONES",
-                   help="instead of games: label every distinct position with 1 to STONES stones (below the "
-                        "opening book's depth, 8, each move's score is a book lookup: seconds)")
+                   help="instead of games: label every distinct position with 1 to STONES stones into a new "
+                        "folder (up to 7, each move's score is a lookup in the opening book: seconds; 8 takes hours)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")

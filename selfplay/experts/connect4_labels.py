@@ -39,7 +39,7 @@ from games import GameError
 from games.connect4 import MASK, MOVES, POSITION, WIDTH, ConnectFour
 from games.connect4_solver import CELLS, ILLEGAL, Solver, book_key
 from selfplay.atomic import atomic_path
-from selfplay.connect4_book import positions_at
+from selfplay.connect4_book import DEFAULT_DEPTH, positions_at
 from selfplay.evaluation.c4_positions import read_positions
 from selfplay.experts.games import fill_store
 from selfplay.experts.settings import ExpertGamesError
@@ -51,6 +51,7 @@ MIN_PLY = 1  # every position but the empty board (its move string would be empt
 MAX_PLY = CELLS - 1  # every position up to the last move
 #: A legal column scoring less than the best ("<" in positions.txt; below every real score).
 BELOW = ILLEGAL + 1
+OPENING_MAX = DEFAULT_DEPTH  # --opening's deepest level: the shipped book's depth
 BENCHMARK_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "connect4"
 
 
@@ -78,6 +79,18 @@ def held_out_keys(paths: list[Path]) -> np.ndarray:
     game = ConnectFour()
     keys = [position_key(game, moves) for path in paths for moves in read_positions(path).moves]
     return np.unique(np.array(keys, dtype=np.int64))
+
+
+def is_held_out(excluded: np.ndarray, state: np.ndarray) -> bool:
+    """Whether the position (or its mirror image) is among the sorted keys ``excluded``."""
+    key = book_key(state[POSITION], state[MASK])
+    i = np.searchsorted(excluded, key)
+    return bool(i < excluded.size and excluded[i] == key)
+
+
+def default_held_out() -> list[Path]:
+    """The benchmark files beside the repository (../shared/data/connect4), when present."""
+    return sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
 
 
 def position_key(game: ConnectFour, moves: str) -> int:
@@ -117,9 +130,7 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
             scores = None
             if int(state[MOVES]) >= settings.min_ply:
                 scores = best_move_scores(_SOLVER, state, game.legal_mask(state))
-                key = book_key(state[POSITION], state[MASK])
-                i = np.searchsorted(excluded, key)
-                if not (i < excluded.size and excluded[i] == key):
+                if not is_held_out(excluded, state):
                     moves = game.moves_to_string(actions)
                     out.append((moves, format_line(moves, scores)))
             if len(actions) < settings.random_plies or scores is None or rng.random() < epsilon:
@@ -138,7 +149,7 @@ def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | 
     """Label positions until ``out`` holds ``target``; returns how many were added. ``held_out``
     defaults to the benchmark files beside the repository (../shared/data/connect4) when present."""
     if held_out is None:
-        held_out = sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
+        held_out = default_held_out()
     digests = list(hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in held_out)
     settings = LabelSettings(random_plies=random_plies, min_ply=min_ply, max_ply=max_ply, held_out=digests)
     settings.check()
@@ -151,26 +162,26 @@ def generate_labels(out: str | Path, target: int, workers: int = 1, seed: int | 
 def opening_labels(out: str | Path, stones: int, held_out: list[Path] | None = None,
                    progress: Callable[[int, int], None] | None = None) -> int:
     """Label every distinct position (mirror images folded; the SFT loader adds them back) with 1
-    to ``stones`` stones into ``out``/positions.txt, written at once and atomically; returns how
-    many. Games from random to perfect play reach the openings of strong play rarely and unevenly,
-    and that is where a network's early mistakes lose whole games; below the opening book's depth
-    every move's score is a book lookup, so all of them cost seconds (one stone deeper, minutes)."""
-    if not 1 <= stones < 42:
-        raise ExpertGamesError(f"--opening must be in 1..41 stones, got {stones}")
-    if held_out is None:
-        held_out = sorted(BENCHMARK_DIR.glob("Test_*")) if BENCHMARK_DIR.is_dir() else []
-    excluded = held_out_keys(held_out)
+    to ``stones`` stones into a new folder ``out`` (positions.txt, written at once and atomically);
+    returns how many. Games from random to perfect play reach the openings of strong play rarely
+    and unevenly, and that is where a network's early mistakes lose whole games; below the opening
+    book's depth every move's score is a book lookup, so up to 7 stones all of them cost seconds
+    (8 stones: 91,295 positions, each a search, about 10 hours on a core)."""
+    if not 1 <= stones <= OPENING_MAX:
+        raise ExpertGamesError(f"--opening must be in 1..{OPENING_MAX} stones, got {stones} (past the opening "
+                               "book's depth the positions multiply and each is a search)")
+    path = Path(out) / POSITIONS_FILE
+    if path.exists():
+        raise ExpertGamesError(f"{out} already holds labelled positions: --opening writes a new folder")
+    excluded = held_out_keys(default_held_out() if held_out is None else held_out)
     every = [m for n in range(1, stones + 1) for m in positions_at(n, immediate_wins=True)]
     game, solver, lines = ConnectFour(), Solver(log_size=24), []
     for done, moves in enumerate(every, 1):
         state = game.state_from_moves(moves)
-        key = book_key(state[POSITION], state[MASK])
-        i = np.searchsorted(excluded, key)
-        if not (i < excluded.size and excluded[i] == key):
+        if not is_held_out(excluded, state):
             lines.append(format_line(moves, best_move_scores(solver, state, game.legal_mask(state))) + "\n")
         if progress is not None:
             progress(done, len(every))
-    path = Path(out) / POSITIONS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Path(tmp).write_text("".join(lines), encoding="utf-8")
