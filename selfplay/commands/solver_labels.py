@@ -4,6 +4,7 @@ exact-best moves and score, the data of SFT against a perfect teacher (selfplay/
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -41,26 +42,30 @@ def add_parser(sub):
     p.set_defaults(func=run)
 
 
-def run(args):
-    held_out = None if args.held_out is None else [Path(p) for p in args.held_out]
+@contextmanager
+def progress_bar(total: int | None):
+    """A progress callback ``(done, total)`` drawing a bar on a terminal (nothing elsewhere)."""
     columns = [TextColumn("labelled positions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TimeRemainingColumn()]
+    with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("positions", total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def run(args):
+    held_out = None if args.held_out is None else [Path(p) for p in args.held_out]
     if (args.positions is None) == (args.opening is None):
         raise UserError("solver-labels needs exactly one of --positions N (positions of games) and --opening STONES")
     if args.opening is not None:
-        with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task("positions", total=None)
-            written = opening_labels(args.out, args.opening, held_out=held_out,
-                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with progress_bar(None) as progress:
+            written = opening_labels(args.out, args.opening, held_out=held_out, progress=progress)
         print(f"{args.out}: every position with at most {args.opening} stones, {written} labelled")
         return 0
     try:
-        with Progress(*columns, disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task("positions", total=args.positions)
+        with progress_bar(args.positions) as progress:
             added = generate_labels(args.out, args.positions, workers=args.workers, seed=args.seed,
                                     random_plies=args.random_plies, min_ply=args.min_ply, max_ply=args.max_ply,
-                                    held_out=held_out,
-                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                    held_out=held_out, progress=progress)
     except Stopped as stop:
         print(f"{args.out}: {stop}", file=sys.stderr)
         return 130
