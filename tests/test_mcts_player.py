@@ -1,12 +1,16 @@
 """MCTSPlayer: specs and options, whole games through play_game, tree reuse through observe,
 the analysis for the terminal UI."""
 
+import zlib
+
+import numpy as np
 import pytest
 
 from games.connect4 import ConnectFour
 from games.tictactoe import TicTacToe
 from selfplay.arena.match import play_game
 from selfplay.mcts import (
+    Evaluator,
     MCTSConfig,
     MCTSConfigError,
     MCTSPlayer,
@@ -110,3 +114,45 @@ def test_temperature_samples_other_moves():
     player = MCTSPlayer(C4, UniformEvaluator(), MCTSConfig(num_simulations=50, seed=0), temperature=1.0)
     moves = {player.select_move(C4, C4.initial_state()) for _ in range(20)}
     assert len(moves) > 1
+
+
+class _StateHashEvaluator(Evaluator):
+    """Priors and value a fixed function of each leaf's position (not of the batch it came in),
+    counting its calls: a network stand-in whose answers cannot depend on batching."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def evaluate(self, batch):
+        self.calls += 1
+        priors = np.empty(batch.legal_mask.shape, dtype=np.float32)
+        values = np.empty(len(batch), dtype=np.float32)
+        for i, state in enumerate(batch.states):
+            rng = np.random.default_rng(zlib.crc32(state.tobytes()))
+            priors[i] = rng.dirichlet(np.ones(batch.legal_mask.shape[1]))
+            values[i] = rng.uniform(-0.9, 0.9)
+        return priors, values
+
+
+@pytest.mark.parametrize("solve", [False, True])
+def test_select_moves_searches_many_positions_as_select_move_does_each(solve):
+    rng = np.random.default_rng(5)
+    states = []
+    for _ in range(11):
+        state = C4.initial_state()
+        for _ in range(int(rng.integers(0, 20))):
+            if C4.is_terminal(state):
+                break
+            state = C4.step(state, int(rng.choice(C4.legal_actions(state))))
+        if not C4.is_terminal(state):
+            states.append(state)
+    config = MCTSConfig(num_simulations=60, solver=solve, seed=0)
+    one_by_one = MCTSPlayer(C4, _StateHashEvaluator(), config)
+    expected = []
+    for state in states:
+        one_by_one.reset(C4)
+        expected.append(one_by_one.select_move(C4, state.copy()))
+    batched = MCTSPlayer(C4, _StateHashEvaluator(), config)
+    assert batched.select_moves(C4, states, batch_size=4).tolist() == expected
+    # one evaluator call per round of a chunk of 4 trees, not one per tree
+    assert batched.evaluator.calls < one_by_one.evaluator.calls / 2

@@ -194,14 +194,15 @@ class Evaluation:
 
 
 def evaluate(player: Player, positions: Positions, scores: np.ndarray) -> Evaluation:
-    """Ask ``player`` for a move in each position and judge it against the exact ``scores``."""
+    """Ask ``player`` for a move in each position (all at once: Player.select_moves) and judge
+    it against the exact ``scores``."""
     game = ConnectFour()
+    states = [game.state_from_moves(moves) for moves in positions.moves]
+    actions = player.select_moves(game, states)
     kept_each, best_each = np.zeros(len(positions), bool), np.zeros(len(positions), bool)
     mismatches = 0
-    for i, (moves, given, row) in enumerate(zip(positions.moves, positions.scores, scores)):
-        state = game.state_from_moves(moves)
-        player.reset(game)
-        action = int(player.select_move(game, state.copy()))
+    for i, (moves, given, row, action) in enumerate(zip(positions.moves, positions.scores, scores, actions)):
+        action = int(action)
         if not 0 <= action < WIDTH or row[action] == ILLEGAL:
             raise UserError(f"player {player.name} chose an illegal move {action} in position {moves!r}")
         top = int(row.max())

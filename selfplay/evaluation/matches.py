@@ -13,7 +13,7 @@ from games.connect4 import ConnectFour
 from selfplay.arena.lockstep import Lineup, Outcome, build_player, play_games
 from selfplay.arena.schedule import schedule
 from selfplay.evaluation.c4_positions import move_scores, read_positions
-from selfplay.mcts import MCTS, MCTSConfig, MCTSPlayer
+from selfplay.mcts import MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet
 from selfplay.players import Player
 
@@ -77,21 +77,6 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
     return results
 
 
-def network_moves(game: Game, model: PolicyValueNet, device, states, simulations: int, seed: int,
-                  batch_size: int = 256) -> np.ndarray:
-    """The move the network + MCTS plays in each of many positions, searched as one batch of trees
-    (one forward per round for all of them, instead of a search per position)."""
-    actions = np.empty(len(states), dtype=np.int64)
-    evaluator = NetworkEvaluator(model, device)
-    for start in range(0, len(states), batch_size):
-        chunk = states[start:start + batch_size]
-        config = MCTSConfig(num_simulations=simulations, value_discount=model.config.value_discount, seed=seed + start)
-        mcts = MCTS(game, evaluator, config, len(chunk))
-        mcts.set_roots(chunk)
-        actions[start:start + len(chunk)] = mcts.search().select_actions(0.0, mcts.rng)
-    return actions
-
-
 def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit: int, simulations: int,
                        seed: int) -> dict[str, float]:
     """Shares of outcome-keeping and best-score moves on solver-scored positions (eval-c4's measures)."""
@@ -99,7 +84,7 @@ def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit
     positions = read_positions(positions_path, limit)
     scores = move_scores(positions)
     states = [game.state_from_moves(m) for m in positions.moves]
-    actions = network_moves(game, model, device, states, simulations, seed)
+    actions = network_player(game, model, device, simulations, seed).select_moves(game, states)
     chosen = scores[np.arange(len(actions)), actions].astype(int)
     top = scores.max(axis=1).astype(int)
     return {"c4/outcome_share": float(np.mean(np.sign(chosen) == np.sign(top))),

@@ -89,6 +89,21 @@ class MCTSPlayer(Player):
         self._searched_for = game.player_name(game.to_play(state))
         return int(self.last_result.select_actions(self.temperature, self.mcts.rng)[0])
 
+    def select_moves(self, game: Game, states, batch_size: int = 256) -> np.ndarray:
+        """``select_move`` in each of many fresh positions, searched ``batch_size`` trees at a
+        time: the same search for each tree, one evaluator call per round for all of them
+        (batched network forwards) instead of one per simulation."""
+        self.reset(game)
+        moves = np.empty(len(states), dtype=np.int64)
+        mcts = None
+        for start in range(0, len(states), batch_size):
+            chunk = states[start:start + batch_size]
+            if mcts is None or mcts.batch_size != len(chunk):
+                mcts = MCTS(game, self.evaluator, self.config, batch_size=len(chunk))
+            mcts.set_roots([np.asarray(s, dtype=np.int64) for s in chunk])
+            moves[start:start + len(chunk)] = mcts.search().select_actions(self.temperature, mcts.rng)
+        return moves
+
     def observe(self, game: Game, state: np.ndarray, action: int) -> None:
         if self._synced and np.array_equal(self.mcts.root_states[0], state):
             self.mcts.advance([action])

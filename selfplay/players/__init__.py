@@ -40,6 +40,15 @@ class Player:
     def observe(self, game: Game, state: np.ndarray, action: int) -> None:
         """``action`` was played (by either side) from ``state``."""
 
+    def select_moves(self, game: Game, states) -> np.ndarray:
+        """A move in each of many unrelated positions, each taken as a fresh game (a benchmark
+        file's); players that can think about them together override this."""
+        moves = np.empty(len(states), dtype=np.int64)
+        for i, state in enumerate(states):
+            self.reset(game)
+            moves[i] = self.select_move(game, np.array(state, copy=True))
+        return moves
+
 
 class RandomPlayer(Player):
     """Uniformly random among legal moves."""
