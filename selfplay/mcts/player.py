@@ -92,7 +92,10 @@ class MCTSPlayer(Player):
     def select_moves(self, game: Game, states, batch_size: int = 256) -> np.ndarray:
         """``select_move`` in each of many fresh positions, searched ``batch_size`` trees at a
         time: the same search for each tree, one evaluator call per round for all of them
-        (batched network forwards) instead of one per simulation."""
+        (batched network forwards) instead of one per simulation. A kernel evaluator (rollouts)
+        runs fused inside one tree's search and gains nothing from the batch: one at a time."""
+        if self.evaluator.kernel_kind >= 0:
+            return super().select_moves(game, states)
         self.reset(game)
         moves = np.empty(len(states), dtype=np.int64)
         mcts = None
