@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from games.connect4 import ConnectFour  # noqa: E402
 from selfplay.errors import UserError  # noqa: E402
 from selfplay.evaluation.c4_positions import read_positions  # noqa: E402
+from selfplay.mcts import MCTSPlayer  # noqa: E402
 from selfplay.players import make_player  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
         positions = read_positions(args.positions, limit=args.limit)
         states = [game.state_from_moves(m) for m in positions.moves]
         player = make_player(args.player, game)
-        if not hasattr(player, "mcts"):
+        if not isinstance(player, MCTSPlayer):
             raise UserError(f"{args.player} does not search: nothing to batch")
         player.select_moves(game, states[:2])  # compiled kernels loaded, network warm: untimed
         player.select_move(game, states[0].copy())

@@ -12,7 +12,7 @@ from games import Game, make_game
 from games.connect4 import ConnectFour
 from selfplay.arena.lockstep import Lineup, Outcome, build_player, play_games
 from selfplay.arena.schedule import schedule
-from selfplay.evaluation.c4_positions import move_scores, read_positions
+from selfplay.evaluation.c4_positions import evaluate, move_scores, read_positions
 from selfplay.mcts import MCTSConfig, MCTSPlayer
 from selfplay.network import NetworkEvaluator, PolicyValueNet
 from selfplay.players import Player
@@ -80,12 +80,7 @@ def evaluate_checkpoint(game: Game, model: PolicyValueNet, device, config, seed:
 def connect4_benchmark(model: PolicyValueNet, device, positions_path: str, limit: int, simulations: int,
                        seed: int) -> dict[str, float]:
     """Shares of outcome-keeping and best-score moves on solver-scored positions (eval-c4's measures)."""
-    game = make_game("connect4")
     positions = read_positions(positions_path, limit)
-    scores = move_scores(positions)
-    states = [game.state_from_moves(m) for m in positions.moves]
-    actions = network_player(game, model, device, simulations, seed).select_moves(game, states)
-    chosen = scores[np.arange(len(actions)), actions].astype(int)
-    top = scores.max(axis=1).astype(int)
-    return {"c4/outcome_share": float(np.mean(np.sign(chosen) == np.sign(top))),
-            "c4/best_share": float(np.mean(chosen == top))}
+    player = network_player(make_game("connect4"), model, device, simulations, seed)
+    result = evaluate(player, positions, move_scores(positions))
+    return {"c4/outcome_share": result.outcome.value, "c4/best_share": result.best.value}

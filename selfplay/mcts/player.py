@@ -103,7 +103,7 @@ class MCTSPlayer(Player):
             chunk = states[start:start + batch_size]
             if mcts is None or mcts.batch_size != len(chunk):
                 mcts = MCTS(game, self.evaluator, self.config, batch_size=len(chunk))
-            mcts.set_roots([np.asarray(s, dtype=np.int64) for s in chunk])
+            mcts.set_roots(chunk)
             moves[start:start + len(chunk)] = mcts.search().select_actions(self.temperature, mcts.rng)
         return moves
 
