@@ -48,7 +48,7 @@ def test_plies_to_end_is_the_length_of_perfect_play():
     solver = Solver(log_size=20, book=False)
     rng = np.random.default_rng(4)
     checked = 0
-    for _, line in label_batch(LabelSettings(min_ply=LATE - 4), np.zeros(0, np.int64), seed=11, count=12):
+    for _, line in label_batch(LabelSettings(random_plies=LATE - 4, min_ply=LATE - 4), np.zeros(0, np.int64), seed=11, count=12):
         moves = line.split()[0]
         state = GAME.state_from_moves(moves)
         score = int(solver.solve(state))
@@ -70,7 +70,7 @@ def test_discounted_targets_by_hand():
 
 
 def test_labels_are_the_solvers_scores_move_by_move():
-    lines = label_batch(LabelSettings(min_ply=LATE), np.zeros(0, np.int64), seed=3, count=40)
+    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), np.zeros(0, np.int64), seed=3, count=40)
     assert len(lines) >= 40 and all(key == line.split()[0] for key, line in lines)
     checked = 0
     solver = Solver(log_size=20, book=False)
@@ -106,14 +106,41 @@ def test_early_positions_come_from_the_opening_book_at_once():
         assert line.split()[1:] == [str(s) if s == scores.max() else "<" for s in scores], moves
 
 
+def test_moves_before_min_ply_follow_the_solver_after_the_random_ones(monkeypatch):
+    """Past --random-plies the games play the solver's best moves (a game's epsilon drawn as 0
+    here) also before --min-ply, where nothing is labelled: every move from the third to the
+    eighth of each labelled 8-stone position is best by the book's score of every column."""
+    real_rng = np.random.default_rng
+
+    class NoEpsilon:  # epsilon and every coin flip come out 0: no random moves past the opening
+        def __init__(self, seed):
+            self.inner = real_rng(seed)
+
+        def random(self):
+            return 0.0
+
+        def choice(self, options):
+            return self.inner.choice(options)
+
+    monkeypatch.setattr(np.random, "default_rng", NoEpsilon)  # label_batch's generator
+    lines = label_batch(LabelSettings(random_plies=2, min_ply=8, max_ply=8), np.zeros(0, np.int64), seed=6, count=12)
+    assert len(lines) >= 12 and {len(moves) for moves, _ in lines} == {8}
+    solver = Solver(log_size=22)
+    for moves, _ in lines:
+        for ply in range(2, 8):
+            scores = solver.move_scores(GAME.state_from_moves(moves[:ply]))
+            assert scores[int(moves[ply]) - 1] == scores.max(), (moves, ply)
+    assert len({moves[:2] for moves, _ in lines}) > 1  # the first two moves stay random
+
+
 def test_held_out_positions_and_their_mirrors_are_never_labelled(tmp_path):
-    lines = label_batch(LabelSettings(min_ply=LATE), np.zeros(0, np.int64), seed=5, count=30)
+    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), np.zeros(0, np.int64), seed=5, count=30)
     first = lines[0][0]
     mirrored = "".join(str(8 - int(c)) for c in lines[1][0])
     held = tmp_path / "held.txt"
     held.write_text(f"{first}\n{mirrored}\n")
     excluded = held_out_keys([held])
-    again = label_batch(LabelSettings(min_ply=LATE), excluded, seed=5, count=30)
+    again = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), excluded, seed=5, count=30)
     keys = {book_key(s[POSITION], s[MASK]) for s in (GAME.state_from_moves(k) for k, _ in again)}
     assert not keys & set(excluded.tolist())
     assert len(again) >= 30 and first not in dict(again)
@@ -121,19 +148,19 @@ def test_held_out_positions_and_their_mirrors_are_never_labelled(tmp_path):
 
 def test_a_rerun_continues_and_other_settings_are_refused(tmp_path):
     out = tmp_path / "labels"
-    assert generate_labels(out, 25, seed=1, min_ply=LATE, held_out=[]) == 25
+    assert generate_labels(out, 25, seed=1, random_plies=LATE, min_ply=LATE, held_out=[]) == 25
     before = (out / "positions.txt").read_text()
-    assert generate_labels(out, 60, seed=2, min_ply=LATE, held_out=[]) == 35
+    assert generate_labels(out, 60, seed=2, random_plies=LATE, min_ply=LATE, held_out=[]) == 35
     after = (out / "positions.txt").read_text()
     assert after.startswith(before) and len(after.splitlines()) == 60
     moves, scores = read_labelled_positions(out)
     assert len(moves) == 60 and len(set(moves)) == 60 and scores.shape == (60, 7)
     with pytest.raises(ExpertGamesError, match="other settings"):
-        generate_labels(out, 70, min_ply=LATE + 1, held_out=[])
+        generate_labels(out, 70, random_plies=LATE, min_ply=LATE + 1, held_out=[])
 
 
 def test_max_ply_stops_each_game_there(tmp_path):
-    lines = label_batch(LabelSettings(min_ply=LATE, max_ply=LATE + 2), np.zeros(0, np.int64), seed=4, count=30)
+    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE, max_ply=LATE + 2), np.zeros(0, np.int64), seed=4, count=30)
     assert {len(moves) for moves, _ in lines} <= {LATE, LATE + 1, LATE + 2}
     with pytest.raises(ExpertGamesError, match="--max-ply must be in 30..41"):
         generate_labels(tmp_path / "bad", 10, min_ply=LATE, max_ply=LATE - 1, held_out=[])

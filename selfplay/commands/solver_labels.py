@@ -29,10 +29,12 @@ def add_parser(sub):
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--seed", type=int, default=None, help="seed of the random choices (default: fresh)")
-    p.add_argument("--random-plies", type=int, default=0, help="uniformly random opening moves of every game")
+    p.add_argument("--random-plies", type=int, default=0,
+                   help="uniformly random opening moves of every game; after them each game plays the solver's best "
+                        "moves, a random one with the game's own probability (drawn uniformly from [0, 1])")
     p.add_argument("--min-ply", type=int, default=MIN_PLY,
-                   help=f"label positions with at least this many stones (default {MIN_PLY}: the opening book "
-                        "answers the first plies at once)")
+                   help=f"label positions with at least this many stones; the moves before are played the same way, "
+                        f"unlabelled (default {MIN_PLY}: the opening book answers the first plies at once)")
     p.add_argument("--max-ply", type=int, default=MAX_PLY,
                    help=f"label positions with at most this many stones; each game stops there (default {MAX_PLY}: "
                         "to the end)")

@@ -17,8 +17,10 @@ The games that visit the positions start with ``random_plies`` uniformly random 
 that each game plays a random legal move with its own probability ``epsilon`` (drawn uniformly
 from [0, 1] per game) and otherwise one of the solver's best moves, so the positions range from
 those of random play (where Pascal Pons's benchmark positions come from) to those of perfect
-play. Positions with fewer than ``min_ply`` stones are played through unlabelled (the shipped
-opening book answers the first plies at once; without it their search takes minutes), a game
+play. Positions with fewer than ``min_ply`` stones are played the same way but not labelled
+(the shipped opening book answers the first plies at once; without it their search takes
+minutes; ``random_plies = min_ply`` plays them at random instead, as this module did before
+2026-12-05), a game
 stops after its last position of at most ``max_ply`` stones (so the labels can be aimed at the
 middle game, where Pons's medium positions lie and the networks err), and the
 positions of the benchmark files (and their mirror images) are never labelled, so those files
@@ -133,9 +135,11 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
                 if not is_held_out(excluded, state):
                     moves = game.moves_to_string(actions)
                     out.append((moves, format_line(moves, scores)))
-            if len(actions) < settings.random_plies or scores is None or rng.random() < epsilon:
+            if len(actions) < settings.random_plies or rng.random() < epsilon:
                 action = int(rng.choice(legal))
-            else:
+            else:  # a best move, also before min_ply (unlabelled there; the book answers the first plies)
+                if scores is None:
+                    scores = best_move_scores(_SOLVER, state, game.legal_mask(state))
                 action = int(rng.choice(np.flatnonzero(scores == scores.max())))
             state = game.step(state, action)
             actions.append(action)
