@@ -27,6 +27,7 @@ from selfplay.training.imitation import run_imitation
 
 GAME = ConnectFour()
 LATE = 30  # positions with 30+ stones: the solver answers at once
+LATE_ONLY = LabelSettings(random_plies=LATE, min_ply=LATE)  # random play up to LATE, labels from it
 
 
 def test_targets_by_hand():
@@ -48,7 +49,8 @@ def test_plies_to_end_is_the_length_of_perfect_play():
     solver = Solver(log_size=20, book=False)
     rng = np.random.default_rng(4)
     checked = 0
-    for _, line in label_batch(LabelSettings(random_plies=LATE - 4, min_ply=LATE - 4), np.zeros(0, np.int64), seed=11, count=12):
+    for _, line in label_batch(LabelSettings(random_plies=LATE - 4, min_ply=LATE - 4), np.zeros(0, np.int64),
+                               seed=11, count=12):
         moves = line.split()[0]
         state = GAME.state_from_moves(moves)
         score = int(solver.solve(state))
@@ -70,7 +72,7 @@ def test_discounted_targets_by_hand():
 
 
 def test_labels_are_the_solvers_scores_move_by_move():
-    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), np.zeros(0, np.int64), seed=3, count=40)
+    lines = label_batch(LATE_ONLY, np.zeros(0, np.int64), seed=3, count=40)
     assert len(lines) >= 40 and all(key == line.split()[0] for key, line in lines)
     checked = 0
     solver = Solver(log_size=20, book=False)
@@ -134,13 +136,13 @@ def test_moves_before_min_ply_follow_the_solver_after_the_random_ones(monkeypatc
 
 
 def test_held_out_positions_and_their_mirrors_are_never_labelled(tmp_path):
-    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), np.zeros(0, np.int64), seed=5, count=30)
+    lines = label_batch(LATE_ONLY, np.zeros(0, np.int64), seed=5, count=30)
     first = lines[0][0]
     mirrored = "".join(str(8 - int(c)) for c in lines[1][0])
     held = tmp_path / "held.txt"
     held.write_text(f"{first}\n{mirrored}\n")
     excluded = held_out_keys([held])
-    again = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE), excluded, seed=5, count=30)
+    again = label_batch(LATE_ONLY, excluded, seed=5, count=30)
     keys = {book_key(s[POSITION], s[MASK]) for s in (GAME.state_from_moves(k) for k, _ in again)}
     assert not keys & set(excluded.tolist())
     assert len(again) >= 30 and first not in dict(again)
@@ -160,7 +162,8 @@ def test_a_rerun_continues_and_other_settings_are_refused(tmp_path):
 
 
 def test_max_ply_stops_each_game_there(tmp_path):
-    lines = label_batch(LabelSettings(random_plies=LATE, min_ply=LATE, max_ply=LATE + 2), np.zeros(0, np.int64), seed=4, count=30)
+    settings = LabelSettings(random_plies=LATE, min_ply=LATE, max_ply=LATE + 2)
+    lines = label_batch(settings, np.zeros(0, np.int64), seed=4, count=30)
     assert {len(moves) for moves, _ in lines} <= {LATE, LATE + 1, LATE + 2}
     with pytest.raises(ExpertGamesError, match="--max-ply must be in 30..41"):
         generate_labels(tmp_path / "bad", 10, min_ply=LATE, max_ply=LATE - 1, held_out=[])

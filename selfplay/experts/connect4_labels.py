@@ -128,18 +128,18 @@ def label_batch(settings: LabelSettings, excluded: np.ndarray, seed: int, count:
         state, actions = game.initial_state(), []
         epsilon = rng.random()
         while not game.is_terminal(state) and len(actions) <= settings.max_ply:
-            legal = np.flatnonzero(game.legal_mask(state))
+            mask = game.legal_mask(state)
             scores = None
             if int(state[MOVES]) >= settings.min_ply:
-                scores = best_move_scores(_SOLVER, state, game.legal_mask(state))
+                scores = best_move_scores(_SOLVER, state, mask)
                 if not is_held_out(excluded, state):
                     moves = game.moves_to_string(actions)
                     out.append((moves, format_line(moves, scores)))
             if len(actions) < settings.random_plies or rng.random() < epsilon:
-                action = int(rng.choice(legal))
+                action = int(rng.choice(np.flatnonzero(mask)))
             else:  # a best move, also before min_ply (unlabelled there; the book answers the first plies)
                 if scores is None:
-                    scores = best_move_scores(_SOLVER, state, game.legal_mask(state))
+                    scores = best_move_scores(_SOLVER, state, mask)
                 action = int(rng.choice(np.flatnonzero(scores == scores.max())))
             state = game.step(state, action)
             actions.append(action)
