@@ -184,6 +184,25 @@ def test_a_directory_made_before_a_setting_existed_continues(tmp_path):
         generate_labels(out, 30, min_ply=LATE, held_out=[])
 
 
+def test_a_directory_of_the_earlier_games_is_not_continued_with_the_new_ones(tmp_path):
+    """Before 2026-12-05 the moves up to --min-ply were random; a folder made then (its meta.json
+    has no unlabelled_moves) continues only where the games are the same (--random-plies at least
+    --min-ply) and is refused, naming the difference, where they are not."""
+    def made_before_the_change(out, **options):
+        generate_labels(out, 5, seed=1, held_out=[], **options)
+        meta = json.loads((out / "meta.json").read_text())
+        assert meta.pop("unlabelled_moves") == ("best" if options["random_plies"] < options["min_ply"] else "random")
+        (out / "meta.json").write_text(json.dumps(meta))
+
+    same = tmp_path / "same"
+    made_before_the_change(same, random_plies=LATE, min_ply=LATE)
+    assert generate_labels(same, 10, seed=2, random_plies=LATE, min_ply=LATE, held_out=[]) == 5
+    other = tmp_path / "other"
+    made_before_the_change(other, random_plies=LATE - 2, min_ply=LATE)
+    with pytest.raises(ExpertGamesError, match="unlabelled_moves='random' \\(now 'best'\\)"):
+        generate_labels(other, 10, seed=2, random_plies=LATE - 2, min_ply=LATE, held_out=[])
+
+
 @pytest.mark.parametrize("text, message", [
     ("4455 1 2 3\n", "expected 'MOVES' and 7 scores"),
     ("4455 1 2 x 0 0 0 0\n", "must be integers"),

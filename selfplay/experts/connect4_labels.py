@@ -20,7 +20,7 @@ those of random play (where Pascal Pons's benchmark positions come from) to thos
 play. Positions with fewer than ``min_ply`` stones are played the same way but not labelled
 (the shipped opening book answers the first plies at once; without it their search takes
 minutes; ``random_plies = min_ply`` plays them at random instead, as this module did before
-2026-12-05), a game
+2026-12-05; meta.json's ``unlabelled_moves`` says which games a folder holds), a game
 stops after its last position of at most ``max_ply`` stones (so the labels can be aimed at the
 middle game, where Pons's medium positions lie and the networks err), and the
 positions of the benchmark files (and their mirror images) are never labelled, so those files
@@ -65,6 +65,14 @@ class LabelSettings:
     min_ply: int = MIN_PLY
     max_ply: int = MAX_PLY
     held_out: list[str] = field(default_factory=list)  # sha-256 digests (16 hex digits) of the files kept out
+    # How the moves from random_plies to min_ply are played: "best" (the solver's, as label_batch
+    # does since 2026-12-05) or "random" (before; the same games when random_plies >= min_ply).
+    # Derived, and recorded so that a folder of the earlier games (no such key: "random") is not
+    # continued with the other kind.
+    unlabelled_moves: str = field(default="random", init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "unlabelled_moves", "best" if self.random_plies < self.min_ply else "random")
 
     def check(self) -> None:
         if self.random_plies < 0:
