@@ -154,6 +154,25 @@ def test_discounted_targets_are_the_result_times_the_discount_per_ply_to_the_end
     assert stats.resigned == 1
 
 
+@pytest.mark.parametrize("weight", [0.5, 1.0])
+def test_a_q_weight_mixes_the_search_value_into_the_result(weight):
+    """HopelessFor(0) makes every non-terminal leaf worth -0.99 to X, so the root value of an
+    8-simulation search from a position with at most two stones (no line can end within its
+    reach) is -0.99 where X is to move and +0.99 where O is: the target is (1 - w) z + w q."""
+    chunk, _ = SelfPlay(TTT, HopelessFor(0), config(value_q_weight=weight), seed=5).play(20)
+    checked = 0
+    for rows in split_games(chunk):
+        returns = ttt_returns(chunk, rows)
+        for i in rows:
+            if stones(chunk.planes[i]) <= 2:
+                mover = to_move(chunk.planes[i])
+                q = -0.99 if mover == 0 else 0.99
+                assert chunk.value[i] == pytest.approx((1 - weight) * returns[mover] + weight * q)
+                checked += 1
+            assert -1 <= chunk.value[i] <= 1
+    assert checked == 60
+
+
 def test_targets_of_connect_four_games_sum_to_one_over_legal_moves():
     chunk, stats = SelfPlay(C4, UniformEvaluator(), config(cheap_simulations=4, full_search_prob=0.5),
                             seed=2).play(4)
@@ -245,6 +264,7 @@ def test_after_a_random_opening_targets_are_discounted_over_the_plies_the_game_r
 @pytest.mark.parametrize("overrides, message", [
     (["selfplay.random_opening_share=1.5"], "random_opening_share must be 0 (off) to 1"),
     (["selfplay.random_opening_plies=0"], "random_opening_plies must be positive"),
+    (["selfplay.value_q_weight=-0.1"], "value_q_weight must be 0 (z alone) to 1"),
     (["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=9"],
      "selfplay.random_opening_plies: no opening of 9 random moves leaves a tictactoe game going"),
 ])

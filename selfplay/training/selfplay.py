@@ -11,7 +11,9 @@ recorded position also gets its game's final ownership and score margin (KataGo'
 targets; none for a resigned game). A share of games can start from a few uniformly random moves
 (``random_opening_share``, ``random_opening_plies``; not searched, not recorded), so that the
 network also learns positions its own policy never plays into, such as those an arena's random
-openings hand it.
+openings hand it. A value target can mix the full search's root value q into the result z,
+``(1 - value_q_weight) z + value_q_weight q``: z is one noisy game, q what a search of that position
+expects, so the mix trades z's variance for q's bias (0: AlphaZero's target, z alone).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class SelfPlayConfig:
     score_utility: float = 0.0        # KataGo's score utility's weight in the search's value (score head); 0 = off
     random_opening_share: float = 0.0  # share of games that start from random_opening_plies uniformly random moves
     random_opening_plies: int = 2
+    value_q_weight: float = 0.0       # the full search's root value's weight in each value target; 0 = z alone
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -72,6 +75,7 @@ class SelfPlayConfig:
         require(0 <= self.score_utility <= 1, f"score_utility must be 0 (off) to 1, got {self.score_utility}")
         require(0 <= self.random_opening_share <= 1,
                 f"random_opening_share must be 0 (off) to 1, got {self.random_opening_share}")
+        require(0 <= self.value_q_weight <= 1, f"value_q_weight must be 0 (z alone) to 1, got {self.value_q_weight}")
         require(self.random_opening_plies >= 1, f"random_opening_plies must be positive, got {self.random_opening_plies}")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
@@ -90,6 +94,7 @@ class _Slot:
     policies: list = field(default_factory=list)
     players: list = field(default_factory=list)
     plies: list = field(default_factory=list)  # moves played before each recorded position
+    root_values: list = field(default_factory=list)  # each recorded position's search value, its mover's view
     moves: int = 0
     resign_allowed: bool = True
     low_streak: list = field(default_factory=lambda: [0, 0])  # consecutive low values per player
@@ -210,6 +215,7 @@ class SelfPlay:
                 slot.policies.append(targets[b] / targets[b].sum())
                 slot.players.append(player)
                 slot.plies.append(slot.moves)
+                slot.root_values.append(float(root_value[b]))
             if c.resign_threshold <= -1:
                 continue
             low = root_value[b] < c.resign_threshold
@@ -232,12 +238,14 @@ class SelfPlay:
     def _chunk(self, finished, stats: SelfPlayStats) -> GameChunk:
         planes, policies, values, owners, scores = [], [], [], [], []
         c, h, w = self.game.obs_shape
+        q_weight = self.config.value_q_weight
         for slot, returns, final in finished:
             planes += slot.planes
             policies += slot.policies
             # the result, discounted per ply from the position to the end (a resigned game ends
             # at the resignation); 1 ** n leaves AlphaZero's targets exactly as they were
-            values += [returns[p] * self.value_discount ** (slot.moves - t) for p, t in zip(slot.players, slot.plies)]
+            z = [returns[p] * self.value_discount ** (slot.moves - t) for p, t in zip(slot.players, slot.plies)]
+            values += z if not q_weight else [(1 - q_weight) * zi + q_weight * q for zi, q in zip(z, slot.root_values)]
             signs = [1 - 2 * p for p in slot.players]  # the first player's view -> the mover's
             if final is None:
                 owners += [np.zeros((h, w), np.int8)] * len(signs)
