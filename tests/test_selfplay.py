@@ -268,7 +268,7 @@ def test_after_a_random_opening_targets_are_discounted_over_the_plies_the_game_r
     (["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=9"],
      "selfplay.random_opening_plies: no opening of 9 random moves leaves a tictactoe game going"),
 ])
-def test_bad_random_opening_settings_are_refused_by_name(overrides, message):
+def test_bad_opening_and_value_target_settings_are_refused_by_name(overrides, message):
     with pytest.raises(ConfigError) as info:
         load_config(RunConfig, None, ["game.name=tictactoe", *overrides])
     assert message in str(info.value)
