@@ -242,10 +242,11 @@ class SelfPlay:
         for slot, returns, final in finished:
             planes += slot.planes
             policies += slot.policies
-            # the result, discounted per ply from the position to the end (a resigned game ends
-            # at the resignation); 1 ** n leaves AlphaZero's targets exactly as they were
-            z = [returns[p] * self.value_discount ** (slot.moves - t) for p, t in zip(slot.players, slot.plies)]
-            values += z if not q_weight else [(1 - q_weight) * zi + q_weight * q for zi, q in zip(z, slot.root_values)]
+            # the result z, discounted per ply from the position to the end (a resigned game ends
+            # at the resignation), mixed with the search's root value q; a discount of 1 and a
+            # weight of 0 leave AlphaZero's targets exactly as they were
+            values += [(1 - q_weight) * returns[p] * self.value_discount ** (slot.moves - t) + q_weight * q
+                       for p, t, q in zip(slot.players, slot.plies, slot.root_values)]
             signs = [1 - 2 * p for p in slot.players]  # the first player's view -> the mover's
             if final is None:
                 owners += [np.zeros((h, w), np.int8)] * len(signs)
