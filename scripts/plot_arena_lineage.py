@@ -84,12 +84,32 @@ def read_lineage(path: Path) -> list[Point]:
 XLABEL = "training time (minutes; each network continues its parent's)"
 
 
+def lift_labels(boxes: list[tuple[float, float, float, float]], pad: float = 0.0) -> list[float]:
+    """How far to move each label up so that no two overlap: boxes are (left, right, bottom,
+    top) in one unit; from the lowest up, a label rises above every label already placed that
+    it would overlap (plus ``pad``). Siblings branched from one parent end at nearly the same
+    time and score; without this their labels print over each other."""
+    placed: list[tuple[float, float, float, float]] = []
+    lifts = [0.0] * len(boxes)
+    for i in sorted(range(len(boxes)), key=lambda k: (boxes[k][2], boxes[k][0])):
+        left, right, bottom, top = boxes[i]
+        lift, moved = 0.0, True
+        while moved:
+            moved = False
+            for l2, r2, b2, t2 in placed:
+                if left < r2 and l2 < right and bottom + lift < t2 + pad and b2 < top + lift + pad:
+                    lift, moved = t2 + pad - bottom, True
+        placed.append((left, right, bottom + lift, top + lift))
+        lifts[i] = lift
+    return lifts
+
+
 def plot(points: list[Point], out: Path, name: str, title: str, target: float | None, xlabel: str = XLABEL
          ) -> list[Path]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.5), dpi=120)
+    fig = Figure(figsize=(9, 5), dpi=120)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     by_name = {p.network: p for p in points}
@@ -100,18 +120,39 @@ def plot(points: list[Point], out: Path, name: str, title: str, target: float | 
             ax.plot([parent.end, p.end], [100 * parent.score, 100 * p.score], color="tab:blue", linewidth=1)
         ax.errorbar([p.end], [100 * p.score], yerr=[[100 * (p.score - low)], [100 * (high - p.score)]],
                     fmt="o", color="tab:blue", markerfacecolor="tab:blue" if p.shipped else "white", capsize=3)
-        ax.annotate(f"{p.network}\n{100 * p.score:.1f}% ({p.games})", (p.end, 100 * p.score), fontsize=7,
-                    xytext=(6, -4), textcoords="offset points")
+    ax.set_xlim(0, max(p.end for p in points) * 1.4)
+    _label(fig, ax, [f"{p.network}\n{100 * p.score:.1f}% ({p.games})" for p in points],
+           [(p.end, 100 * p.score) for p in points])
     if target is not None:
         ax.axhline(target, color="tab:red", linestyle="--", linewidth=1, label=f"target {target:g}%")
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("score (%, draws half; 95% Wilson interval)")
     ax.set_title(title, fontsize=10)
-    ax.set_xlim(0, max(p.end for p in points) * 1.3)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return save_figure(fig, out, name)
+
+
+def _label(fig, ax, texts: list[str], anchors: list[tuple[float, float]]) -> None:
+    """Write each text beside its point, lifted (with a leader line) clear of the others."""
+    def annotate(text, anchor, lift=0.0):
+        return ax.annotate(text, anchor, xytext=(6, lift * 72 / fig.dpi), textcoords="offset points",
+                           fontsize=7, va="center",
+                           arrowprops=dict(arrowstyle="-", color="0.6", linewidth=0.6) if lift else None)
+
+    for _ in range(2):  # the lifts may raise the top of the axes, which rescales it: measure again
+        fig.tight_layout()
+        probes = [annotate(text, anchor) for text, anchor in zip(texts, anchors)]
+        boxes = [probe.get_window_extent(fig.canvas.get_renderer()) for probe in probes]
+        for probe in probes:
+            probe.remove()
+        lifts = lift_labels([(b.x0, b.x1, b.y0, b.y1) for b in boxes], pad=1.0)  # display pixels
+        top = max(b.y1 + lift for b, lift in zip(boxes, lifts))
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, max(high, ax.transData.inverted().transform((0, top + 4))[1]))
+    for text, anchor, lift in zip(texts, anchors, lifts):
+        annotate(text, anchor, lift)
 
 
 def main(argv: list[str] | None = None) -> int:

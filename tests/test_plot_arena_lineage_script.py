@@ -49,3 +49,11 @@ def test_a_file_that_is_not_a_lineage_is_refused(tmp_path, capsys):
     table.write_bytes(b"\xff\xfe")
     assert script.main([str(table)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_labels_that_would_overlap_are_lifted_clear_of_each_other():
+    # boxes (left, right, bottom, top): b overlaps a; c overlaps b once b is lifted; d is far right
+    boxes = [(0, 10, 0, 4), (5, 15, 2, 6), (12, 20, 5, 9), (30, 40, 1, 5)]
+    lifts = script.lift_labels(boxes, pad=1)
+    assert lifts == [0, 3, 5, 0]  # b: bottom 2 -> 5 (a's top 4 + pad); c: bottom 5 -> 10 (b's new top 9 + pad)
+    assert script.lift_labels([(0, 1, 0, 1), (2, 3, 0, 1)]) == [0, 0]  # side by side: left alone
