@@ -120,9 +120,6 @@ def plot(points: list[Point], out: Path, name: str, title: str, target: float | 
             ax.plot([parent.end, p.end], [100 * parent.score, 100 * p.score], color="tab:blue", linewidth=1)
         ax.errorbar([p.end], [100 * p.score], yerr=[[100 * (p.score - low)], [100 * (high - p.score)]],
                     fmt="o", color="tab:blue", markerfacecolor="tab:blue" if p.shipped else "white", capsize=3)
-    ax.set_xlim(0, max(p.end for p in points) * 1.4)
-    _label(fig, ax, [f"{p.network}\n{100 * p.score:.1f}% ({p.games})" for p in points],
-           [(p.end, 100 * p.score) for p in points])
     if target is not None:
         ax.axhline(target, color="tab:red", linestyle="--", linewidth=1, label=f"target {target:g}%")
         ax.legend(loc="lower right", fontsize=8)
@@ -130,7 +127,9 @@ def plot(points: list[Point], out: Path, name: str, title: str, target: float | 
     ax.set_ylabel("score (%, draws half; 95% Wilson interval)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    ax.set_xlim(0, max(p.end for p in points) * 1.4)
+    _label(fig, ax, [f"{p.network}\n{100 * p.score:.1f}% ({p.games})" for p in points],
+           [(p.end, 100 * p.score) for p in points])  # last: it lays the figure out
     return save_figure(fig, out, name)
 
 
@@ -139,7 +138,7 @@ def _label(fig, ax, texts: list[str], anchors: list[tuple[float, float]]) -> Non
     def annotate(text, anchor, lift=0.0):
         return ax.annotate(text, anchor, xytext=(6, lift * 72 / fig.dpi), textcoords="offset points",
                            fontsize=7, va="center",
-                           arrowprops=dict(arrowstyle="-", color="0.6", linewidth=0.6) if lift else None)
+                           arrowprops=dict(arrowstyle="-", color="0.6", linewidth=0.6, relpos=(0, 0.5)) if lift else None)
 
     for _ in range(2):  # the lifts may raise the top of the axes, which rescales it: measure again
         fig.tight_layout()
