@@ -135,10 +135,11 @@ def plot(points: list[Point], out: Path, name: str, title: str, target: float | 
 
 def _label(fig, ax, texts: list[str], anchors: list[tuple[float, float]]) -> None:
     """Write each text beside its point, lifted (with a leader line) clear of the others."""
+    leader = dict(arrowstyle="-", color="0.6", linewidth=0.6, relpos=(0, 0.5))  # from the label's left edge
+
     def annotate(text, anchor, lift=0.0):
         return ax.annotate(text, anchor, xytext=(6, lift * 72 / fig.dpi), textcoords="offset points",
-                           fontsize=7, va="center",
-                           arrowprops=dict(arrowstyle="-", color="0.6", linewidth=0.6, relpos=(0, 0.5)) if lift else None)
+                           fontsize=7, va="center", arrowprops=leader if lift else None)
 
     for _ in range(2):  # the lifts may raise the top of the axes, which rescales it: measure again
         fig.tight_layout()
