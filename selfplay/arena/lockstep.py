@@ -17,7 +17,7 @@ import numpy as np
 
 from games import Game, IllegalMoveError
 from selfplay.arena.schedule import Contestant, ScheduledGame
-from selfplay.mcts import MCTS, MCTSPlayer, select_actions
+from selfplay.mcts import MCTS, MCTSPlayer
 from selfplay.players import Player, PlayerSpecError, Resignation, make_player, parse_spec
 
 
@@ -101,12 +101,8 @@ class BatchedSearch:
     def moves(self, slots: list[int]) -> list[int]:
         active = np.zeros(self.mcts.batch_size, dtype=np.bool_)
         active[slots] = True
-        result = self.mcts.search(active=active)
-        if result.gumbel_action is not None:
-            return [int(a) for a in result.gumbel_action[active]]
-        chosen = select_actions(result.visit_counts[active], self.temperature, self.mcts.rng,
-                                fallback=result.priors[active])
-        return [int(a) for a in chosen]
+        result = self.mcts.search(active=active).rows(active)
+        return [int(a) for a in result.select_actions(self.temperature, self.mcts.rng)]
 
     def observe(self, slot: int, action: int) -> None:
         actions = np.full(self.mcts.batch_size, -1, dtype=np.int64)

@@ -21,7 +21,10 @@ KINDS = {
         ("temp", "0", "move temperature (0: the most visited)"), ("seed", "-1", "seed (-1: random)"),
         ("gumbel", "false", "Gumbel root search"), ("reuse", "true", "keep the tree between moves"),
         ("solve", "false", "MCTS-Solver: prove wins and losses from the terminal positions reached, play "
-                           "a proven win, never a proven loss")]),
+                           "a proven win, never a proven loss"),
+        ("lcb", "0", "Leela Zero's move choice: the best lower confidence bound on a move's value, "
+                     "this many standard errors below its mean (0: the most visited move)"),
+    ]),
     "net": ("a trained network with MCTS: net:PATH (a run directory, a checkpoint, or a shipped name: c4)", [
         ("sims", "200", "simulations per move (0: the policy's own move)"), ("c", "1.25", "exploration constant"),
         ("temp", "0", "move temperature"), ("seed", "-1", "seed (-1: random)"),
@@ -34,7 +37,10 @@ KINDS = {
         ("score", "0", "weight of KataGo's score utility in the search's value (0: none; 0 to 1; a "
                        "network with the score head): larger margins preferred"),
         ("solve", "false", "MCTS-Solver: prove wins and losses from the terminal positions reached, play "
-                           "a proven win, never a proven loss")]),
+                           "a proven win, never a proven loss"),
+        ("lcb", "0", "Leela Zero's move choice: the best lower confidence bound on a move's value, "
+                     "this many standard errors below its mean (0: the most visited move)"),
+    ]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
         ("seed", "-1", "seed of the tie-breaks (-1: random)")]),

@@ -52,6 +52,12 @@ class MCTSConfig:
     #: wins, or every move settled), search proven nodes no further, and play a proven win
     #: and never a proven loss while another move is open. Two-player games only.
     solver: bool = False
+    #: Leela Zero's move choice at temperature 0: the child with the highest lower confidence
+    #: bound, mean value - lcb * its standard error, among those with at least lcb_min_share of
+    #: the most visited child's visits (0 = the most visited child, AlphaZero's choice). A move
+    #: found late, with a clearly better value but fewer visits, is then played.
+    lcb: float = 0.0
+    lcb_min_share: float = 0.1
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
@@ -91,7 +97,7 @@ class MCTSConfig:
         _at_least(self, "gumbel_considered", 1)
         _at_least(self, "pv_length", 0)
         for name in ("c_puct", "c_base", "dirichlet_alpha", "virtual_loss", "gumbel_scale", "value_scale",
-                     "maxvisit_init", "forced_playouts"):
+                     "maxvisit_init", "forced_playouts", "lcb"):
             _at_least(self, name, 0.0)
         if self.dirichlet_fraction > 0 and self.dirichlet_alpha <= 0:
             raise MCTSConfigError("mcts.dirichlet_alpha must be > 0 when dirichlet_fraction > 0")
@@ -101,6 +107,10 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
         if self.solver and not self.two_player:
             raise MCTSConfigError("mcts.solver needs a two-player game: one agent's returns have no win to prove")
+        if not 0.0 <= self.lcb_min_share <= 1.0:
+            raise MCTSConfigError(f"mcts.lcb_min_share must be in [0, 1], got {self.lcb_min_share}")
+        if self.lcb > 0 and self.gumbel:
+            raise MCTSConfigError("mcts.lcb chooses among PUCT's visits; Gumbel search chooses its own move (set one)")
         if not 0.0 < self.value_discount <= 1.0:
             raise MCTSConfigError(f"mcts.value_discount must be in (0, 1], got {self.value_discount}")
 

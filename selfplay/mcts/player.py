@@ -1,6 +1,6 @@
 """``MCTSPlayer``: a Player that searches before every move and keeps its tree between moves.
 
-Spec: ``mcts:sims=800,c=3,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1,solve=0``. The PUCT
+Spec: ``mcts:sims=800,c=3,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1,solve=0,lcb=0``. The PUCT
 constant defaults to 3 because uniform priors make PUCT explore far less than UCT does: over
 100 Connect Four games at 1000 simulations against OpenSpiel's MCTSBot (UCT, c=2), c=2, 3 and
 4 scored 0.59, 0.75 and 0.58.
@@ -129,27 +129,28 @@ class MCTSPlayer(Player):
 
 
 def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
-    """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, solve, seed, temp),
+    """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, solve, lcb, seed, temp),
     refused in the words of the spec rather than of the config's fields."""
     if o["temp"] < 0:
         raise PlayerSpecError(f"{kind}: temp={o['temp']:g} must be 0 (best move) or more")
     try:
         return MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], solver=o["solve"],
-                          seed=None if o["seed"] < 0 else o["seed"], **extra)
+                          lcb=o["lcb"], seed=None if o["seed"] < 0 else o["seed"], **extra)
     except MCTSConfigError as e:
-        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c")
+        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c").replace("mcts.", "")
         raise PlayerSpecError(f"{kind}: {message}") from None
 
 
 def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["mcts"]."""
     o = read_options("mcts", options, sims=800, c=3.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
-                     gumbel=False, reuse=True, solve=False)
+                     gumbel=False, reuse=True, solve=False, lcb=0.0)
     if o["eval"] not in EVALUATORS:
         raise PlayerSpecError(f"mcts: eval={o['eval']!r} is not one of {', '.join(EVALUATORS)}")
     if o["rollouts"] != 1 and o["eval"] != "rollout":
         raise PlayerSpecError("mcts: rollouts only applies to eval=rollout")
     evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
     config = search_config("mcts", o, tree_reuse=o["reuse"])
-    name = f"mcts(sims={o['sims']},eval={o['eval']}{',gumbel' if o['gumbel'] else ''}{',solve' if o['solve'] else ''})"
+    flags = (",gumbel" if o["gumbel"] else "") + (",solve" if o["solve"] else "") + (f",lcb={o['lcb']:g}" if o["lcb"] else "")
+    name = f"mcts(sims={o['sims']},eval={o['eval']}{flags})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

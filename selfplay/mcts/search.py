@@ -73,6 +73,7 @@ class SearchResult:
     gumbel_action: np.ndarray | None = None    # Gumbel only: the action sequential halving chose
     pruned_visits: np.ndarray | None = None    # forced playouts only: the visits the target counts
     proven_values: np.ndarray | None = None    # solver only: each move's proven value, NaN when open
+    lower_bounds: np.ndarray | None = None     # lcb only: each move's lower confidence bound, -inf unranked
 
     def pv(self, b: int = 0) -> np.ndarray:
         line = self.principal_variation[b]
@@ -86,15 +87,20 @@ class SearchResult:
         visits = self.pruned_visits if self.pruned_visits is not None else self.visit_counts
         return visit_policy(visits, temperature).astype(np.float32)
 
+    def rows(self, mask: np.ndarray) -> SearchResult:
+        """The result of the roots where ``mask`` is set (a boolean mask or indices)."""
+        return SearchResult(**{name: value[mask] if isinstance(value, np.ndarray) else value
+                               for name, value in vars(self).items()})
+
     def select_actions(self, temperature: float, rng: np.random.Generator) -> np.ndarray:
         """The move of every root: the Gumbel choice, or visits with a temperature (0 = most
-        visited, ties broken at random); a root without visits falls back on its priors. With
-        the solver, a proven win (or, every move settled, the best of them) is played, and a
-        proven loss never while another move is open."""
+        visited, ties broken at random, or with ``lower_bounds`` the best bound); a root without
+        visits falls back on its priors. With the solver, a proven win (or, every move settled,
+        the best of them) is played, and a proven loss never while another move is open."""
         if self.proven_values is None:
             if self.gumbel_action is not None:
                 return self.gumbel_action.copy()
-            return select_actions(self.visit_counts, temperature, rng, fallback=self.priors)
+            return self._by_visits(self.visit_counts, temperature, rng, self.priors, np.zeros_like(self.legal_mask))
         decided, lost = proof_moves(self.proven_values, self.legal_mask)
         visits = np.where(lost, 0, self.visit_counts)
         actions, open_rows = decided.copy(), decided < 0
@@ -104,8 +110,17 @@ class SearchResult:
             open_score = np.where(lost | ~self.legal_mask, -1.0, visits + self.priors)  # priors break ties
             actions[rows] = open_score[rows].argmax(axis=-1)
         elif open_rows.any():
-            actions[open_rows] = select_actions(visits[open_rows], temperature, rng,
-                                                fallback=np.where(lost, 0, self.priors)[open_rows])
+            actions[open_rows] = self.rows(open_rows)._by_visits(visits[open_rows], temperature, rng,
+                                                                 np.where(lost, 0, self.priors)[open_rows],
+                                                                 lost[open_rows])
+        return actions
+
+    def _by_visits(self, visits, temperature, rng, fallback, excluded) -> np.ndarray:
+        actions = select_actions(visits, temperature, rng, fallback=fallback)
+        if self.lower_bounds is not None and temperature == 0:
+            bounds = np.where(excluded, -np.inf, self.lower_bounds)
+            ranked = np.isfinite(bounds).any(axis=-1)
+            actions[ranked] = bounds[ranked].argmax(axis=-1)
         return actions
 
 
@@ -367,6 +382,10 @@ class MCTS:
         if config.forced_playouts > 0 and not config.gumbel:
             result.pruned_visits = prune_forced_visits(visits, q, priors, config.c_puct, config.c_base,
                                                        config.forced_playouts)
+        if config.lcb > 0 and not config.gumbel:
+            result.lower_bounds = np.zeros((self.batch_size, self.game.num_actions), dtype=np.float64)
+            trees.root_lower_bounds(self.tree, self._params[SIGN], config.lcb, config.lcb_min_share,
+                                    result.lower_bounds)
         if config.solver:
             result.proven_values = np.zeros((self.batch_size, self.game.num_actions), dtype=np.float32)
             trees.root_proofs(self.tree, self._params[SIGN], result.proven_values)

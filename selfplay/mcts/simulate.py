@@ -43,6 +43,7 @@ def expand_roots(tree, tree_index, legal, policy, are_logits, values):
         expand_node(tree, b, 0, legal[i], policy[i], are_logits, values[i])
         tree.visits[b, 0] = 1
         tree.value_sum[b, 0] = values[i]
+        tree.value_sq_sum[b, 0] = values[i] * values[i]
 
 
 @njit(cache=True)

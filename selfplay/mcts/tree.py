@@ -29,14 +29,15 @@ UNEXPANDED, TERMINAL, PENDING = -1, -2, -3
 
 TreeArrays = namedtuple(
     "TreeArrays",
-    ["prior", "visits", "value_sum", "raw_value", "action", "first_child", "num_children", "parent", "proven",
-     "num_nodes"],
+    ["prior", "visits", "value_sum", "value_sq_sum", "raw_value", "action", "first_child", "num_children", "parent",
+     "proven", "num_nodes"],
 )
 TreeArrays.__doc__ = """Arrays [batch, capacity] of the trees (num_nodes is [batch]).
 
 prior         float32  prior probability of the move into the node (from its parent's policy)
 visits        int32    values backed up through the node, plus selections still in flight
 value_sum     float64  sum of those values, from the node's player-to-move point of view
+value_sq_sum  float64  sum of their squares (the spread a lower confidence bound needs; no virtual loss)
 raw_value     float32  the evaluator's value of the node, or its terminal value
 action        int32    the move from the parent into the node
 first_child   int32    start of the children block, or UNEXPANDED / TERMINAL / PENDING
@@ -54,7 +55,8 @@ def allocate(batch_size: int, capacity: int) -> TreeArrays:
         return np.full((batch_size, capacity), value, dtype=dtype)
 
     tree = TreeArrays(
-        prior=full(np.float32), visits=full(np.int32), value_sum=full(np.float64), raw_value=full(np.float32),
+        prior=full(np.float32), visits=full(np.int32), value_sum=full(np.float64), value_sq_sum=full(np.float64),
+        raw_value=full(np.float32),
         action=full(np.int32, -1), first_child=full(np.int32, UNEXPANDED), num_children=full(np.int32),
         parent=full(np.int32, -1), proven=full(np.int8), num_nodes=np.ones(batch_size, dtype=np.int32),
     )
@@ -94,6 +96,7 @@ def reset_tree(tree, b):
     tree.prior[b, 0] = 1.0
     tree.visits[b, 0] = 0
     tree.value_sum[b, 0] = 0.0
+    tree.value_sq_sum[b, 0] = 0.0
     tree.raw_value[b, 0] = 0.0
     tree.action[b, 0] = -1
     tree.first_child[b, 0] = UNEXPANDED
@@ -130,6 +133,7 @@ def expand_node(tree, b, node, legal, policy, are_logits, value):
             total += p
             tree.visits[b, k] = 0
             tree.value_sum[b, k] = 0.0
+            tree.value_sq_sum[b, k] = 0.0
             tree.raw_value[b, k] = 0.0
             tree.action[b, k] = a
             tree.first_child[b, k] = UNEXPANDED
@@ -150,9 +154,11 @@ def backup(tree, b, leaf, value, sign, discount, pending_loss):
     step = sign * discount
     while node > 0:
         tree.value_sum[b, node] += value + sign * pending_loss
+        tree.value_sq_sum[b, node] += value * value
         value = step * value
         node = tree.parent[b, node]
     tree.value_sum[b, 0] += value
+    tree.value_sq_sum[b, 0] += value * value
 
 
 @njit(cache=True, inline="always")
@@ -192,6 +198,7 @@ def propagate_proofs(tree, b, leaf, sign, discount):
         tree.proven[b, node] = 1
         tree.raw_value[b, node] = best
         tree.value_sum[b, node] = best * tree.visits[b, node]
+        tree.value_sq_sum[b, node] = best * best * tree.visits[b, node]
         node = tree.parent[b, node]
 
 
@@ -234,6 +241,7 @@ def reroot(tree, b, action):
     prior = tree.prior[b, :n].copy()
     visits = tree.visits[b, :n].copy()
     value_sum = tree.value_sum[b, :n].copy()
+    value_sq_sum = tree.value_sq_sum[b, :n].copy()
     raw_value = tree.raw_value[b, :n].copy()
     moves = tree.action[b, :n].copy()
     first_child = tree.first_child[b, :n].copy()
@@ -247,6 +255,7 @@ def reroot(tree, b, action):
         tree.prior[b, head] = prior[old] if head > 0 else 1.0
         tree.visits[b, head] = visits[old]
         tree.value_sum[b, head] = value_sum[old]
+        tree.value_sq_sum[b, head] = value_sq_sum[old]
         tree.raw_value[b, head] = raw_value[old]
         tree.action[b, head] = moves[old] if head > 0 else -1
         tree.num_children[b, head] = num_children[old]
@@ -285,6 +294,30 @@ def root_statistics(tree, sign, visit_counts, q_values, priors, legal, root_valu
             legal[b, a] = True
             if tree.visits[b, k] > 0:
                 q_values[b, a] = sign * tree.value_sum[b, k] / tree.visits[b, k]
+
+
+@njit(cache=True)
+def root_lower_bounds(tree, sign, z, min_share, out):
+    """Per root and action, Leela Zero's lower confidence bound on the child's value (root
+    player's view): mean - z * sqrt(variance / visits), the variance that of the values backed
+    up through the child. -inf for an illegal move, a child with fewer than 2 visits, or one
+    with fewer than ``min_share`` of the most visited child's visits: a bound on a handful of
+    values says little, and a move the search hardly looked at should not win on it."""
+    out[:, :] = -np.inf
+    for b in range(out.shape[0]):
+        start = tree.first_child[b, 0]
+        if start < 0:
+            continue
+        most = 0
+        for k in range(start, start + tree.num_children[b, 0]):
+            most = max(most, tree.visits[b, k])
+        for k in range(start, start + tree.num_children[b, 0]):
+            n = tree.visits[b, k]
+            if n < 2 or n < min_share * most:
+                continue
+            mean = tree.value_sum[b, k] / n
+            variance = max(tree.value_sq_sum[b, k] / n - mean * mean, 0.0) * n / (n - 1)
+            out[b, tree.action[b, k]] = sign * mean - z * np.sqrt(variance / n)
 
 
 @njit(cache=True)
