@@ -112,3 +112,8 @@ def test_specs_and_config_check_the_bound():
         MCTSConfig(lcb=1.0, gumbel=True)
     with pytest.raises(MCTSConfigError, match="lcb_min_share"):
         MCTSConfig(lcb=1.0, lcb_min_share=1.5)
+
+
+def test_the_net_spec_takes_the_policy_temperature():
+    with pytest.raises(PlayerSpecError, match="ptemp must be > 0"):
+        make_player("net:c4,sims=10,ptemp=0", C4)

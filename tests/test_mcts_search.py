@@ -22,6 +22,7 @@ from selfplay.mcts import (
     TerminalRootError,
     UniformEvaluator,
 )
+from selfplay.mcts.errors import MCTSConfigError
 from selfplay.mcts.tree import UNEXPANDED
 
 TTT, C4 = TicTacToe(), ConnectFour()
@@ -428,3 +429,30 @@ def test_go_avoids_self_atari():
         assert result.q_values[0, self_atari] < np.nanmax(result.q_values[0])
         total = total + visits
     assert total[self_atari] < 0.5 * total[result.legal_mask[0]].mean()
+
+
+class _TwoMoves(Evaluator):
+    """Connect Four priors 0.64 on column 0 and 0.36 on column 1 (nothing elsewhere), as
+    probabilities or as their logits."""
+
+    def __init__(self, logits):
+        self.returns_logits = logits
+
+    def evaluate(self, batch):
+        p = np.zeros(batch.legal_mask.shape, np.float32)
+        p[:, 0], p[:, 1] = 0.64, 0.36
+        if self.returns_logits:
+            p = np.log(np.maximum(p, 1e-30))
+        return p, np.zeros(len(batch), np.float32)
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_policy_temperature_takes_the_root_of_the_priors(logits):
+    game = C4
+    mcts = MCTS(game, _TwoMoves(logits), MCTSConfig(num_simulations=1, policy_temperature=2.0, seed=0))
+    mcts.set_root(0, game.initial_state())
+    priors = mcts.search().priors[0]
+    assert priors[:2] == pytest.approx([0.8 / 1.4, 0.6 / 1.4], abs=1e-5)  # sqrt(0.64), sqrt(0.36)
+    assert priors[2:].sum() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(MCTSConfigError, match="policy_temperature"):
+        MCTSConfig(policy_temperature=0.0)

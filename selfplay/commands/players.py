@@ -40,6 +40,8 @@ KINDS = {
                            "a proven win, never a proven loss"),
         ("lcb", "0", "Leela Zero's move choice: the best lower confidence bound on a move's value, "
                      "this many standard errors below its mean (0: the most visited move)"),
+        ("ptemp", "1", "the network's policy at this softmax temperature as the search's priors (above 1: "
+                       "flatter, moves it underrates looked at sooner)"),
     ]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),

@@ -52,6 +52,10 @@ class MCTSConfig:
     #: wins, or every move settled), search proven nodes no further, and play a proven win
     #: and never a proven loss while another move is open. Two-player games only.
     solver: bool = False
+    #: The priors the search expands with are the network's softmax at this temperature (Leela
+    #: Chess Zero's policy temperature; 1 = as trained): above 1 they spread over moves the
+    #: policy underrates, so the search looks at them sooner.
+    policy_temperature: float = 1.0
     #: Leela Zero's move choice at temperature 0: the child with the highest lower confidence
     #: bound, mean value - lcb * its standard error, among those with at least lcb_min_share of
     #: the most visited child's visits (0 = the most visited child, AlphaZero's choice). A move
@@ -107,6 +111,8 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
         if self.solver and not self.two_player:
             raise MCTSConfigError("mcts.solver needs a two-player game: one agent's returns have no win to prove")
+        if self.policy_temperature <= 0:
+            raise MCTSConfigError(f"mcts.policy_temperature must be > 0, got {self.policy_temperature}")
         if not 0.0 <= self.lcb_min_share <= 1.0:
             raise MCTSConfigError(f"mcts.lcb_min_share must be in [0, 1], got {self.lcb_min_share}")
         if self.lcb > 0 and self.gumbel:

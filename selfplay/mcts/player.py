@@ -135,9 +135,10 @@ def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
         raise PlayerSpecError(f"{kind}: temp={o['temp']:g} must be 0 (best move) or more")
     try:
         return MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], solver=o["solve"],
-                          lcb=o["lcb"], seed=None if o["seed"] < 0 else o["seed"], **extra)
+                          lcb=o["lcb"], policy_temperature=o.get("ptemp", 1.0),
+                          seed=None if o["seed"] < 0 else o["seed"], **extra)
     except MCTSConfigError as e:
-        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c").replace("mcts.", "")
+        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c").replace("mcts.policy_temperature", "ptemp").replace("mcts.", "")
         raise PlayerSpecError(f"{kind}: {message}") from None
 
 

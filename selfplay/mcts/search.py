@@ -124,6 +124,15 @@ class SearchResult:
         return actions
 
 
+def tempered(policy: np.ndarray, temperature: float, are_logits: bool) -> np.ndarray:
+    """The policy at a softmax temperature: logits / T, or probabilities ** (1 / T) (the tree
+    renormalises them over the legal moves)."""
+    policy = np.asarray(policy, dtype=np.float32)
+    if are_logits:
+        return policy / np.float32(temperature)
+    return np.power(np.maximum(policy, 0.0), np.float32(1.0 / temperature))
+
+
 @njit(cache=True)
 def seed_kernels(seed):
     """Seed Numba's generator (one per thread, shared by every kernel) for rollouts and kernels."""
@@ -277,6 +286,8 @@ class MCTS:
             raise MCTSError("feed called without a batch from next_leaves")
         batch = self._batch(self._num_rows)
         policy, values = checked_outputs(self.evaluator, batch, (policy, values))
+        if self.config.policy_temperature != 1.0:
+            policy = tempered(policy, self.config.policy_temperature, self.evaluator.returns_logits)
         n = self._num_rows
         self._num_rows = None
         if self._phase == "roots":
