@@ -128,6 +128,10 @@ class MCTSPlayer(Player):
                               [self.game.format_move(int(a)) for a in r.pv(0)])
 
 
+#: The config's field names as the spec's options name them, in the order they are replaced.
+SPEC_NAMES = {"mcts.num_simulations": "sims", "mcts.c_puct": "c", "mcts.policy_temperature": "ptemp", "mcts.": ""}
+
+
 def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
     """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, solve, lcb, seed, temp),
     refused in the words of the spec rather than of the config's fields."""
@@ -138,7 +142,9 @@ def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
                           lcb=o["lcb"], policy_temperature=o.get("ptemp", 1.0),
                           seed=None if o["seed"] < 0 else o["seed"], **extra)
     except MCTSConfigError as e:
-        message = str(e).replace("mcts.num_simulations", "sims").replace("mcts.c_puct", "c").replace("mcts.policy_temperature", "ptemp").replace("mcts.", "")
+        message = str(e)
+        for field, option in SPEC_NAMES.items():
+            message = message.replace(field, option)
         raise PlayerSpecError(f"{kind}: {message}") from None
 
 
@@ -152,6 +158,7 @@ def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
         raise PlayerSpecError("mcts: rollouts only applies to eval=rollout")
     evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
     config = search_config("mcts", o, tree_reuse=o["reuse"])
-    flags = (",gumbel" if o["gumbel"] else "") + (",solve" if o["solve"] else "") + (f",lcb={o['lcb']:g}" if o["lcb"] else "")
+    flags = (",gumbel" if o["gumbel"] else "") + (",solve" if o["solve"] else "") + \
+        (f",lcb={o['lcb']:g}" if o["lcb"] else "")
     name = f"mcts(sims={o['sims']},eval={o['eval']}{flags})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)
