@@ -8,10 +8,11 @@ import pytest
 
 from games.connect4 import ConnectFour
 from selfplay.arena.lockstep import BatchedSearch
-from selfplay.mcts import MCTS, Evaluator, MCTSConfig, MCTSPlayer
+from selfplay.mcts import MCTS, MCTSConfig, MCTSPlayer
 from selfplay.mcts import tree as trees
 from selfplay.mcts.errors import MCTSConfigError
 from selfplay.players import PlayerSpecError, make_player
+from tests.test_mcts_solver import MisleadingPriors  # column 0 favoured, column 3 wins at once
 
 C4 = ConnectFour()
 
@@ -47,7 +48,7 @@ def test_bounds_are_the_mean_less_z_standard_errors_of_the_backed_up_values():
 
 
 def test_reuse_keeps_the_squares_of_the_subtree():
-    mcts = MCTS(C4, _Misleading(), MCTSConfig(num_simulations=300, seed=0))
+    mcts = MCTS(C4, MisleadingPriors(), MCTSConfig(num_simulations=300, seed=0))
     mcts.set_root(0, C4.initial_state())
     mcts.search()
     start = mcts.tree.first_child[0, 0]
@@ -61,18 +62,6 @@ def test_reuse_keeps_the_squares_of_the_subtree():
     assert (s2 * np.maximum(visits, 1) >= s * s - 1e-9).all()
 
 
-class _Misleading(Evaluator):
-    """Nearly all prior mass on column 0, a little on column 3, every leaf valued -0.5 for its
-    player to move: at 200 simulations PUCT keeps more visits on column 0 than on column 3,
-    which (in the position below) wins at once."""
-
-    def evaluate(self, batch):
-        priors = np.where(batch.legal_mask, 1e-3, 0.0).astype(np.float32)
-        priors[:, 0] = np.where(batch.legal_mask[:, 0], 1.0, 0.0)
-        priors[:, 3] = np.where(batch.legal_mask[:, 3], 0.03, 0.0)
-        return priors, np.full(len(batch), -0.5, np.float32)
-
-
 def _three_stacked():
     state = C4.initial_state()
     for a in [3, 4, 3, 4, 3, 5]:
@@ -82,7 +71,7 @@ def _three_stacked():
 
 @pytest.mark.parametrize("lcb, move", [(0.0, 0), (2.0, 3)])
 def test_the_bound_plays_the_win_the_visits_miss(lcb, move):
-    mcts = MCTS(C4, _Misleading(), MCTSConfig(num_simulations=200, lcb=lcb, seed=0))
+    mcts = MCTS(C4, MisleadingPriors(), MCTSConfig(num_simulations=200, lcb=lcb, seed=0))
     mcts.set_root(0, _three_stacked())
     result = mcts.search()
     assert result.visit_counts[0, 0] > result.visit_counts[0, 3] >= 2
@@ -97,7 +86,7 @@ def test_the_bound_plays_the_win_the_visits_miss(lcb, move):
 def test_the_arena_lock_step_path_plays_the_bound_and_the_solver():
     for config in (MCTSConfig(num_simulations=200, lcb=2.0, seed=0),
                    MCTSConfig(num_simulations=200, solver=True, seed=0)):
-        searcher = BatchedSearch(MCTSPlayer(C4, _Misleading(), config), C4, slots=3)
+        searcher = BatchedSearch(MCTSPlayer(C4, MisleadingPriors(), config), C4, slots=3)
         for slot in range(3):
             searcher.start(slot, _three_stacked())
         assert searcher.moves([0, 2]) == [3, 3]
