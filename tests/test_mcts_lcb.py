@@ -21,7 +21,7 @@ def _walk(t, child, value):
     """One simulation through ``child`` of the root ending there with ``value`` (the child's view)."""
     t.visits[0, 0] += 1
     t.visits[0, child] += 1
-    trees.backup(t, 0, child, value, -1.0, 1.0, 0.0)
+    trees.backup(t, 0, child, value, -1.0, 1.0, 0.0, True)
 
 
 def test_bounds_are_the_mean_less_z_standard_errors_of_the_backed_up_values():
@@ -48,7 +48,7 @@ def test_bounds_are_the_mean_less_z_standard_errors_of_the_backed_up_values():
 
 
 def test_reuse_keeps_the_squares_of_the_subtree():
-    mcts = MCTS(C4, MisleadingPriors(), MCTSConfig(num_simulations=300, seed=0))
+    mcts = MCTS(C4, MisleadingPriors(), MCTSConfig(num_simulations=300, lcb=2.0, seed=0))
     mcts.set_root(0, C4.initial_state())
     mcts.search()
     start = mcts.tree.first_child[0, 0]

@@ -57,11 +57,14 @@ def make_chain(t):
     return c, g
 
 
-def test_two_player_backup_flips_the_sign_each_level():
+@pytest.mark.parametrize("squares", [False, True])
+def test_two_player_backup_flips_the_sign_each_level(squares):
     t = fresh()
     c, g = make_chain(t)
-    trees.backup(t, 0, g, 0.6, -1.0, 1.0, 0.0)
+    trees.backup(t, 0, g, 0.6, -1.0, 1.0, 0.0, squares)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, -0.6, 0.6])
+    # The squares only when asked for (the lower confidence bound's), the same at every level.
+    assert t.value_sq_sum[0, [g, c, 0]] == pytest.approx([0.36] * 3 if squares else [0.0] * 3)
 
 
 def test_a_discounted_backup_shrinks_the_value_by_the_discount_per_level():
@@ -70,7 +73,7 @@ def test_a_discounted_backup_shrinks_the_value_by_the_discount_per_level():
     sign, loss = -1.0, 1.0
     t.value_sum[0, c] -= sign * loss  # what selection charged: taken back undiscounted
     t.value_sum[0, g] -= sign * loss
-    trees.backup(t, 0, g, 0.6, sign, 0.9, loss)
+    trees.backup(t, 0, g, 0.6, sign, 0.9, loss, False)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, -0.54, 0.486])  # 0.6, -0.9 * 0.6, 0.81 * 0.6
 
 
@@ -107,7 +110,7 @@ def test_a_whole_search_discounts_each_leaf_by_its_depth(two_player):
 def test_single_agent_backup_keeps_the_value_and_selection_maximises_it():
     t = fresh()
     c, g = make_chain(t)
-    trees.backup(t, 0, g, 0.6, 1.0, 1.0, 0.0)
+    trees.backup(t, 0, g, 0.6, 1.0, 1.0, 0.0, False)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.6, 0.6, 0.6])
     # Root with two children: the agent should keep choosing the one with the better return.
     t = fresh()
@@ -115,7 +118,7 @@ def test_single_agent_backup_keeps_the_value_and_selection_maximises_it():
     a, b = expand(t, 0, [1, 1], [0.5, 0.5])
     for leaf, value in [(a, 0.8), (b, -0.5), (a, 0.8), (b, -0.5)]:
         t.visits[0, [0, leaf]] += 1
-        trees.backup(t, 0, leaf, value, 1.0, 1.0, 0.0)
+        trees.backup(t, 0, leaf, value, 1.0, 1.0, 0.0, False)
     assert t.value_sum[0, 0] == pytest.approx(2 * 0.8 - 2 * 0.5)  # plain sum, no sign flips
     assert puct_child(t, 0, 0, Config(two_player=False).params()) == a
     assert puct_child(t, 0, 0, Config(two_player=True).params()) == b  # the opponent's view
@@ -127,7 +130,7 @@ def test_backup_takes_back_the_virtual_loss():
     sign, loss = -1.0, 1.0
     t.value_sum[0, c] -= sign * loss  # what selection charged
     t.value_sum[0, g] -= sign * loss
-    trees.backup(t, 0, g, 0.25, sign, 1.0, loss)
+    trees.backup(t, 0, g, 0.25, sign, 1.0, loss, True)
     assert t.value_sum[0, [g, c, 0]] == pytest.approx([0.25, -0.25, 0.25])
 
 

@@ -15,8 +15,8 @@ from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
 (C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
- DISCOUNT, SOLVER) = range(12)
-NUM_PARAMS = 12
+ DISCOUNT, SOLVER, SQUARES) = range(13)
+NUM_PARAMS = 13
 
 FPU_MODES = ("reduction", "absolute")
 
@@ -136,6 +136,8 @@ class MCTSConfig:
         p[FORCED_K] = self.forced_playouts
         p[DISCOUNT] = self.value_discount
         p[SOLVER] = 1.0 if self.solver else 0.0
+        # Only the lower confidence bound reads the squared values: without it backup skips them.
+        p[SQUARES] = 1.0 if self.lcb > 0 else 0.0
         return p
 
 

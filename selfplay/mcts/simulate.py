@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, SOLVER, VIRTUAL_LOSS
+from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, SOLVER, SQUARES, VIRTUAL_LOSS
 from selfplay.mcts.evaluators import leaf_value
 from selfplay.mcts.selection import descend_gumbel, descend_puct
 from selfplay.mcts.tree import PENDING, TERMINAL, UNEXPANDED, backup, expand_node, propagate_proofs, settled
@@ -102,7 +102,7 @@ def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_
     """Expand each new leaf with its evaluation and back up every walk of the round (with the
     solver on, a walk that ended at a terminal or proven node then proves what it can above it)."""
     sign, discount, pending_loss = params[SIGN], params[DISCOUNT], params[VIRTUAL_LOSS]
-    solver = params[SOLVER] > 0
+    solver, squares = params[SOLVER] > 0, params[SQUARES] > 0
     for b in range(leaf_count.shape[0]):
         for walk in range(leaf_count[b]):
             leaf, row = leaf_node[b, walk], leaf_row[b, walk]
@@ -112,7 +112,7 @@ def expand_and_backup(tree, leaf_node, leaf_row, leaf_count, legal, policy, are_
                 if tree.first_child[b, leaf] == PENDING:
                     expand_node(tree, b, leaf, legal[row], policy[row], are_logits, values[row])
                 value = values[row]
-            backup(tree, b, leaf, value, sign, discount, pending_loss)
+            backup(tree, b, leaf, value, sign, discount, pending_loss, squares)
             if solver and row < 0:
                 propagate_proofs(tree, b, leaf, sign, discount)
 
@@ -203,7 +203,7 @@ def fused_gumbel_solver(game, tree, root_states, remaining, params, noise, base_
 @njit(cache=True, inline="always")
 def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, table, num_considered,
                 evaluator_kind, num_rollouts, gumbel, solver):
-    sign, discount = params[SIGN], params[DISCOUNT]
+    sign, discount, squares = params[SIGN], params[DISCOUNT], params[SQUARES] > 0
     num_actions = noise.shape[1]
     state = np.empty(root_states.shape[1], dtype=np.int64)
     scratch_state = np.empty(root_states.shape[1], dtype=np.int64)
@@ -224,7 +224,7 @@ def _fused_loop(game, tree, root_states, remaining, params, noise, base_visits, 
                     tree.visits[b, node] -= 1
                     node = tree.parent[b, node]
                 return b
-            backup(tree, b, leaf, value, sign, discount, 0.0)
+            backup(tree, b, leaf, value, sign, discount, 0.0, squares)
             if solver and settled(tree, b, leaf):
                 propagate_proofs(tree, b, leaf, sign, discount)
             remaining[b] -= 1

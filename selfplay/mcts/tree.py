@@ -37,7 +37,7 @@ TreeArrays.__doc__ = """Arrays [batch, capacity] of the trees (num_nodes is [bat
 prior         float32  prior probability of the move into the node (from its parent's policy)
 visits        int32    values backed up through the node, plus selections still in flight
 value_sum     float64  sum of those values, from the node's player-to-move point of view
-value_sq_sum  float64  sum of their squares (the spread a lower confidence bound needs; no virtual loss)
+value_sq_sum  float64  sum of their squares, kept when the search uses the lower confidence bound (no virtual loss)
 raw_value     float32  the evaluator's value of the node, or its terminal value
 action        int32    the move from the parent into the node
 first_child   int32    start of the children block, or UNEXPANDED / TERMINAL / PENDING
@@ -146,19 +146,27 @@ def expand_node(tree, b, node, legal, policy, are_logits, value):
 
 
 @njit(cache=True, inline="always")
-def backup(tree, b, leaf, value, sign, discount, pending_loss):
+def backup(tree, b, leaf, value, sign, discount, pending_loss, squares):
     """Add ``value`` (from the leaf's point of view) to every node from ``leaf`` to the root,
     times ``sign * discount`` per level, and take back the virtual loss ``pending_loss`` that
-    selection charged to each non-root node of the path. Visits were counted during selection."""
+    selection charged to each non-root node of the path. Visits were counted during selection.
+    ``squares``: also add the squared values (only the lower confidence bound reads them; the
+    fused uniform search, no network to wait for, ran 0-3% faster without them)."""
     node = leaf
     step = sign * discount
-    while node > 0:
-        tree.value_sum[b, node] += value + sign * pending_loss
-        tree.value_sq_sum[b, node] += value * value
-        value = step * value
-        node = tree.parent[b, node]
+    if squares:
+        while node > 0:
+            tree.value_sum[b, node] += value + sign * pending_loss
+            tree.value_sq_sum[b, node] += value * value
+            value = step * value
+            node = tree.parent[b, node]
+        tree.value_sq_sum[b, 0] += value * value
+    else:
+        while node > 0:
+            tree.value_sum[b, node] += value + sign * pending_loss
+            value = step * value
+            node = tree.parent[b, node]
     tree.value_sum[b, 0] += value
-    tree.value_sq_sum[b, 0] += value * value
 
 
 @njit(cache=True, inline="always")
