@@ -3,6 +3,7 @@ ratio between them, each optimisation alone, and the forward alone in each preci
 
 import json
 
+import pytest
 import torch
 
 from selfplay.benchmarks import selfplay as bench
@@ -35,3 +36,34 @@ def test_bench_selfplay_without_baseline_has_no_ratio(monkeypatch, capsys):
     assert main(["bench", "selfplay", "--seconds", "0.1", "--json", "--no-baseline"]) == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows and all("x baseline" not in r for r in rows)
+
+
+def test_bench_selfplay_measures_a_run_configs_game_and_network_at_the_batch_sizes_given(capsys):
+    """configs/go7.yaml's 7x7 game and 6x64 network, shrunk by an override, at 2 and 3 games."""
+    from selfplay.configio import load_config
+    from selfplay.network import PolicyValueNet
+    from selfplay.training.config import RunConfig
+
+    assert main(["bench", "selfplay", "--config", "configs/go7.yaml", "network.blocks=1", "--parallel-games", "2,3",
+                 "--seconds", "0.1", "--json", "--no-baseline"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "go-7x7-komi9" in result["title"] and "1x64 network" in result["title"]
+    rows = [r for r in result["rows"] if "sims/s" in r]
+    assert [r["parallel games"] for r in rows] == [2, 3] and all(r["device"] == "cpu" for r in rows)
+    config = load_config(RunConfig, "configs/go7.yaml", ["network.blocks=1"])
+    game = config.game.make()
+    expected = PolicyValueNet(game.obs_shape, game.num_actions, config.network).num_parameters()
+    assert all(r["params"] == expected and r["sims/s"] > 0 and r["moves/s"] > 0 for r in rows)
+
+
+def test_bench_selfplay_option_errors_are_one_line(capsys):
+    assert main(["bench", "selfplay", "network.blocks=1"]) == 2
+    assert "give one with --config" in capsys.readouterr().err
+    assert main(["bench", "mcts", "--device", "cpu"]) == 2
+    assert "are options of bench selfplay" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench", "selfplay", "--parallel-games", "64,0"])
+    assert "at least 1" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(["bench", "selfplay", "--device", "cuda", "--seconds", "0.1"]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err

@@ -65,9 +65,9 @@ def test_bad_options_are_one_line_errors(capsys):
     assert main(["bench", "train", "--seconds", "0"]) == 2
     assert "--seconds must be positive" in capsys.readouterr().err
     assert main(["bench", "games", "--config", "x.yaml"]) == 2
-    assert "are options of bench train" in capsys.readouterr().err
+    assert "are options of bench train and bench selfplay" in capsys.readouterr().err
     assert main(["bench", "games", "selfplay.workers=2"]) == 2
-    assert "are options of bench train" in capsys.readouterr().err
+    assert "are options of bench train and bench selfplay" in capsys.readouterr().err
     assert main(["bench", "train", "--seconds", "1", "no_such_key=1"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
     assert main(["bench", "train", "--config", "no/such/config.yaml", "--seconds", "1"]) == 2

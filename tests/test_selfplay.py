@@ -180,6 +180,16 @@ def test_targets_of_connect_four_games_sum_to_one_over_legal_moves():
     check_policy_targets(C4, chunk)
 
 
+def test_max_rounds_returns_after_that_many_moves_of_every_game():
+    """Connect Four lasts at least 7 plies: 3 rounds finish no game and play 3 moves in each."""
+    selfplay = SelfPlay(C4, UniformEvaluator(), config(parallel_games=5, cheap_simulations=4), seed=2)
+    chunk, stats = selfplay.play(1, max_rounds=3)
+    assert (stats.moves, stats.games, len(chunk)) == (15, 0, 0)
+    assert all(C4.encode(selfplay.mcts.root_states[b])[:2].sum() == 3 for b in range(5))  # 3 stones each
+    _, stats = selfplay.play(1)  # on from there until a game ends
+    assert stats.games >= 1 and stats.moves >= 5 * 4
+
+
 @pytest.mark.parametrize("loser, plies", [(0, 5), (1, 6)])
 def test_a_hopeless_player_resigns_after_resign_moves_own_moves_and_loses(loser, plies):
     """Connect Four, resign_moves=3: no line of four can be near before the sixth move, so the

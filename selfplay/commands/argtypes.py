@@ -25,3 +25,17 @@ def nonnegative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
     return value
+
+
+def positive_int_list(text: str) -> list[int]:
+    """``64,256,1024``: whole numbers of at least 1, comma-separated."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = int(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected numbers of at least 1, got {value} in {text!r}")
+        values.append(value)
+    return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 
-from selfplay.commands.argtypes import finite_float
+from selfplay.commands.argtypes import finite_float, positive_int_list
 from selfplay.errors import UserError
 
 # name -> "module:function"; the function takes the parsed args and returns
@@ -26,7 +26,7 @@ def add_parser(sub):
     p = sub.add_parser("bench", help="benchmarks: " + ", ".join(BENCHMARKS))
     p.add_argument("name", choices=sorted(BENCHMARKS), help="what to measure")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                   help="train: run config overrides, after the defaults (e.g. selfplay.workers=2)")
+                   help="train, selfplay: run config overrides, after the defaults (e.g. selfplay.workers=2)")
     p.add_argument("--seconds", type=finite_float, default=None,
                    help="time budget of each measurement (default 3; train: the training run's, 300)")
     p.add_argument("--no-reference", action="store_true", help="skip the OpenSpiel reference measurements")
@@ -34,14 +34,25 @@ def add_parser(sub):
                    help="selfplay, train, learner: skip the baseline (fp32; no evaluation cache) measured beside "
                         "the settings for the 'x baseline' ratio")
     p.add_argument("--config", metavar="PATH",
-                   help="train: the run config to train with (default: the quick curve's RL settings)")
+                   help="train: the run config to train with (default: the quick curve's RL settings); selfplay: "
+                        "the run config whose game, network and self-play search to measure (default: Connect "
+                        "Four's small network)")
+    p.add_argument("--device", default=None,
+                   help="selfplay: where the network runs, cpu (default), cuda or auto")
+    p.add_argument("--parallel-games", type=positive_int_list, default=None, metavar="N,N,...",
+                   help="selfplay: the games played at once (one network batch), one setting each")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     p.set_defaults(func=run, trailing_items="overrides")
 
 
 def run(args):
-    if args.name != "train" and (args.config is not None or args.overrides):
-        raise UserError(f"--config and KEY=VALUE overrides are options of bench train, not of bench {args.name}")
+    if args.name not in ("train", "selfplay") and (args.config is not None or args.overrides):
+        raise UserError(f"--config and KEY=VALUE overrides are options of bench train and bench selfplay, "
+                        f"not of bench {args.name}")
+    if args.name == "selfplay" and args.overrides and args.config is None:
+        raise UserError("bench selfplay: KEY=VALUE overrides change a run config: give one with --config")
+    if args.name != "selfplay" and (args.device is not None or args.parallel_games is not None):
+        raise UserError(f"--device and --parallel-games are options of bench selfplay, not of bench {args.name}")
     if args.seconds is None:
         args.seconds = DEFAULT_SECONDS.get(args.name, 3.0)
     module_name, _, attr = BENCHMARKS[args.name].partition(":")

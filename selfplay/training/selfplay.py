@@ -149,14 +149,18 @@ class SelfPlay:
         self.mcts.set_root(b, state)
         return slot
 
-    def play(self, num_games: int) -> tuple[GameChunk, SelfPlayStats]:
-        """Play until ``num_games`` games finish (other games keep running for the next call)."""
+    def play(self, num_games: int, max_rounds: int | None = None) -> tuple[GameChunk, SelfPlayStats]:
+        """Play until ``num_games`` games finish (other games keep running for the next call), or
+        sooner after ``max_rounds`` rounds of one move in every game (a benchmark's time slice:
+        a thousand 9x9 games take minutes to finish one)."""
         stats = SelfPlayStats()
+        rounds = 0
         finished: list[tuple[_Slot, tuple]] = []
         evaluator = self.mcts.evaluator
         lookups_before, hits_before = getattr(evaluator, "cache_lookups", 0), getattr(evaluator, "cache_hits", 0)
         t0 = time.perf_counter()
-        while len(finished) < num_games:
+        while len(finished) < num_games and (max_rounds is None or rounds < max_rounds):
+            rounds += 1
             full, targets, root_value, actions = self._search(stats)
             resigned = self._record_and_check(targets, root_value, full)
             self.mcts.advance(np.where(resigned, -1, actions))
