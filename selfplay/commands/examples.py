@@ -31,7 +31,8 @@ EXAMPLES = {
               "selfplay curve --game go --preset quick"],
     "scaling": ["selfplay scaling --boards runs/curve-connect4-quick/sft runs/curve-connect4-quick/rl "
                 "--tokens runs/llm_addition"],
-    "bench": ["selfplay bench games", "selfplay bench selfplay --json"],
+    "bench": ["selfplay bench games", "selfplay bench selfplay --json",
+              "selfplay bench selfplay --config configs/go9.yaml --device cuda --parallel-games 64,256,1024"],
     "players": ["selfplay players"],
 }
 
