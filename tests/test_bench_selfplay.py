@@ -63,7 +63,7 @@ def test_bench_selfplay_option_errors_are_one_line(capsys):
     assert "are options of bench selfplay" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bench", "selfplay", "--parallel-games", "64,0"])
-    assert "at least 1" in capsys.readouterr().err
+    assert "expected 1 or more, got 0" in capsys.readouterr().err
     if not torch.cuda.is_available():
         assert main(["bench", "selfplay", "--device", "cuda", "--seconds", "0.1"]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err

@@ -17,25 +17,21 @@ def finite_float(text: str) -> float:
     return value
 
 
-def nonnegative_int(text: str) -> int:
+def whole_number(text: str, minimum: int, expected: str = "a whole number") -> int:
+    """``text`` as an int of at least ``minimum``, or argparse's error saying what was expected."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
     return value
+
+
+def nonnegative_int(text: str) -> int:
+    return whole_number(text, 0)
 
 
 def positive_int_list(text: str) -> list[int]:
     """``64,256,1024``: whole numbers of at least 1, comma-separated."""
-    values = []
-    for item in text.split(","):
-        try:
-            value = int(item)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"expected numbers of at least 1, got {value} in {text!r}")
-        values.append(value)
-    return values
+    return [whole_number(item, 1, f"whole numbers separated by commas in {text!r}") for item in text.split(",")]
