@@ -119,11 +119,11 @@ def forward_speed(work: Workload, seconds: float, threads: int, precision: str, 
             "precision": evaluator.precision, "positions/s": count / (time.perf_counter() - t0)}
 
 
-def settings(args, work: Workload, default_path: bool) -> list[tuple[int, int]]:
+def settings(parallel_games: list[int] | None, default_path: bool) -> list[tuple[int, int]]:
     """(parallel games, torch threads) to measure: --parallel-games at one thread, else the
     Connect Four settings on the default path, else CONFIG_GAMES."""
-    if args.parallel_games:
-        return [(games, 1) for games in args.parallel_games]
+    if parallel_games:
+        return [(games, 1) for games in parallel_games]
     return list(SETTINGS) if default_path else [(games, 1) for games in CONFIG_GAMES]
 
 
@@ -132,7 +132,8 @@ def run(args) -> dict:
     config_path = getattr(args, "config", None)
     work = config_workload(config_path, list(getattr(args, "overrides", [])), device) if config_path \
         else connect4_workload(device)
-    default_path = config_path is None and device.type == "cpu" and not getattr(args, "parallel_games", None)
+    parallel_games = getattr(args, "parallel_games", None)
+    default_path = config_path is None and device.type == "cpu" and not parallel_games
     optimised = {"precision": work.search.inference_precision, "cache": work.search.eval_cache}
     precision = resolve_precision(optimised["precision"], device)
     if device.type == "cpu":
@@ -141,7 +142,7 @@ def run(args) -> dict:
         reduced = [precision] if precision != "fp32" else []
     no_baseline = getattr(args, "no_baseline", False)
     rows = []
-    for games, threads in settings(args, work, default_path):
+    for games, threads in settings(parallel_games, default_path):
         baseline = None if no_baseline else measure(work, games, args.seconds, threads)
         row = measure(work, games, args.seconds, threads, **optimised)
         if baseline is not None:
