@@ -154,7 +154,7 @@ def backup(tree, b, leaf, value, sign, discount, pending_loss, squares):
     fused uniform search, no network to wait for, ran 0-3% faster without them)."""
     node = leaf
     step = sign * discount
-    if squares:
+    if squares:  # two loops, so that the common one tests nothing per level
         while node > 0:
             tree.value_sum[b, node] += value + sign * pending_loss
             tree.value_sq_sum[b, node] += value * value
