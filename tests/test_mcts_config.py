@@ -6,7 +6,7 @@ from selfplay.errors import UserError
 from selfplay.mcts import MCTSConfig, MCTSConfigError
 from selfplay.mcts.config import (
     C_PUCT,
-    FPU_ABSOLUTE,
+    FPU_MODE,
     FPU_VALUE,
     GUMBEL,
     SIGN,
@@ -47,7 +47,7 @@ def test_noise_needs_a_positive_alpha():
 
 def test_params_carry_the_config_to_the_kernels():
     p = MCTSConfig(c_puct=2.0, fpu_mode="absolute", fpu_value=1.0, two_player=False, gumbel=True).params()
-    assert (p[C_PUCT], p[FPU_ABSOLUTE], p[FPU_VALUE], p[SIGN], p[GUMBEL]) == (2.0, 1.0, 1.0, 1.0, 1.0)
+    assert (p[C_PUCT], p[FPU_MODE], p[FPU_VALUE], p[SIGN], p[GUMBEL]) == (2.0, 1.0, 1.0, 1.0, 1.0)
     assert MCTSConfig().params()[SIGN] == -1.0
     # Virtual loss only matters with several walks per round.
     assert MCTSConfig(virtual_loss=1.0).params()[VIRTUAL_LOSS] == 0.0

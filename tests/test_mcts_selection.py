@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from games.connect4 import ConnectFour
 from selfplay.mcts import MCTSConfig
 from selfplay.mcts import tree as trees
-from selfplay.mcts.selection import descend_gumbel, descend_puct, puct_child
+from selfplay.mcts.selection import descend_gumbel, descend_puct, puct_child, scaled_fpu_child
+from selfplay.players import PlayerSpecError, make_player
 
 GAME = ConnectFour()
 
@@ -21,10 +22,13 @@ def reference_puct(visits, value_sums, priors, parent_visits, parent_value_sum, 
     c = config.c_puct
     if config.c_base > 0:
         c += math.log((parent_visits + config.c_base + 1) / config.c_base)
+    parent_value = parent_value_sum / parent_visits if parent_visits else 0.0
     if config.fpu_mode == "absolute":
         fpu = config.fpu_value
+    elif config.fpu_mode == "scaled":
+        fpu = parent_value - config.fpu_value * math.sqrt(sum(p for n, p in zip(visits, priors) if n))
     else:
-        fpu = (parent_value_sum / parent_visits if parent_visits else 0.0) - config.fpu_value
+        fpu = parent_value - config.fpu_value
     scores = [(sign * s / n if n else fpu) + c * p * math.sqrt(max(parent_visits, 1)) / (1 + n)
               for n, s, p in zip(visits, value_sums, priors)]
     return int(np.argmax(scores)), scores
@@ -36,7 +40,8 @@ def reference_puct(visits, value_sums, priors, parent_visits, parent_value_sum, 
     parent_value=st.floats(-1, 1),
     c_puct=st.floats(0, 4),
     c_base=st.sampled_from([0.0, 19652.0, 10.0]),
-    fpu=st.sampled_from([("reduction", 0.25), ("reduction", 0.0), ("absolute", 1.0), ("absolute", -1.0)]),
+    fpu=st.sampled_from([("reduction", 0.25), ("reduction", 0.0), ("absolute", 1.0), ("absolute", -1.0),
+                          ("scaled", 0.2), ("scaled", 0.5)]),
     two_player=st.booleans(),
 )
 def test_puct_child_matches_the_formula(children, parent_value, c_puct, c_base, fpu, two_player):
@@ -52,7 +57,8 @@ def test_puct_child_matches_the_formula(children, parent_value, c_puct, c_base, 
     t.value_sum[0, kids] = [v * mean for v, mean, _ in children]
     t.visits[0, 0] = 1 + t.visits[0, kids].sum()
     t.value_sum[0, 0] = parent_value * t.visits[0, 0]
-    chosen = puct_child(t, 0, 0, config.params()) - 1
+    choose = scaled_fpu_child if config.fpu_mode == "scaled" else puct_child
+    chosen = choose(t, 0, 0, config.params()) - 1
     best, scores = reference_puct(t.visits[0, kids], t.value_sum[0, kids], t.prior[0, kids], t.visits[0, 0],
                                   t.value_sum[0, 0], config)
     assert scores[chosen] == pytest.approx(scores[best], rel=1e-5, abs=1e-9)
@@ -67,6 +73,23 @@ def test_unvisited_children_get_first_play_urgency():
     assert puct_child(t, 0, 0, absolute_high) == 3  # an untried child beats anything
     reduction = MCTSConfig(c_puct=0.0, fpu_mode="reduction", fpu_value=0.25).params()
     assert puct_child(t, 0, 0, reduction) == 2  # Q = +0.9 beats the untried child's 0 - 0.25
+
+
+def test_scaled_first_play_urgency_reduces_by_the_visited_prior_mass():
+    """Leela Zero's FPU by hand: the parent's value +0.5 less 0.3 * sqrt(the visited children's prior)."""
+    t = trees.allocate(1, 16)
+    trees.expand_node(t, 0, 0, np.ones(3, np.bool_), np.array([0.04, 0.36, 0.6], np.float32), False, 0.0)
+    t.visits[0, :4] = [3, 2, 0, 0]
+    t.value_sum[0, 0] = 1.5       # the parent's value: +0.5
+    t.value_sum[0, 1] = -0.8      # child 1 is worth +0.4 to the parent
+    scaled = MCTSConfig(c_puct=0.0, fpu_mode="scaled", fpu_value=0.3).params()
+    reduction = MCTSConfig(c_puct=0.0, fpu_mode="reduction", fpu_value=0.3).params()
+    assert scaled_fpu_child(t, 0, 0, scaled) == 2      # untried: 0.5 - 0.3 * sqrt(0.04) = 0.44 > 0.4
+    assert puct_child(t, 0, 0, reduction) == 1   # untried: 0.5 - 0.3 = 0.2 < 0.4
+    t.visits[0, 0], t.value_sum[0, 0] = 4, 2.0    # the parent still at +0.5
+    t.visits[0, 2], t.value_sum[0, 2] = 1, 0.5    # child 2 tried: worth -0.5
+    assert scaled_fpu_child(t, 0, 0, scaled) == 1      # untried: 0.5 - 0.3 * sqrt(0.4) = 0.31 < 0.4
+    assert descend_puct(GAME.kernel_id, t, 0, GAME.initial_state(), scaled, 0.0, False) == 1  # the walk reads the mode
 
 
 def test_descend_replays_the_path_and_counts_virtual_visits():
@@ -105,3 +128,12 @@ def test_gumbel_walk_stays_in_the_tree_and_counts_visits():
                           np.array([7], np.int32), np.zeros(7), False)
     assert t.action[0, leaf] == 5 and t.visits[0, leaf] == 1
     assert (state == GAME.state_from_moves("6")).all()
+
+
+def test_the_net_spec_takes_the_first_play_urgency():
+    player = make_player("net:c4,sims=10,fpu=0.2,fpumode=scaled", GAME)
+    assert (player.mcts.config.fpu_mode, player.mcts.config.fpu_value) == ("scaled", 0.2)
+    assert "fpu=0.2,fpumode=scaled" in player.name
+    assert "fpu" not in make_player("net:c4,sims=10", GAME).name
+    with pytest.raises(PlayerSpecError, match="net: fpumode must be one of reduction, absolute, scaled"):
+        make_player("net:c4,fpumode=wide", GAME)

@@ -14,11 +14,13 @@ import numpy as np
 from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
-(C_PUCT, C_BASE, FPU_VALUE, FPU_ABSOLUTE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
+(C_PUCT, C_BASE, FPU_VALUE, FPU_MODE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
  DISCOUNT, SOLVER, SQUARES) = range(13)
 NUM_PARAMS = 13
 
-FPU_MODES = ("reduction", "absolute")
+#: The FPU_MODE slot holds the mode's index here.
+FPU_MODES = ("reduction", "absolute", "scaled")
+FPU_REDUCTION, FPU_ABSOLUTE, FPU_SCALED = range(len(FPU_MODES))
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,9 @@ class MCTSConfig:
     #: When > 0, c grows with the parent's visits as in AlphaZero: c_puct + log((N + c_base + 1) / c_base).
     c_base: float = 0.0
     #: First-play urgency, the Q of an unvisited child: "reduction" = the parent's value minus
-    #: fpu_value, "absolute" = fpu_value itself (1.0 tries every child once before revisiting one).
+    #: fpu_value, "absolute" = fpu_value itself (1.0 tries every child once before revisiting one),
+    #: "scaled" = the parent's value minus fpu_value * sqrt(the prior mass of its visited children)
+    #: (Leela Zero, KataGo): a node with few moves tried looks wider before it narrows.
     fpu_mode: str = "reduction"
     fpu_value: float = 0.25
     #: Root Dirichlet noise: prior = (1 - fraction) * prior + fraction * Dir(alpha); 0 = off.
@@ -126,7 +130,7 @@ class MCTSConfig:
         p[C_PUCT] = self.c_puct
         p[C_BASE] = self.c_base
         p[FPU_VALUE] = self.fpu_value
-        p[FPU_ABSOLUTE] = 1.0 if self.fpu_mode == "absolute" else 0.0
+        p[FPU_MODE] = FPU_MODES.index(self.fpu_mode)
         p[SIGN] = -1.0 if self.two_player else 1.0
         # One walk per round has nothing to keep apart from: no loss, so it matches the fused path.
         p[VIRTUAL_LOSS] = self.virtual_loss if self.leaves_per_round > 1 else 0.0
