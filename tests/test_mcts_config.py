@@ -10,6 +10,7 @@ from selfplay.mcts.config import (
     FPU_VALUE,
     GUMBEL,
     SIGN,
+    SQUARES,
     VIRTUAL_LOSS,
 )
 
@@ -32,6 +33,8 @@ def test_defaults_are_valid():
     ("gumbel_considered", 0, "gumbel_considered must be >= 1"),
     ("initial_nodes", -5, "initial_nodes must be >= 0"),
     ("seed", "7", "seed must be an integer"),
+    ("cpuct_stdev_scale", -0.5, "cpuct_stdev_scale must be >= 0"),
+    ("cpuct_stdev_prior", 0.0, "cpuct_stdev_prior must be > 0"),
 ])
 def test_bad_values_name_the_field(field, value, message):
     with pytest.raises(MCTSConfigError, match=message) as info:
@@ -43,6 +46,13 @@ def test_noise_needs_a_positive_alpha():
     with pytest.raises(MCTSConfigError, match="dirichlet_alpha"):
         MCTSConfig(dirichlet_fraction=0.25, dirichlet_alpha=0.0)
     MCTSConfig(dirichlet_fraction=0.0, dirichlet_alpha=0.0)  # no noise, alpha unused
+
+
+def test_the_dynamic_cpuct_needs_one_walk_per_round_and_the_squares():
+    with pytest.raises(MCTSConfigError, match="cpuct_stdev_scale needs leaves_per_round = 1"):
+        MCTSConfig(cpuct_stdev_scale=0.85, leaves_per_round=4)
+    assert MCTSConfig(cpuct_stdev_scale=0.85).params()[SQUARES] == 1.0
+    assert MCTSConfig().params()[SQUARES] == 0.0
 
 
 def test_params_carry_the_config_to_the_kernels():

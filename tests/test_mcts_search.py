@@ -171,11 +171,12 @@ def test_same_seed_gives_identical_searches(evaluator, fused, leaves):
 
 
 @pytest.mark.parametrize("evaluator", [RolloutEvaluator(), UniformEvaluator()])
-def test_fused_and_batched_paths_search_the_same_tree(evaluator):
+@pytest.mark.parametrize("tuning", [{}, {"fpu_mode": "scaled", "fpu_value": 0.2, "cpuct_stdev_scale": 0.85}])
+def test_fused_and_batched_paths_search_the_same_tree(evaluator, tuning):
     # Same seed, one tree, one walk per round: the same random draws in the same order.
     state = C4.state_from_moves("4433")
-    fused = searched(C4, state, evaluator, num_simulations=1500, seed=5)[1]
-    batched = searched(C4, state, evaluator, num_simulations=1500, seed=5, fused=False)[1]
+    fused = searched(C4, state, evaluator, num_simulations=1500, seed=5, **tuning)[1]
+    batched = searched(C4, state, evaluator, num_simulations=1500, seed=5, fused=False, **tuning)[1]
     assert (fused.visit_counts == batched.visit_counts).all()
     assert fused.root_value == pytest.approx(batched.root_value)
 

@@ -10,18 +10,20 @@ from hypothesis import strategies as st
 from games.connect4 import ConnectFour
 from selfplay.mcts import MCTSConfig
 from selfplay.mcts import tree as trees
-from selfplay.mcts.selection import descend_gumbel, descend_puct, puct_child, scaled_fpu_child
+from selfplay.mcts.selection import descend_gumbel, descend_puct, puct_child, spread_factor, tuned_child
 from selfplay.players import PlayerSpecError, make_player
 
 GAME = ConnectFour()
 
 
-def reference_puct(visits, value_sums, priors, parent_visits, parent_value_sum, config):
-    """Index of the best child by the formula of MCTSConfig's docstring (ties: the first)."""
+def reference_puct(visits, value_sums, priors, parent_visits, parent_value_sum, config, explore=1.0):
+    """Index of the best child by the formula of MCTSConfig's docstring (ties: the first);
+    ``explore``: the dynamic cPUCT's factor, computed by hand in the tests below."""
     sign = -1.0 if config.two_player else 1.0
     c = config.c_puct
     if config.c_base > 0:
         c += math.log((parent_visits + config.c_base + 1) / config.c_base)
+    c *= explore
     parent_value = parent_value_sum / parent_visits if parent_visits else 0.0
     if config.fpu_mode == "absolute":
         fpu = config.fpu_value
@@ -57,7 +59,7 @@ def test_puct_child_matches_the_formula(children, parent_value, c_puct, c_base, 
     t.value_sum[0, kids] = [v * mean for v, mean, _ in children]
     t.visits[0, 0] = 1 + t.visits[0, kids].sum()
     t.value_sum[0, 0] = parent_value * t.visits[0, 0]
-    choose = scaled_fpu_child if config.fpu_mode == "scaled" else puct_child
+    choose = tuned_child if config.fpu_mode == "scaled" else puct_child
     chosen = choose(t, 0, 0, config.params()) - 1
     best, scores = reference_puct(t.visits[0, kids], t.value_sum[0, kids], t.prior[0, kids], t.visits[0, 0],
                                   t.value_sum[0, 0], config)
@@ -84,11 +86,11 @@ def test_scaled_first_play_urgency_reduces_by_the_visited_prior_mass():
     t.value_sum[0, 1] = -0.8      # child 1 is worth +0.4 to the parent
     scaled = MCTSConfig(c_puct=0.0, fpu_mode="scaled", fpu_value=0.3).params()
     reduction = MCTSConfig(c_puct=0.0, fpu_mode="reduction", fpu_value=0.3).params()
-    assert scaled_fpu_child(t, 0, 0, scaled) == 2      # untried: 0.5 - 0.3 * sqrt(0.04) = 0.44 > 0.4
+    assert tuned_child(t, 0, 0, scaled) == 2      # untried: 0.5 - 0.3 * sqrt(0.04) = 0.44 > 0.4
     assert puct_child(t, 0, 0, reduction) == 1   # untried: 0.5 - 0.3 = 0.2 < 0.4
     t.visits[0, 0], t.value_sum[0, 0] = 4, 2.0    # the parent still at +0.5
     t.visits[0, 2], t.value_sum[0, 2] = 1, 0.5    # child 2 tried: worth -0.5
-    assert scaled_fpu_child(t, 0, 0, scaled) == 1      # untried: 0.5 - 0.3 * sqrt(0.4) = 0.31 < 0.4
+    assert tuned_child(t, 0, 0, scaled) == 1      # untried: 0.5 - 0.3 * sqrt(0.4) = 0.31 < 0.4
     assert descend_puct(GAME.kernel_id, t, 0, GAME.initial_state(), scaled, 0.0, False) == 1  # the walk reads the mode
 
 
@@ -130,10 +132,53 @@ def test_gumbel_walk_stays_in_the_tree_and_counts_visits():
     assert (state == GAME.state_from_moves("6")).all()
 
 
+def _node_with_values(values):
+    """A root whose walk is in flight (its visit counted) after ``values`` were backed up through it,
+    two children with priors 0.9 and 0.1 that took half the values each (-0.95 and -0.85 for the root)."""
+    t = trees.allocate(1, 16)
+    trees.expand_node(t, 0, 0, np.array([True, True]), np.array([0.9, 0.1], np.float32), False, 0.0)
+    t.visits[0, 0] = len(values) + 1
+    t.value_sum[0, 0], t.value_sq_sum[0, 0] = sum(values), sum(v * v for v in values)
+    half = len(values) // 2
+    t.visits[0, 1:3] = half
+    t.value_sum[0, 1:3] = [0.95 * half, 0.85 * half]
+    return t
+
+
+def test_the_dynamic_cpuct_factor_by_hand():
+    on = MCTSConfig(cpuct_stdev_scale=0.85).params()  # KataGo's prior 0.4 at weight 2
+    # Four values +1, -1, +1, -1: mean 0, mean square 1.
+    # variance ((0 + 0.16) * 2 + 1 * 4) / (2 + 4 - 1) - 0 = 0.864, stdev 0.929516
+    volatile = _node_with_values([1.0, -1.0, 1.0, -1.0])
+    assert spread_factor(volatile, 0, 0, on) == pytest.approx(1 + 0.85 * (0.929516 / 0.4 - 1), rel=1e-5)
+    assert spread_factor(volatile, 0, 0, MCTSConfig().params()) == 1.0  # off
+    # 100 values of -1: variance ((1 + 0.16) * 2 + 100) / 101 - 1 = 0.0130693, stdev 0.114321
+    settled = _node_with_values([-1.0] * 100)
+    assert spread_factor(settled, 0, 0, on) == pytest.approx(1 + 0.85 * (0.114321 / 0.4 - 1), rel=1e-5)
+    assert spread_factor(_node_with_values([1.0]), 0, 0, on) == 1.0  # one value: the prior alone
+
+
+def test_a_settled_node_lets_a_small_difference_in_value_decide():
+    """100 lost values: at c = 1.25 the favoured child (prior 0.9, Q -0.95) keeps its lead over the
+    one worth -0.85: -0.95 + 1.25 * 0.9 * sqrt(101) / 51 = -0.728 > -0.85 + 0.025. With the
+    dynamic factor 0.392933 (by hand above) the exploration term shrinks to 0.087 and the better
+    value wins: -0.863 < -0.840."""
+    settled = _node_with_values([-1.0] * 100)
+    assert puct_child(settled, 0, 0, MCTSConfig().params()) == 1
+    assert tuned_child(settled, 0, 0, MCTSConfig(cpuct_stdev_scale=0.85).params()) == 2
+    visits, sums, priors = settled.visits[0, 1:3], settled.value_sum[0, 1:3], settled.prior[0, 1:3]
+    best, _ = reference_puct(visits, sums, priors, 101, -100.0, MCTSConfig(), explore=0.392933)
+    assert best == 1
+
+
 def test_the_net_spec_takes_the_first_play_urgency():
     player = make_player("net:c4,sims=10,fpu=0.2,fpumode=scaled", GAME)
     assert (player.mcts.config.fpu_mode, player.mcts.config.fpu_value) == ("scaled", 0.2)
     assert "fpu=0.2,fpumode=scaled" in player.name
     assert "fpu" not in make_player("net:c4,sims=10", GAME).name
+    tuned = make_player("net:c4,sims=10,cstdev=0.85", GAME)
+    assert tuned.mcts.config.cpuct_stdev_scale == 0.85 and "cstdev=0.85" in tuned.name
+    with pytest.raises(PlayerSpecError, match="net: cstdev must be >= 0"):
+        make_player("net:c4,cstdev=-1", GAME)
     with pytest.raises(PlayerSpecError, match="net: fpumode must be one of reduction, absolute, scaled"):
         make_player("net:c4,fpumode=wide", GAME)

@@ -15,8 +15,8 @@ from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
 (C_PUCT, C_BASE, FPU_VALUE, FPU_MODE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
- DISCOUNT, SOLVER, SQUARES) = range(13)
-NUM_PARAMS = 13
+ DISCOUNT, SOLVER, SQUARES, STDEV_SCALE, STDEV_PRIOR, STDEV_WEIGHT) = range(16)
+NUM_PARAMS = 16
 
 #: The FPU_MODE slot holds the mode's index here.
 FPU_MODES = ("reduction", "absolute", "scaled")
@@ -33,6 +33,14 @@ class MCTSConfig:
     c_puct: float = 1.25
     #: When > 0, c grows with the parent's visits as in AlphaZero: c_puct + log((N + c_base + 1) / c_base).
     c_base: float = 0.0
+    #: KataGo's dynamic cPUCT: c scaled by 1 + cpuct_stdev_scale * (stdev / cpuct_stdev_prior - 1),
+    #: stdev that of the values backed up through the node, blended with cpuct_stdev_prior at
+    #: the weight of cpuct_stdev_prior_weight values (KataGo: 0.85, 0.4, 2; 0 = off). A settled
+    #: node (every line lost, or won) explores less, so small differences in Q decide; a
+    #: volatile one explores more. One walk per round only (virtual loss would skew the spread).
+    cpuct_stdev_scale: float = 0.0
+    cpuct_stdev_prior: float = 0.4
+    cpuct_stdev_prior_weight: float = 2.0
     #: First-play urgency, the Q of an unvisited child: "reduction" = the parent's value minus
     #: fpu_value, "absolute" = fpu_value itself (1.0 tries every child once before revisiting one),
     #: "scaled" = the parent's value minus fpu_value * sqrt(the prior mass of its visited children)
@@ -105,7 +113,7 @@ class MCTSConfig:
         _at_least(self, "gumbel_considered", 1)
         _at_least(self, "pv_length", 0)
         for name in ("c_puct", "c_base", "dirichlet_alpha", "virtual_loss", "gumbel_scale", "value_scale",
-                     "maxvisit_init", "forced_playouts", "lcb"):
+                     "maxvisit_init", "forced_playouts", "lcb", "cpuct_stdev_scale", "cpuct_stdev_prior_weight"):
             _at_least(self, name, 0.0)
         if self.dirichlet_fraction > 0 and self.dirichlet_alpha <= 0:
             raise MCTSConfigError("mcts.dirichlet_alpha must be > 0 when dirichlet_fraction > 0")
@@ -115,6 +123,11 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.fpu_mode must be one of {', '.join(FPU_MODES)}, got {self.fpu_mode!r}")
         if self.solver and not self.two_player:
             raise MCTSConfigError("mcts.solver needs a two-player game: one agent's returns have no win to prove")
+        if self.cpuct_stdev_prior <= 0:
+            raise MCTSConfigError(f"mcts.cpuct_stdev_prior must be > 0, got {self.cpuct_stdev_prior}")
+        if self.cpuct_stdev_scale > 0 and self.leaves_per_round > 1:
+            raise MCTSConfigError("mcts.cpuct_stdev_scale needs leaves_per_round = 1: the virtual loss of "
+                                  "leaves in flight would count in the spread of the values")
         if self.policy_temperature <= 0:
             raise MCTSConfigError(f"mcts.policy_temperature must be > 0, got {self.policy_temperature}")
         if not 0.0 <= self.lcb_min_share <= 1.0:
@@ -140,8 +153,12 @@ class MCTSConfig:
         p[FORCED_K] = self.forced_playouts
         p[DISCOUNT] = self.value_discount
         p[SOLVER] = 1.0 if self.solver else 0.0
-        # Only the lower confidence bound reads the squared values: without it backup skips them.
-        p[SQUARES] = 1.0 if self.lcb > 0 else 0.0
+        # Only the lower confidence bound and the dynamic cPUCT read the squared values: without
+        # them backup skips them.
+        p[SQUARES] = 1.0 if self.lcb > 0 or self.cpuct_stdev_scale > 0 else 0.0
+        p[STDEV_SCALE] = self.cpuct_stdev_scale
+        p[STDEV_PRIOR] = self.cpuct_stdev_prior
+        p[STDEV_WEIGHT] = self.cpuct_stdev_prior_weight
         return p
 
 

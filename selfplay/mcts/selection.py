@@ -16,22 +16,35 @@ import math
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import C_BASE, C_PUCT, FORCED_K, FPU_ABSOLUTE, FPU_MODE, FPU_SCALED, FPU_VALUE, SIGN
+from selfplay.mcts.config import (
+    C_BASE,
+    C_PUCT,
+    FORCED_K,
+    FPU_ABSOLUTE,
+    FPU_MODE,
+    FPU_SCALED,
+    FPU_VALUE,
+    SIGN,
+    STDEV_PRIOR,
+    STDEV_SCALE,
+    STDEV_WEIGHT,
+)
 from selfplay.mcts.gumbel import interior_child, root_child
 
 
 @njit(cache=True, inline="always")
-def puct_child(tree, b, node, params, visited_mass=1.0):
-    """argmax of Q + c * prior * sqrt(N_node) / (1 + N_child), Q from the node's point of view,
-    unvisited children valued by first-play urgency (the parent's value less fpu_value *
-    sqrt(visited_mass), or fpu_value itself); ties go to the first child."""
+def puct_child(tree, b, node, params, visited_mass=1.0, explore=1.0):
+    """argmax of Q + explore * c * prior * sqrt(N_node) / (1 + N_child), Q from the node's point
+    of view, unvisited children valued by first-play urgency (the parent's value less fpu_value *
+    sqrt(visited_mass), or fpu_value itself); ties go to the first child. ``tuned_child`` passes
+    the last two arguments."""
     start, n = tree.first_child[b, node], tree.num_children[b, node]
     sign = params[SIGN]
     parent_visits = tree.visits[b, node]
     c = params[C_PUCT]
     if params[C_BASE] > 0:
         c += math.log((parent_visits + params[C_BASE] + 1.0) / params[C_BASE])
-    scale = c * math.sqrt(max(parent_visits, 1))
+    scale = explore * c * math.sqrt(max(parent_visits, 1))
     # Conditional expressions rather than if/else blocks: Numba compiles variables assigned in
     # branches into code several times slower here.
     own = tree.value_sum[b, node] / parent_visits if parent_visits > 0 else 0.0
@@ -47,16 +60,35 @@ def puct_child(tree, b, node, params, visited_mass=1.0):
 
 
 @njit(cache=True)
-def scaled_fpu_child(tree, b, node, params):
-    """``puct_child`` with Leela Zero's and KataGo's first-play urgency (fpu_mode "scaled"):
-    the reduction grows with the prior mass of the children visited so far. Kept out of
-    ``puct_child``: a second loop there, even one never entered, cost the fused uniform
+def tuned_child(tree, b, node, params):
+    """``puct_child`` with the options that read more of the node than the plain walk: Leela
+    Zero's and KataGo's first-play urgency (fpu_mode "scaled": the reduction grows with the prior
+    mass of the children visited so far) and KataGo's dynamic cPUCT (``spread_factor``). Kept
+    out of ``puct_child``: a second loop there, even one never entered, cost the fused uniform
     search 40% of its speed."""
     start, n = tree.first_child[b, node], tree.num_children[b, node]
-    mass = 0.0
-    for k in range(start, start + n):
-        mass += tree.prior[b, k] if tree.visits[b, k] > 0 else 0.0
-    return puct_child(tree, b, node, params, mass)
+    mass = 1.0
+    if params[FPU_MODE] == FPU_SCALED:
+        mass = 0.0
+        for k in range(start, start + n):
+            mass += tree.prior[b, k] if tree.visits[b, k] > 0 else 0.0
+    return puct_child(tree, b, node, params, mass, spread_factor(tree, b, node, params))
+
+
+@njit(cache=True, inline="always")
+def spread_factor(tree, b, node, params):
+    """KataGo's dynamic cPUCT: 1 + scale * (s / prior - 1), at least 0, where s is the standard
+    deviation of the values backed up through the node, with ``weight`` pseudo-values of
+    variance prior**2 mixed in; 1 while the node has backed up one value or none. The walk has
+    already counted its own visit here, whose value is not backed up yet."""
+    scale, prior, weight = params[STDEV_SCALE], params[STDEV_PRIOR], params[STDEV_WEIGHT]
+    done = tree.visits[b, node] - 1
+    if scale <= 0 or done <= 1:
+        return 1.0
+    mean = tree.value_sum[b, node] / done
+    square = max(tree.value_sq_sum[b, node] / done, mean * mean)
+    variance = ((mean * mean + prior * prior) * weight + square * done) / (weight + done - 1) - mean * mean
+    return max(0.0, 1.0 + scale * (math.sqrt(max(variance, 0.0)) / prior - 1.0))
 
 
 @njit(cache=True)
@@ -86,10 +118,10 @@ def descend_puct(game, tree, b, state, params, pending_loss, solver):
     node = 0
     tree.visits[b, 0] += 1
     forced = params[FORCED_K] > 0
-    scaled = params[FPU_MODE] == FPU_SCALED
+    tuned = params[FPU_MODE] == FPU_SCALED or params[STDEV_SCALE] > 0
     while tree.first_child[b, node] >= 0 and not (solver and tree.proven[b, node] != 0):
         child = forced_root_child(tree, b, params) if forced and node == 0 else -1
-        child = scaled_fpu_child(tree, b, node, params) if scaled and child < 0 else child
+        child = tuned_child(tree, b, node, params) if tuned and child < 0 else child
         child = puct_child(tree, b, node, params) if child < 0 else child
         tree.visits[b, child] += 1
         tree.value_sum[b, child] -= sign * pending_loss
