@@ -42,6 +42,11 @@ KINDS = {
                      "this many standard errors below its mean (0: the most visited move)"),
         ("ptemp", "1", "the network's policy at this softmax temperature as the search's priors (above 1: "
                        "flatter, moves it underrates looked at sooner)"),
+        ("fpu", "0.25", "first-play urgency: how far below its parent's value an untried move is valued"),
+        ("fpumode", "reduction", "reduction (the parent's value less fpu), absolute (fpu itself) or scaled "
+                                 "(less fpu * sqrt(prior mass tried), Leela Zero's and KataGo's)"),
+        ("cstdev", "0", "KataGo's dynamic cPUCT: exploration scaled by the spread of a node's values "
+                        "(0: off; KataGo plays with 0.85)"),
     ]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
