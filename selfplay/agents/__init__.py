@@ -22,7 +22,7 @@ SHIPPED = {
 }
 
 #: Sections of a run checkpoint an agent keeps: enough to rebuild and describe the network.
-KEPT = ("model", "game", "network", "step", "elapsed_seconds", "initial")
+KEPT = ("model", "game", "network", "step", "elapsed_seconds", "initial", "averaged", "batchnorm")
 
 
 def agent_path(name: str) -> Path:
