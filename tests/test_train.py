@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from selfplay.cli import main
+from selfplay.errors import UserError
 from selfplay.run.checkpoint import list_checkpoints, load_checkpoint, load_latest_good
 from selfplay.run.directory import list_chunks
 from selfplay.training.replay import read_chunk
@@ -150,6 +151,15 @@ def test_an_evaluated_end_off_the_grid_is_kept(tmp_path):
     run_training(run_dir, None, ["total_steps=50", "checkpoint_every=5"], resume=True, log=lambda m: None)
     steps = [s for s, _ in list_checkpoints(run_dir / "checkpoints")]
     assert steps == [17, 30, 35, 40, 45, 50]  # 10, 20 and 25 pruned
+
+
+def test_keep_checkpoints_keeps_more_for_averaging(tmp_path):
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=40", "checkpoint_every=5", "eval.every_steps=0",
+                                  "keep_checkpoints=7"], log=lambda m: None)
+    assert [s for s, _ in list_checkpoints(run_dir / "checkpoints")] == [10, 15, 20, 25, 30, 35, 40]
+    with pytest.raises(UserError, match="keep_checkpoints must be positive, got 0"):
+        run_training(tmp_path / "bad", SMOKE, ["keep_checkpoints=0"], log=lambda m: None)
 
 
 def test_identical_runs_from_one_seed(tmp_path):

@@ -88,6 +88,7 @@ class RunConfig:
     total_steps: int = 10_000        # training steps of the run
     max_hours: float = 0.0           # stop (checkpointed) after this much wall time; 0 = no limit
     checkpoint_every: int = 200      # steps; also how often workers get new weights
+    keep_checkpoints: int = 5        # the newest ones kept (and every rated one); more for averaging (SWA)
     torch_threads: int = 0           # 0 = torch's default
     init_from: str = ""              # start from the weights of this run or checkpoint (e.g. an SFT run)
     backend: Literal["local", "ray"] = "local"  # self-play workers as local processes or Ray actors
@@ -106,6 +107,7 @@ class RunConfig:
         require(self.total_steps >= 1, "total_steps must be positive")
         require(self.max_hours >= 0, "max_hours must be 0 (no limit) or positive")
         require(self.checkpoint_every >= 1, "checkpoint_every must be positive")
+        require(self.keep_checkpoints >= 1, f"keep_checkpoints must be positive, got {self.keep_checkpoints}")
         require(self.torch_threads >= 0, "torch_threads must be 0 (default) or positive")
         require(self.backend == "local" or self.selfplay.workers >= 1,
                 "backend: ray needs selfplay.workers >= 1 (the number of self-play actors)")

@@ -171,10 +171,10 @@ class Trainer:
         }
         save_checkpoint(checkpoint_path(self.run.checkpoints, self.step), payload)
         self.source.publish(self.step, self.model)
-        # the newest five and every rated one, for re-rating and the Elo curve: those of the
-        # evaluation steps and an evaluated end off that grid (a run stopped by max_hours)
+        # the newest keep_checkpoints and every rated one, for re-rating and the Elo curve: those
+        # of the evaluation steps and an evaluated end off that grid (a run stopped by max_hours)
         every, evaluated = self.config.eval.every_steps, self._evaluated_steps()
-        prune_checkpoints(self.run.checkpoints, 5, lambda step: (every > 0 and step % every == 0) or step in evaluated)
+        prune_checkpoints(self.run.checkpoints, self.config.keep_checkpoints, lambda step: (every > 0 and step % every == 0) or step in evaluated)
         self.buffer.prune_disk()
 
     def _evaluated_steps(self) -> set[int]:
