@@ -30,7 +30,7 @@ def main(argv=None) -> int:
         payload = average_checkpoints(args.checkpoints, args.replay, args.positions,
                                       on_bad=lambda message: print(message, file=sys.stderr))
         save_checkpoint(args.out, payload)
-    except UserError as e:
+    except (UserError, OSError) as e:  # OSError: --out cannot be written
         print(f"average_checkpoints: error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}: the mean of steps {', '.join(map(str, payload['averaged']))}, "

@@ -117,6 +117,15 @@ def test_bad_input_gets_a_clear_error(tmp_path, capsys, argv, says):
     assert says in capsys.readouterr().err
 
 
+def test_an_output_that_cannot_be_written_is_named(tmp_path, capsys):
+    write_run(tmp_path, (1, 2))
+    paths = [str(checkpoint_path(tmp_path / "checkpoints", s)) for s in (1, 2)]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert script.main([*paths, "--out", str(blocker / "avg.pt")]) == 2
+    assert "average_checkpoints: error:" in capsys.readouterr().err
+
+
 def test_checkpoints_of_different_networks_are_refused(tmp_path, capsys):
     write_run(tmp_path, (1,))
     game = make_game("tictactoe")
