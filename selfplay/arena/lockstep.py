@@ -18,6 +18,7 @@ import numpy as np
 from games import Game, IllegalMoveError
 from selfplay.arena.schedule import Contestant, ScheduledGame
 from selfplay.mcts import MCTS, MCTSPlayer
+from selfplay.mcts.passing import apply_pass_rule_to_roots
 from selfplay.players import Player, PlayerSpecError, Resignation, make_player, parse_spec
 
 
@@ -102,7 +103,10 @@ class BatchedSearch:
         active = np.zeros(self.mcts.batch_size, dtype=np.bool_)
         active[slots] = True
         result = self.mcts.search(active=active).rows(active)
-        return [int(a) for a in result.select_actions(self.temperature, self.mcts.rng)]
+        actions = [int(a) for a in result.select_actions(self.temperature, self.mcts.rng)]
+        if self.mcts.config.pass_rule:
+            actions = apply_pass_rule_to_roots(self.mcts.game, self.mcts.root_states[slots], result, actions)
+        return actions
 
     def observe(self, slot: int, action: int) -> None:
         actions = np.full(self.mcts.batch_size, -1, dtype=np.int64)

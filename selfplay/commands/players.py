@@ -24,6 +24,8 @@ KINDS = {
                            "a proven win, never a proven loss"),
         ("lcb", "0", "Leela Zero's move choice: the best lower confidence bound on a move's value, "
                      "this many standard errors below its mean (0: the most visited move)"),
+        ("passrule", "false", "Leela Zero's pass rule (Go): pass after the opponent's pass where the count "
+                              "wins, never into a tied or lost count while another move is as good"),
     ]),
     "net": ("a trained network with MCTS: net:PATH (a run directory, a checkpoint, or a shipped name: c4)", [
         ("sims", "200", "simulations per move (0: the policy's own move)"), ("c", "1.25", "exploration constant"),
@@ -47,6 +49,8 @@ KINDS = {
                                  "(less fpu * sqrt(prior mass tried), Leela Zero's and KataGo's)"),
         ("cstdev", "0", "KataGo's dynamic cPUCT: exploration scaled by the spread of a node's values "
                         "(0: off; KataGo plays with 0.85)"),
+        ("passrule", "false", "Leela Zero's pass rule (Go): pass after the opponent's pass where the count "
+                              "wins, never into a tied or lost count while another move is as good"),
     ]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),

@@ -74,6 +74,10 @@ class MCTSConfig:
     #: found late, with a clearly better value but fewer visits, is then played.
     lcb: float = 0.0
     lcb_min_share: float = 0.1
+    #: Leela Zero's pass rule at play time (games that end on passes, mcts.passing): pass after
+    #: the opponent's pass where the count wins, and never into a tied or lost count while another
+    #: move is about as good. Players apply it to the move the search chose; self-play does not.
+    pass_rule: bool = False
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.

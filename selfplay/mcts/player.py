@@ -1,6 +1,6 @@
 """``MCTSPlayer``: a Player that searches before every move and keeps its tree between moves.
 
-Spec: ``mcts:sims=800,c=3,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1,solve=0,lcb=0``. The PUCT
+Spec: ``mcts:sims=800,c=3,eval=rollout,rollouts=1,temp=0,seed=-1,gumbel=0,reuse=1,solve=0,lcb=0,passrule=0``. The PUCT
 constant defaults to 3 because uniform priors make PUCT explore far less than UCT does: over
 100 Connect Four games at 1000 simulations against OpenSpiel's MCTSBot (UCT, c=2), c=2, 3 and
 4 scored 0.59, 0.75 and 0.58.
@@ -16,6 +16,7 @@ from games import Game
 from selfplay.mcts.config import MCTSConfig
 from selfplay.mcts.errors import MCTSConfigError
 from selfplay.mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
+from selfplay.mcts.passing import apply_pass_rule_to_roots
 from selfplay.mcts.search import MCTS, SearchResult
 from selfplay.players import Player, PlayerSpecError, read_options
 
@@ -85,9 +86,12 @@ class MCTSPlayer(Player):
         if not self._synced or not np.array_equal(self.mcts.root_states[0], state):
             self.mcts.set_root(0, state)
         self._synced = True
-        self.last_result = self.mcts.search()
+        self.last_result = r = self.mcts.search()
         self._searched_for = game.player_name(game.to_play(state))
-        return int(self.last_result.select_actions(self.temperature, self.mcts.rng)[0])
+        actions = r.select_actions(self.temperature, self.mcts.rng)
+        if self.config.pass_rule:
+            actions = apply_pass_rule_to_roots(game, [state], r, actions)
+        return int(actions[0])
 
     def select_moves(self, game: Game, states, batch_size: int = 256) -> np.ndarray:
         """``select_move`` in each of many fresh positions, searched ``batch_size`` trees at a
@@ -104,7 +108,11 @@ class MCTSPlayer(Player):
             if mcts is None or mcts.batch_size != len(chunk):
                 mcts = MCTS(game, self.evaluator, self.config, batch_size=len(chunk))
             mcts.set_roots(chunk)
-            moves[start:start + len(chunk)] = mcts.search().select_actions(self.temperature, mcts.rng)
+            r = mcts.search()
+            chosen = r.select_actions(self.temperature, mcts.rng)
+            if self.config.pass_rule:
+                chosen = apply_pass_rule_to_roots(game, chunk, r, chosen)
+            moves[start:start + len(chunk)] = chosen
         return moves
 
     def observe(self, game: Game, state: np.ndarray, action: int) -> None:
@@ -135,7 +143,7 @@ SPEC_NAMES = {"mcts.num_simulations": "sims", "mcts.c_puct": "c", "mcts.policy_t
 
 def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
     """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, solve, lcb, seed, temp;
-    ptemp, fpu, fpumode and cstdev where the spec has them), refused in the words of the spec rather than of
+    ptemp, fpu, fpumode, cstdev and passrule where the spec has them), refused in the words of the spec rather than of
     the config's fields."""
     if o["temp"] < 0:
         raise PlayerSpecError(f"{kind}: temp={o['temp']:g} must be 0 (best move) or more")
@@ -143,7 +151,7 @@ def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
         return MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], solver=o["solve"],
                           lcb=o["lcb"], policy_temperature=o.get("ptemp", 1.0),
                           fpu_mode=o.get("fpumode", "reduction"), fpu_value=o.get("fpu", 0.25),
-                          cpuct_stdev_scale=o.get("cstdev", 0.0),
+                          cpuct_stdev_scale=o.get("cstdev", 0.0), pass_rule=o.get("passrule", False),
                           seed=None if o["seed"] < 0 else o["seed"], **extra)
     except MCTSConfigError as e:
         message = str(e)
@@ -155,7 +163,7 @@ def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
 def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     """Factory for PLAYER_FACTORIES["mcts"]."""
     o = read_options("mcts", options, sims=800, c=3.0, eval="rollout", rollouts=1, temp=0.0, seed=-1,
-                     gumbel=False, reuse=True, solve=False, lcb=0.0)
+                     gumbel=False, reuse=True, solve=False, lcb=0.0, passrule=False)
     if o["eval"] not in EVALUATORS:
         raise PlayerSpecError(f"mcts: eval={o['eval']!r} is not one of {', '.join(EVALUATORS)}")
     if o["rollouts"] != 1 and o["eval"] != "rollout":
@@ -163,6 +171,6 @@ def make_mcts(game: Game, options: dict[str, str], context: dict) -> MCTSPlayer:
     evaluator = RolloutEvaluator(o["rollouts"]) if o["eval"] == "rollout" else UniformEvaluator()
     config = search_config("mcts", o, tree_reuse=o["reuse"])
     flags = (",gumbel" if o["gumbel"] else "") + (",solve" if o["solve"] else "") + \
-        (f",lcb={o['lcb']:g}" if o["lcb"] else "")
+        (f",lcb={o['lcb']:g}" if o["lcb"] else "") + (",passrule" if o["passrule"] else "")
     name = f"mcts(sims={o['sims']},eval={o['eval']}{flags})"
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)

@@ -64,14 +64,15 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     (mcts.MCTSConfig.policy_temperature); ``fpu=V,fpumode=reduction|absolute|scaled`` value the
     moves not yet tried (mcts.MCTSConfig.fpu_mode; scaled is Leela Zero's and KataGo's);
     ``cstdev=S`` scales exploration by the spread of each node's values (KataGo's dynamic cPUCT,
-    mcts.MCTSConfig.cpuct_stdev_scale; KataGo plays with 0.85)."""
+    mcts.MCTSConfig.cpuct_stdev_scale; KataGo plays with 0.85); ``passrule=true`` passes only where
+    the count wins (Leela Zero's pass rule, mcts.passing)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
                      precision="fp32", cache=0, sym=1, score=0.0, solve=False, lcb=0.0,
-                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0)
+                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0, passrule=False)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
@@ -102,6 +103,7 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     ptemp = f",ptemp={o['ptemp']:g}" if o["ptemp"] != 1 else ""
     fpu = "" if (o["fpumode"], o["fpu"]) == ("reduction", 0.25) else f",fpu={o['fpu']:g},fpumode={o['fpumode']}"
     cstdev = f",cstdev={o['cstdev']:g}" if o["cstdev"] else ""
+    passrule = ",passrule" if o["passrule"] else ""
     name = (f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}"
-            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev})")
+            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev}{passrule})")
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)
