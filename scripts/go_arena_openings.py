@@ -68,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"go_arena_openings: error: no finished game of a player named {args.player}... in "
               f"{', '.join(map(str, args.folders))}", file=sys.stderr)
         return 2
-    total = Tally()
-    for t in by_colour.values():
-        total.wins, total.draws, total.losses = (total.wins + t.wins, total.draws + t.draws,
-                                                 total.losses + t.losses)
+    total = Tally(*(sum(getattr(t, field) for t in by_colour.values()) for field in ("wins", "draws", "losses")))
     print(f"{args.player} in {len(args.folders)} arena(s); score with its 95% Wilson interval, wins / draws / losses")
     print(f"{'':26s}  games   score  95% CI          W / D / L")
     print(row(f"{'all':26s}", total))
