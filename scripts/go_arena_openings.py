@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"go_arena_openings: error: no finished game of a player named {args.player}... in "
               f"{', '.join(map(str, args.folders))}", file=sys.stderr)
         return 2
-    total = Tally(*(sum(getattr(t, field) for t in by_colour.values()) for field in ("wins", "draws", "losses")))
+    colours = by_colour.values()
+    total = Tally(sum(t.wins for t in colours), sum(t.draws for t in colours), sum(t.losses for t in colours))
     print(f"{args.player} in {len(args.folders)} arena(s); score with its 95% Wilson interval, wins / draws / losses")
     print(f"{'':26s}  games   score  95% CI          W / D / L")
     print(row(f"{'all':26s}", total))

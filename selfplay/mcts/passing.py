@@ -3,10 +3,11 @@
 A network trained by self-play values a settled position the same whether it passes or plays on,
 so its search passes as soon as nothing is left to gain against a perfect opponent: into a draw,
 or into a loss it has stopped resisting, and the game ends at the count. Against an opponent
-that can still go wrong, a move the search values as well as the pass gives it that chance: Leela Zero (without ``--dumbpass``) plays its
-best other move where passing would tie or lose the game as it stands, and passes at once after
-the opponent's pass where that wins. The counting is the game's own rules engine: the position
-after our pass and, where that did not end the game, the opponent's pass back.
+that can still go wrong, a move the search values as well as the pass gives it that chance:
+Leela Zero (without ``--dumbpass``) plays its best other move where passing would tie or lose the
+game as it stands, and passes at once after the opponent's pass where that wins. The counting is
+the game's own rules engine: the position after our pass and, where that did not end the game,
+the opponent's pass back.
 """
 
 from __future__ import annotations
