@@ -81,6 +81,23 @@ def test_resume_skips_a_truncated_checkpoint(tmp_path):
     assert trainer.step == 30
 
 
+def test_a_run_carried_without_its_replay_resumes_and_says_so(tmp_path):
+    """What a fresh machine holds of a long run committed to the repository: its config and newest
+    checkpoint, not the replay window; the run goes on at its step and counters, the window refilling."""
+    run_dir = tmp_path / "run"
+    run_training(run_dir, SMOKE, ["total_steps=20", *NO_PRUNE], log=lambda m: None)
+    before = load_checkpoint(run_dir / "checkpoints" / "step-00000020.pt")["replay"]
+    for path in list_chunks(run_dir / "replay"):
+        path.unlink()
+    messages = []
+    trainer = run_training(run_dir, None, ["total_steps=30"], resume=True, log=messages.append)
+    window = min(100000, before["positions_total"])
+    assert any(f"only 0 of the {window} positions of the checkpoint's window" in m for m in messages)
+    assert trainer.step == 30
+    after = load_checkpoint(run_dir / "checkpoints" / "step-00000030.pt")["replay"]
+    assert after["games"] == before["games"] + games_on_disk(run_dir)  # counted on from the checkpoint's
+
+
 def test_resume_with_no_readable_checkpoint_stops_instead_of_starting_again(tmp_path, capsys):
     run_dir = tmp_path / "run"
     run_training(run_dir, SMOKE, ["total_steps=10", *NO_PRUNE], log=lambda m: None)

@@ -65,10 +65,16 @@ class SelfPlaySource:
     def restore(self, payload: dict | None) -> None:
         """The buffer's counters from the checkpoint, then the window read back from disk (chunks
         written after that checkpoint, by a run killed later, included)."""
+        expected = 0
         if payload is not None:
             self.buffer.load_state_dict(payload["replay"])
+            expected = min(self.buffer.config.capacity, self.buffer.positions_total)
         if self._ingest():
             self.runlog.log(f"replay: {self.buffer.size} positions in the window ({self.buffer.games} games so far)")
+        if self.buffer.size < expected:  # a run carried to another machine without its replay/
+            self.runlog.log(f"replay: only {self.buffer.size} of the {expected} positions of the checkpoint's window "
+                            f"are in {self.run.replay} (moved, deleted or damaged); the window refills from new "
+                            f"self-play, and the learner trains only as fast as that comes in (replay_ratio)")
 
     def state_dict(self) -> dict:
         return {"replay": self.buffer.state_dict(), "chunk_sequence": 0}
