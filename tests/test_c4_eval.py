@@ -103,6 +103,13 @@ def test_bad_lines_name_file_and_line(tmp_path, text, line, message):
     assert f"{path}:{line}:" in str(info.value)
 
 
+def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"4453 1\n44\xff3 0\n")
+    with pytest.raises(c4_eval.PositionsFileError, match=r"bad.txt:2: not UTF-8 text \(byte 0xff at column 3\)"):
+        c4_eval.read_positions(path)
+
+
 def test_empty_and_missing_files(tmp_path):
     (tmp_path / "empty.txt").write_text("# nothing\n")
     with pytest.raises(c4_eval.PositionsFileError, match="no positions"):

@@ -64,13 +64,17 @@ def read_positions(path: str | Path, limit: int | None = None) -> Positions:
         raise PositionsFileError(f"cannot read positions file {path}: {e.strerror}") from None
     game = ConnectFour()
     moves, scores = [], []
-    for number, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+    for number, raw in enumerate(data.splitlines(), start=1):
         if limit is not None and len(moves) >= limit:
             break
-        line = raw.strip()
+        where = f"{path}:{number}"
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise PositionsFileError(f"{where}: not UTF-8 text (byte {e.object[e.start]:#04x} at column "
+                                     f"{e.start + 1})") from None
         if not line or line.startswith("#"):
             continue
-        where = f"{path}:{number}"
         fields = line.split()
         if len(fields) > 2:
             raise PositionsFileError(f"{where}: expected 'MOVES [SCORE]', got {len(fields)} fields")
