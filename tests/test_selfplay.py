@@ -14,7 +14,8 @@ from games import make_game
 from selfplay.configio import ConfigError, load_config
 from selfplay.mcts import Evaluator, UniformEvaluator
 from selfplay.training.config import RunConfig
-from selfplay.training.selfplay import SelfPlay, SelfPlayConfig
+from selfplay.training.replay import GameChunk
+from selfplay.training.selfplay import SelfPlay, SelfPlayConfig, policy_surprise, surprise_weights
 
 TTT, C4 = make_game("tictactoe"), make_game("connect4")
 LINES = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]
@@ -275,6 +276,7 @@ def test_after_a_random_opening_targets_are_discounted_over_the_plies_the_game_r
     (["selfplay.random_opening_share=1.5"], "random_opening_share must be 0 (off) to 1"),
     (["selfplay.random_opening_plies=0"], "random_opening_plies must be positive"),
     (["selfplay.value_q_weight=-0.1"], "value_q_weight must be 0 (z alone) to 1"),
+    (["selfplay.policy_surprise_weight=1.5"], "policy_surprise_weight must be 0 (off) to 1"),
     (["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=9"],
      "selfplay.random_opening_plies: no opening of 9 random moves leaves a tictactoe game going"),
 ])
@@ -282,3 +284,58 @@ def test_bad_opening_and_value_target_settings_are_refused_by_name(overrides, me
     with pytest.raises(ConfigError) as info:
         load_config(RunConfig, None, ["game.name=tictactoe", *overrides])
     assert message in str(info.value)
+
+
+def test_policy_surprise_is_the_kl_divergence_from_the_priors_to_the_target():
+    # by hand: target (1/2, 1/2, 0) against priors (1/4, 1/4, 1/2) is 2 * 1/2 * ln 2
+    assert policy_surprise(np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.25, 0.5])) == pytest.approx(np.log(2))
+    assert policy_surprise(np.array([0.0, 1.0]), np.array([0.3, 0.7])) == pytest.approx(-np.log(0.7))
+    assert policy_surprise(np.array([0.2, 0.8]), np.array([0.2, 0.8])) == 0.0
+
+
+def test_surprise_weights_keep_a_games_total_and_split_it_by_hand():
+    # share 0.5 over surprises (0, 1, 3): 0.5 each, and 1.5 split 0 : 1/4 : 3/4
+    np.testing.assert_allclose(surprise_weights(np.array([0.0, 1.0, 3.0]), 0.5), [0.5, 0.875, 1.625])
+    np.testing.assert_allclose(surprise_weights(np.array([0.0, 1.0, 3.0]), 1.0), [0.0, 0.75, 2.25])
+    np.testing.assert_allclose(surprise_weights(np.zeros(4), 0.5), np.ones(4))  # nothing surprised: even
+    assert len(surprise_weights(np.zeros(0), 0.5)) == 0
+
+
+def test_a_chunk_repeats_every_target_of_a_position_together():
+    chunk = GameChunk(planes=np.arange(3, dtype=np.uint8).reshape(3, 1, 1, 1), policy=np.eye(3, dtype=np.float32),
+                      value=np.array([1, 0, -1], np.float32), games=1, model_step=4,
+                      ownership=np.array([1, 0, -1], np.int8).reshape(3, 1, 1), score=np.array([2, np.nan, -2]))
+    out = chunk.repeated(np.array([2, 0, 1]))
+    assert out.planes.ravel().tolist() == [0, 0, 2] and out.value.tolist() == [1, 1, -1]
+    assert out.policy.argmax(axis=1).tolist() == [0, 0, 2] and out.ownership.ravel().tolist() == [1, 1, -1]
+    assert out.score.tolist() == [2, 2, -2] and (out.games, out.model_step) == (1, 4)
+
+
+def test_surprise_weighting_writes_the_same_games_positions_as_often_as_they_surprised_the_search():
+    """The same seed plays the same games with the weighting on or off (its copies have a
+    generator of their own). Uniform priors without noise make each position's surprise the KL
+    from uniform over its empty cells to its target, computed here from the plain chunk alone; each
+    position must then be written floor(w) or ceil(w) times, w its weight worked out by hand."""
+    plain, plain_stats = SelfPlay(TTT, UniformEvaluator(), config(), seed=7).play(40)
+    weighted, stats = SelfPlay(TTT, UniformEvaluator(), config(policy_surprise_weight=0.5), seed=7).play(40)
+    assert stats.moves == plain_stats.moves and stats.outcomes == plain_stats.outcomes
+    assert stats.positions == len(weighted) and weighted.games == plain.games == 40
+    weights = []
+    for rows in split_games(plain):
+        kl = []
+        for i in rows:
+            target = plain.policy[i][plain.policy[i] > 0]
+            kl.append(float(np.sum(target * np.log(target * (9 - stones(plain.planes[i]))))))
+        weights += list(0.5 + 0.5 * len(kl) * np.array(kl) / sum(kl))
+    j, copies = 0, []
+    for i, w in enumerate(weights):  # walk both: consecutive positions of the plain chunk differ
+        k = 0
+        while (j < len(weighted) and (weighted.planes[j] == plain.planes[i]).all()
+               and (weighted.policy[j] == plain.policy[i]).all() and weighted.value[j] == plain.value[i]):
+            j, k = j + 1, k + 1
+        assert np.floor(w) <= k <= np.ceil(w), (i, w, k)
+        copies.append(k)
+    assert j == len(weighted)  # nothing else was written
+    copies, weights = np.array(copies), np.array(weights)
+    assert weights.min() < 0.8 and weights.max() > 1.5  # the surprises differ: the check above has teeth
+    assert copies[weights > 1.2].mean() > 1.2 > 0.8 > copies[weights < 0.8].mean()

@@ -235,6 +235,16 @@ def test_go_smoke_run(tmp_path):
     assert trainer.buffer.planes.shape[1:] == trainer.game.obs_shape
 
 
+def test_a_worker_writes_surprise_weighted_go_chunks_with_their_auxiliary_targets(tmp_path):
+    overrides = ["game.name=go", "game.size=5", "game.komi=0.5", "total_steps=6", "eval.every_steps=0",
+                 "replay.min_positions=16", "network.ownership_head=true", "selfplay.workers=1",
+                 "selfplay.policy_surprise_weight=0.5", *NO_PRUNE]
+    trainer = run_training(tmp_path / "go", SMOKE, overrides, log=lambda m: None)
+    assert trainer.step == 6
+    chunks = [read_chunk(p) for p in list_chunks(tmp_path / "go" / "replay")]
+    assert chunks and all(len(c.ownership) == len(c.score) == len(c.value) for c in chunks)
+
+
 def test_eval_csv_keeps_columns_aligned_when_new_ones_appear(tmp_path):
     from selfplay.run.directory import append_csv_row
     path = tmp_path / "eval.csv"

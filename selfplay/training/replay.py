@@ -56,6 +56,12 @@ class GameChunk:
         return GameChunk(self.planes[-n:], self.policy[-n:], self.value[-n:], self.games, self.model_step,
                          cut(self.ownership), cut(self.score))
 
+    def repeated(self, counts: np.ndarray) -> "GameChunk":
+        """Position ``i`` written ``counts[i]`` times, in order (KataGo's frequency weights)."""
+        rep = (lambda a: None if a is None else np.repeat(a, counts, axis=0))
+        return GameChunk(rep(self.planes), rep(self.policy), rep(self.value), self.games, self.model_step,
+                         rep(self.ownership), rep(self.score))
+
 
 def write_chunk(directory: str | Path, worker: int, sequence: int, chunk: GameChunk) -> Path:
     path = chunk_path(directory, worker, sequence)

@@ -14,6 +14,12 @@ network also learns positions its own policy never plays into, such as those an 
 openings hand it. A value target can mix the full search's root value q into the result z,
 ``(1 - value_q_weight) z + value_q_weight q``: z is one noisy game, q what a search of that position
 expects, so the mix trades z's variance for q's bias (0: AlphaZero's target, z alone).
+KataGo's policy surprise weighting (``policy_surprise_weight``) writes a game's positions into
+its chunk as often as they surprised the search: that share of the game's weight goes in
+proportion to the KL divergence from each search's root priors (noise included, as KataGo's) to
+its policy target, the rest evenly, and each position is written floor(weight) times and once
+more with the fraction's probability. The copies are drawn from a generator of their own, so the
+games played from one seed are the same with the weighting on or off.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ class SelfPlayConfig:
     random_opening_share: float = 0.0  # share of games that start from random_opening_plies uniformly random moves
     random_opening_plies: int = 2
     value_q_weight: float = 0.0       # the full search's root value's weight in each value target; 0 = z alone
+    policy_surprise_weight: float = 0.0  # share of a game's weight given by policy surprise (KataGo 0.5); 0 = off
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -76,6 +83,8 @@ class SelfPlayConfig:
         require(0 <= self.random_opening_share <= 1,
                 f"random_opening_share must be 0 (off) to 1, got {self.random_opening_share}")
         require(0 <= self.value_q_weight <= 1, f"value_q_weight must be 0 (z alone) to 1, got {self.value_q_weight}")
+        require(0 <= self.policy_surprise_weight <= 1,
+                f"policy_surprise_weight must be 0 (off) to 1, got {self.policy_surprise_weight}")
         require(self.random_opening_plies >= 1, f"random_opening_plies must be positive, got {self.random_opening_plies}")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
@@ -95,6 +104,7 @@ class _Slot:
     players: list = field(default_factory=list)
     plies: list = field(default_factory=list)  # moves played before each recorded position
     root_values: list = field(default_factory=list)  # each recorded position's search value, its mover's view
+    surprises: list = field(default_factory=list)  # KL(policy target || the search's root priors) of each
     moves: int = 0
     resign_allowed: bool = True
     low_streak: list = field(default_factory=lambda: [0, 0])  # consecutive low values per player
@@ -133,6 +143,7 @@ class SelfPlay:
         self.config = config
         self.value_discount = value_discount
         self.rng = np.random.default_rng(seed)
+        self.copy_rng = np.random.default_rng(None if seed is None else [seed, 1])  # surprise copies only
         self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31)), value_discount),
                          config.parallel_games)
         self.slots = [self._new_game(b) for b in range(config.parallel_games)]
@@ -161,8 +172,8 @@ class SelfPlay:
         t0 = time.perf_counter()
         while len(finished) < num_games and (max_rounds is None or rounds < max_rounds):
             rounds += 1
-            full, targets, root_value, actions = self._search(stats)
-            resigned = self._record_and_check(targets, root_value, full)
+            full, targets, priors, root_value, actions = self._search(stats)
+            resigned = self._record_and_check(targets, priors, root_value, full)
             self.mcts.advance(np.where(resigned, -1, actions))
             for b, slot in enumerate(self.slots):
                 state = self.mcts.root_states[b]
@@ -186,28 +197,30 @@ class SelfPlay:
         return self._chunk(finished, stats), stats
 
     def _search(self, stats: SelfPlayStats):
-        """Search every game; returns (full-search flags, policy targets, root values, moves)."""
+        """Search every game; returns (full-search flags, policy targets, the root priors the
+        targets' searches used, root values, moves)."""
         c = self.config
         full = self.rng.random(c.parallel_games) < c.full_search_prob
         if c.cheap_simulations == c.simulations:
             full[:] = True
         result = self.mcts.search(c.cheap_simulations)
         stats.simulations += c.cheap_simulations * c.parallel_games
-        targets, root_value = result.policy(), result.root_value.copy()
+        targets, priors, root_value = result.policy(), result.priors.copy(), result.root_value.copy()
         if c.cheap_simulations < c.simulations and full.any():
             extra = c.simulations - c.cheap_simulations
             deep = self.mcts.search(extra, active=full)
             stats.simulations += extra * int(full.sum())
-            targets[full], root_value[full] = deep.policy()[full], deep.root_value[full]
+            targets[full], priors[full] = deep.policy()[full], deep.priors[full]
+            root_value[full] = deep.root_value[full]
             result.visit_counts[full] = deep.visit_counts[full]
         if c.gumbel:
             actions = result.select_actions(0.0, self.rng)
         else:
             actions = np.array([_choose(result.visit_counts[b], c.temperature if slot.moves < c.temperature_moves
                                         else 0.0, self.rng) for b, slot in enumerate(self.slots)])
-        return full, targets, root_value, actions
+        return full, targets, priors, root_value, actions
 
-    def _record_and_check(self, targets, root_value, full) -> np.ndarray:
+    def _record_and_check(self, targets, priors, root_value, full) -> np.ndarray:
         """Record the full-search positions; return which games the player to move resigns."""
         c = self.config
         resigned = np.zeros(c.parallel_games, dtype=np.bool_)
@@ -216,10 +229,12 @@ class SelfPlay:
             player = self.game.to_play(state)
             if full[b] and targets[b].sum() > 0:
                 slot.planes.append(self.game.encode(state).astype(np.uint8))
-                slot.policies.append(targets[b] / targets[b].sum())
+                target = targets[b] / targets[b].sum()
+                slot.policies.append(target)
                 slot.players.append(player)
                 slot.plies.append(slot.moves)
                 slot.root_values.append(float(root_value[b]))
+                slot.surprises.append(policy_surprise(target, priors[b]))
             if c.resign_threshold <= -1:
                 continue
             low = root_value[b] < c.resign_threshold
@@ -240,10 +255,13 @@ class SelfPlay:
             stats.false_resigns += int(returns[slot.would_resign] >= 0)
 
     def _chunk(self, finished, stats: SelfPlayStats) -> GameChunk:
-        planes, policies, values, owners, scores = [], [], [], [], []
+        planes, policies, values, owners, scores, copies = [], [], [], [], [], []
         c, h, w = self.game.obs_shape
-        q_weight = self.config.value_q_weight
+        q_weight, surprise_share = self.config.value_q_weight, self.config.policy_surprise_weight
         for slot, returns, final in finished:
+            if surprise_share:
+                weights = surprise_weights(np.array(slot.surprises), surprise_share)
+                copies.append(weights.astype(np.int64) + (self.copy_rng.random(len(weights)) < weights % 1))
             planes += slot.planes
             policies += slot.policies
             # the result z, discounted per ply from the position to the end (a resigned game ends
@@ -258,13 +276,32 @@ class SelfPlay:
             else:
                 owners += [(sign * final[0]).astype(np.int8) for sign in signs]
                 scores += [sign * final[1] for sign in signs]
-        stats.positions = len(values)
-        return GameChunk(
+        chunk = GameChunk(
             planes=np.array(planes, dtype=np.uint8).reshape(-1, c, h, w),
             policy=np.array(policies, dtype=np.float32).reshape(-1, self.game.num_actions),
             value=np.array(values, dtype=np.float32), games=len(finished), model_step=-1,
             ownership=np.array(owners, dtype=np.int8).reshape(-1, h, w) if self.territory else None,
             score=np.array(scores, dtype=np.float32) if self.territory else None)
+        if surprise_share and finished:
+            chunk = chunk.repeated(np.concatenate(copies))
+        stats.positions = len(chunk)
+        return chunk
+
+
+def policy_surprise(target: np.ndarray, priors: np.ndarray) -> float:
+    """KL(target || priors) in nats: how much the search moved the network's policy here."""
+    support = target > 0
+    return max(0.0, float(np.sum(target[support] * (np.log(target[support]) -
+                                                     np.log(np.maximum(priors[support], 1e-12))))))
+
+
+def surprise_weights(surprises: np.ndarray, share: float) -> np.ndarray:
+    """One game's frequency weights (they sum to its number of positions): ``1 - share`` each,
+    and ``share`` of the total in proportion to each position's surprise (evenly if none is)."""
+    n, total = len(surprises), float(np.sum(surprises))
+    if n == 0 or total <= 0:
+        return np.ones(n)
+    return (1 - share) + share * n * surprises / total
 
 
 def _choose(visits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
