@@ -67,6 +67,7 @@ STUDIES = {
         "bigger-net": ["network.channels=96", "network.blocks=6", "network.value_hidden=96"],
         "forced-pruning": ["selfplay.forced_playouts=2"],
         "discount-0.98": ["network.value_discount=0.98"],
+        "surprise": ["selfplay.policy_surprise_weight=0.5"],  # KataGo's policy surprise weighting
     }, ["positions", "outcome", "best"]),
     "go7": Study("configs/go7.yaml", {
         "plain": [],
@@ -77,6 +78,7 @@ STUDIES = {
         "random-openings": ["selfplay.random_opening_share=0.5", "selfplay.random_opening_plies=2"],
         # every game played out: self-play then learns the lost positions the arena never resigns
         "no-resign": ["selfplay.resign_disabled_share=1.0"],
+        "surprise": ["selfplay.policy_surprise_weight=0.5"],
     }, ["games", "wins", "draws", "losses"]),
 }
 LEVERS = STUDIES["connect4"].levers
