@@ -234,7 +234,8 @@ class SelfPlay:
                 slot.players.append(player)
                 slot.plies.append(slot.moves)
                 slot.root_values.append(float(root_value[b]))
-                slot.surprises.append(policy_surprise(target, priors[b]))
+                if c.policy_surprise_weight:  # off: no KL per recorded position
+                    slot.surprises.append(policy_surprise(target, priors[b]))
             if c.resign_threshold <= -1:
                 continue
             low = root_value[b] < c.resign_threshold
