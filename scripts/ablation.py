@@ -68,6 +68,8 @@ STUDIES = {
         "forced-pruning": ["selfplay.forced_playouts=2"],
         "discount-0.98": ["network.value_discount=0.98"],
         "surprise": ["selfplay.policy_surprise_weight=0.5"],  # KataGo's policy surprise weighting
+        # self-play's forward in bf16 instead of int8 (auto on a VNNI CPU): ~1.8x fewer games, closer targets
+        "bf16-selfplay": ["selfplay.inference_precision=bf16"],
     }, ["positions", "outcome", "best"]),
     "go7": Study("configs/go7.yaml", {
         "plain": [],
