@@ -136,15 +136,39 @@ class PolicyValueNet(nn.Module):
         shift are zero, so each adds nothing to its input, which a ReLU has already made
         non-negative. The deeper network computes what ``smaller`` did and trains on from there
         (Net2Net's function-preserving deepening; zero-initialised residual branches as in Goyal
-        et al.'s large-batch ResNet training)."""
+        et al.'s large-batch ResNet training). A scalar value head may become a win/draw/loss one
+        (wdl_from_scalar): the same values, nearly, with a draw probability to learn."""
         extra = self.config.blocks - smaller.config.blocks
         if extra < 0:
             raise UserError(f"cannot start a {self.config.blocks}-block network from a {smaller.config.blocks}-block "
                             f"one (a network only grows deeper)")
-        self.load_state_dict(smaller.state_dict(), strict=False)
+        weights = smaller.state_dict()
+        if smaller.config.value_head == "scalar" and self.config.value_head == "wdl":
+            weights = {**weights, **wdl_from_scalar(weights, VALUE_OUT)}
+        elif smaller.config.value_head != self.config.value_head:
+            raise UserError(f"cannot start a {self.config.value_head} value head from a {smaller.config.value_head} "
+                            f"one (a scalar head becomes win/draw/loss, not back)")
+        self.load_state_dict(weights, strict=False)
         for block in self.tower[smaller.config.blocks:]:
             nn.init.zeros_(block.bn2.weight)
             nn.init.zeros_(block.bn2.bias)
+
+
+#: The value head's last layer in a state dict: a scalar head's one output, a wdl head's three.
+VALUE_OUT = "value_head.6"
+
+#: The draw logit a converted head starts with: P(draw) = e^-2 / (2 + e^-2), 6%, at an even
+#: position, so its values start within a few hundredths of the scalar head's tanh.
+WDL_START_DRAW_LOGIT = -2.0
+
+
+def wdl_from_scalar(weights: dict, prefix: str) -> dict:
+    """The win/draw/loss layer that starts where a scalar head's pre-tanh output z was: logits
+    (z, WDL_START_DRAW_LOGIT, -z), so P(win) - P(loss) = 2 sinh z / (2 cosh z + e^-2), close to
+    tanh z, and the draw's share is what training learns from there."""
+    weight, bias = weights[f"{prefix}.weight"], weights[f"{prefix}.bias"]
+    return {f"{prefix}.weight": torch.cat([weight, torch.zeros_like(weight), -weight]),
+            f"{prefix}.bias": torch.cat([bias, torch.full_like(bias, WDL_START_DRAW_LOGIT), -bias])}
 
 
 def resolve_device(name: str = "auto") -> torch.device:

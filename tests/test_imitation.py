@@ -109,6 +109,14 @@ def test_sft_learns_the_expert_then_rl_starts_from_it(tmp_path):
                               ["total_steps=2", "eval.every_steps=0", "network.channels=32", "network.blocks=2",
                                "network.value_discount=0.98", f"init_from={tmp_path / 'sft'}"], log=messages.append)
     assert discounted.step == 2 and any("it learns 0.98 from here on" in m for m in messages)
+    messages = []  # a scalar value head becomes win/draw/loss (and a wdl one cannot go back)
+    to_wdl = run_training(tmp_path / "rl-wdl", SMOKE, ["total_steps=1", "eval.every_steps=0", "network.channels=32",
+                                                       "network.blocks=2", "network.value_head=wdl",
+                                                       f"init_from={tmp_path / 'sft'}"], log=messages.append)
+    assert to_wdl.step == 1 and any("becomes win/draw/loss" in m for m in messages)
+    with pytest.raises(Exception, match="differs from this run's"):
+        run_training(tmp_path / "rl-back", SMOKE, ["network.channels=32", "network.blocks=2",
+                                                   f"init_from={tmp_path / 'rl-wdl'}"], log=lambda m: None)
     messages = []  # more blocks: the new ones start as the identity
     deeper = run_training(tmp_path / "rl-deeper", SMOKE, ["total_steps=1", "eval.every_steps=0", "network.channels=32",
                                                           "network.blocks=3", f"init_from={tmp_path / 'sft'}"],

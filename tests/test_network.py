@@ -1,5 +1,7 @@
 """PolicyValueNet and its evaluator: shapes, masking, learning on a fixed sample."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -41,6 +43,26 @@ def test_evaluator_batches_like_single_calls():
     for i in range(7):
         p, v = evaluator.priors(planes[i:i + 1], masks[i:i + 1])
         assert np.allclose(p[0], priors[i], atol=1e-6) and np.isclose(v[0], values[i], atol=1e-6)
+
+
+def test_a_scalar_value_head_becomes_win_draw_loss_with_nearly_its_values():
+    scalar = small_net()
+    scalar.eval()
+    wdl = PolicyValueNet(GAME.obs_shape, GAME.num_actions,
+                         NetworkConfig(channels=16, blocks=1, value_hidden=16, value_head="wdl"))
+    wdl.deepen_from(scalar)
+    wdl.eval()
+    states = [GAME.state_from_moves(m) for m in ("4", "4453", "1234567", "44444")]
+    planes = torch.from_numpy(np.stack([GAME.encode(s) for s in states]))
+    with torch.no_grad():
+        (scalar_logits, scalar_values), (wdl_logits, wdl_values) = scalar(planes), wdl(planes)
+    assert torch.equal(scalar_logits, wdl_logits)
+    z = torch.atanh(scalar_values.double())  # the scalar head's output before its tanh
+    by_hand = 2 * torch.sinh(z) / (2 * torch.cosh(z) + math.exp(-2.0))  # logits (z, -2, -z)
+    assert torch.allclose(wdl_values.double(), by_hand, atol=1e-5)
+    assert (wdl_values - scalar_values).abs().max() < 0.07
+    with pytest.raises(UserError, match="not back"):
+        small_net().deepen_from(wdl)
 
 
 def test_a_deepened_network_computes_what_the_smaller_one_did_then_learns():

@@ -131,16 +131,21 @@ class Trainer:
                                                              self.game.obs_shape):
             raise UserError(f"init_from {source}: its network plays {game.name}, not this run's {self.game.name}")
         # The heads it lacks start untrained; a new value discount only changes what the value
-        # head learns to predict from here on; more blocks start as the identity.
-        loose = dict(ownership_head=False, value_discount=1.0, blocks=0)
+        # head learns to predict from here on; more blocks start as the identity; a scalar value
+        # head becomes a win/draw/loss one (not back).
+        loose = dict(ownership_head=False, value_discount=1.0, blocks=0, value_head="scalar")
         if replace(model.config, **loose) != replace(self.config.network, **loose) \
-                or model.config.blocks > self.config.network.blocks:
+                or model.config.blocks > self.config.network.blocks \
+                or (model.config.value_head, self.config.network.value_head) == ("wdl", "scalar"):
             raise UserError(f"init_from {source}: its network {model.config} differs from this run's "
                             f"{self.config.network}; set the same network section (more blocks may be added)")
         self.model.deepen_from(model)  # the trunk, policy and value heads
         if model.config.blocks < self.config.network.blocks:
             self.log(f"deepened from {model.config.blocks} to {self.config.network.blocks} residual blocks: "
                      f"the new ones start as the identity")
+        if model.config.value_head != self.config.network.value_head:
+            self.log("the scalar value head becomes win/draw/loss: the same values up to a 6% draw share at "
+                     "an even position, the draw probability learnt from here on")
         if model.config.value_discount != self.config.network.value_discount:
             self.log(f"the value head was trained with value_discount {model.config.value_discount}; "
                      f"it learns {self.config.network.value_discount} from here on")
