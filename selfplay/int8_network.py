@@ -124,6 +124,11 @@ class Int8Net:
         heads = self.heads.relu(x, None)
         return self.float_net.head_outputs(heads)
 
+    @property
+    def last_draws(self) -> torch.Tensor | None:
+        """The draw probabilities of the last call's rows (a win/draw/loss head), else None."""
+        return self.float_net.last_draws
+
 
 class CalibrationBuffer:
     """The last ``size`` positions an evaluator saw (a ring of rows), to calibrate an Int8Net

@@ -256,12 +256,22 @@ class NetworkEvaluator(MCTSNetworkHook):
     a network's errors that differ between a board and its mirror image cancel, for that many
     forwards per position (Leela Zero and KataGo offer symmetry averaging too).
     ``score_utility`` > 0 (a network with the score head) makes the values it returns KataGo's
-    score utility mixed in with that weight (fused_network.score_utility_values)."""
+    score utility mixed in with that weight (fused_network.score_utility_values).
+    ``draws`` (a win/draw/loss network) leaves every evaluated row's draw probability in
+    ``last_draws`` for a search with contempt (MCTSConfig.contempt); without the cache, the
+    symmetries and the score utility, which would each need their own draws."""
 
     def __init__(self, model: PolicyValueNet, device: torch.device | str = "auto", max_batch: int = 1024,
                  precision: str = "fp32", cache_entries: int = 0, cache_fold: bool = False,
-                 symmetries: int = 1, game: Game | None = None, score_utility: float = 0.0):
+                 symmetries: int = 1, game: Game | None = None, score_utility: float = 0.0,
+                 draws: bool = False):
         super().__init__(self.forward, outputs="logits")
+        if draws and model.config.value_head != "wdl":
+            raise ValueError("draws needs a win/draw/loss value head (network.value_head=wdl)")
+        if draws and (cache_entries or symmetries > 1 or score_utility):
+            raise ValueError("draws cannot be combined with the cache, symmetries or the score utility")
+        self.reports_draws = draws
+        self.last_draws = None
         if not 0 <= score_utility <= 1:
             raise ValueError(f"score_utility must be 0 (none) to 1, got {score_utility}")
         if score_utility and not model.config.ownership_head:
@@ -337,6 +347,7 @@ class NetworkEvaluator(MCTSNetworkHook):
         t0 = time.perf_counter()
         logits = np.empty((len(planes), self.model.num_actions), dtype=np.float32)
         values = np.empty(len(planes), dtype=np.float32)
+        draws = np.empty(len(planes), dtype=np.float32) if self.reports_draws else None
         for start in range(0, len(planes), self.max_batch):
             end = start + self.max_batch
             x = torch.from_numpy(planes[start:end]).to(self.device, non_blocking=True)
@@ -345,9 +356,17 @@ class NetworkEvaluator(MCTSNetworkHook):
             if self.precision != "fp32":
                 if self._calibration is not None:
                     self._calibration.add(planes[start:end])
-                batch_logits, batch_values = self._fused_net()(x)
+                fused = self._fused_net()
+                batch_logits, batch_values = fused(x)
                 if mask is not None:
                     batch_logits = batch_logits.masked_fill(~mask, ILLEGAL_LOGIT)
+                if draws is not None:
+                    draws[start:end] = fused.last_draws.cpu().numpy()
+            elif draws is not None:
+                heads = self.model.training_outputs(x)
+                batch_logits = heads["logits"] if mask is None else heads["logits"].masked_fill(~mask, ILLEGAL_LOGIT)
+                batch_values = heads["values"]
+                draws[start:end] = heads["value_outputs"].float().softmax(-1)[:, 1].cpu().numpy()
             elif self.score_utility:
                 heads = self.model.training_outputs(x)
                 batch_logits = heads["logits"] if mask is None else heads["logits"].masked_fill(~mask, ILLEGAL_LOGIT)
@@ -357,6 +376,7 @@ class NetworkEvaluator(MCTSNetworkHook):
                 batch_logits, batch_values = self.model(x, mask)
             logits[start:end] = batch_logits.float().cpu().numpy()
             values[start:end] = batch_values.float().cpu().numpy()
+        self.last_draws = draws
         self.positions_evaluated += len(planes)
         self.forward_seconds += time.perf_counter() - t0
         return logits, values

@@ -15,8 +15,8 @@ from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
 (C_PUCT, C_BASE, FPU_VALUE, FPU_MODE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
- DISCOUNT, SOLVER, SQUARES, STDEV_SCALE, STDEV_PRIOR, STDEV_WEIGHT) = range(16)
-NUM_PARAMS = 16
+ DISCOUNT, SOLVER, SQUARES, STDEV_SCALE, STDEV_PRIOR, STDEV_WEIGHT, CONTEMPT) = range(17)
+NUM_PARAMS = 17
 
 #: The FPU_MODE slot holds the mode's index here.
 FPU_MODES = ("reduction", "absolute", "scaled")
@@ -78,6 +78,12 @@ class MCTSConfig:
     #: the opponent's pass where the count wins, and never into a tied or lost count while another
     #: move is about as good. Players apply it to the move the search chose; self-play does not.
     pass_rule: bool = False
+    #: Leela Chess Zero's contempt: a draw is worth -contempt to the player to move at the root
+    #: and +contempt to its opponent (zero-sum, so the negamax backup holds), so the search plays
+    #: for the win in a position its network calls drawn. Draws are read from the evaluator's
+    #: win/draw/loss probabilities (``reports_draws``) and from terminal positions. A player's
+    #: option against a weaker opponent; a tree shared by both sides (self-play) cannot use it.
+    contempt: float = 0.0
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
@@ -140,6 +146,11 @@ class MCTSConfig:
             raise MCTSConfigError("mcts.lcb chooses among PUCT's visits; Gumbel search chooses its own move (set one)")
         if not 0.0 < self.value_discount <= 1.0:
             raise MCTSConfigError(f"mcts.value_discount must be in (0, 1], got {self.value_discount}")
+        if not 0.0 <= self.contempt <= 1.0:
+            raise MCTSConfigError(f"mcts.contempt must be in [0, 1], got {self.contempt}")
+        if self.contempt > 0 and (self.solver or not self.two_player):
+            raise MCTSConfigError("mcts.contempt needs a two-player search without the solver (a proof's draw "
+                                  "is worth exactly 0)")
 
     def params(self) -> np.ndarray:
         """The numbers the kernels read, indexed by the slot constants of this module."""
@@ -163,6 +174,7 @@ class MCTSConfig:
         p[STDEV_SCALE] = self.cpuct_stdev_scale
         p[STDEV_PRIOR] = self.cpuct_stdev_prior
         p[STDEV_WEIGHT] = self.cpuct_stdev_prior_weight
+        p[CONTEMPT] = self.contempt
         return p
 
 

@@ -45,12 +45,16 @@ class LeafBatch:
 
 
 class Evaluator:
-    """Base class: override ``evaluate``."""
+    """Base class: override ``evaluate``. An evaluator with ``reports_draws`` also leaves the
+    draw probability of every row it just evaluated in ``last_draws`` (a win/draw/loss network),
+    which a search with contempt reads."""
 
     needs_planes = False
     returns_logits = False
     kernel_kind = NOT_A_KERNEL
     num_rollouts = 0
+    reports_draws = False
+    last_draws: np.ndarray | None = None
 
     def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError

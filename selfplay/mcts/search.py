@@ -42,6 +42,7 @@ from selfplay.mcts.policy import (
 )
 from selfplay.mcts.simulate import (
     cancel_round,
+    contempt_signs,
     expand_and_backup,
     expand_roots,
     prepare_roots,
@@ -149,6 +150,9 @@ class MCTS:
         self.game = game
         self.evaluator = evaluator if evaluator is not None else UniformEvaluator()
         self.config = config if config is not None else MCTSConfig()
+        if self.config.contempt > 0 and not self.evaluator.reports_draws:
+            raise MCTSError(f"contempt needs an evaluator that reports draws (a win/draw/loss network); "
+                            f"{type(self.evaluator).__name__} does not")
         self.batch_size = batch_size
         self.rng = np.random.default_rng(self.config.seed)
         self._params = self.config.params()
@@ -230,7 +234,8 @@ class MCTS:
                 batch = self.next_leaves()
                 if batch is None:
                     break
-                self.feed(*self.evaluator.evaluate(batch))
+                self.feed(*self.evaluator.evaluate(batch),
+                          draws=self.evaluator.last_draws if self.config.contempt > 0 else None)
         except BaseException:
             self.abort()
             raise
@@ -280,12 +285,15 @@ class MCTS:
             self._backup(self._legal[:0], np.zeros((0, self.game.num_actions), np.float32), np.zeros(0, np.float32))
         return None
 
-    def feed(self, policy, values) -> None:
-        """Give the search the evaluation of the batch ``next_leaves`` returned."""
+    def feed(self, policy, values, draws=None) -> None:
+        """Give the search the evaluation of the batch ``next_leaves`` returned (with contempt,
+        also each row's draw probability)."""
         if self._phase is None or self._num_rows is None:
             raise MCTSError("feed called without a batch from next_leaves")
         batch = self._batch(self._num_rows)
         policy, values = checked_outputs(self.evaluator, batch, (policy, values))
+        if self.config.contempt > 0:
+            values = self._with_contempt(batch, values, draws)
         if self.config.policy_temperature != 1.0:
             policy = tempered(policy, self.config.policy_temperature, self.evaluator.returns_logits)
         n = self._num_rows
@@ -299,6 +307,16 @@ class MCTS:
             self._start_rounds()
         else:
             self._backup(self._legal[:n], policy, values)
+
+    def _with_contempt(self, batch: LeafBatch, values: np.ndarray, draws) -> np.ndarray:
+        """The values with each draw's share counted at -contempt for the root's player."""
+        draws = None if draws is None else np.asarray(draws, dtype=np.float32)
+        if draws is None or draws.shape != values.shape or not ((draws >= 0) & (draws <= 1)).all():
+            raise MCTSError("a search with contempt needs each leaf's draw probability in [0, 1] "
+                            "(an evaluator that reports draws: a win/draw/loss network)")
+        signs = np.empty(len(values), dtype=np.float64)
+        contempt_signs(self.game.kernel_id, batch.states, self.root_states, batch.tree_index, signs)
+        return np.clip(values - self.config.contempt * draws * signs, -1.0, 1.0).astype(np.float32)
 
     def finish(self) -> SearchResult:
         """End the search (every simulation must be backed up) and report it."""

@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from games import kernels
-from selfplay.mcts.config import DISCOUNT, GUMBEL, SIGN, SOLVER, SQUARES, VIRTUAL_LOSS
+from selfplay.mcts.config import CONTEMPT, DISCOUNT, GUMBEL, SIGN, SOLVER, SQUARES, VIRTUAL_LOSS
 from selfplay.mcts.evaluators import leaf_value
 from selfplay.mcts.selection import descend_gumbel, descend_puct
 from selfplay.mcts.tree import PENDING, TERMINAL, UNEXPANDED, backup, expand_node, propagate_proofs, settled
@@ -82,7 +82,11 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
             elif status == UNEXPANDED:
                 if kernels.is_terminal(game, state):
                     tree.first_child[b, leaf] = TERMINAL
-                    tree.raw_value[b, leaf] = kernels.terminal_value(game, state)
+                    value = kernels.terminal_value(game, state)
+                    if value == 0.0 and params[CONTEMPT] > 0:  # a draw, worth -contempt to the root's player
+                        same = kernels.to_play(game, state) == kernels.to_play(game, root_states[b])
+                        value = -params[CONTEMPT] if same else params[CONTEMPT]
+                    tree.raw_value[b, leaf] = value
                 else:
                     tree.first_child[b, leaf] = PENDING
                     kernels.legal_mask(game, state, legal[n])
@@ -95,6 +99,15 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
                     n += 1
             leaf_row[b, walk] = row
     return n
+
+
+@njit(cache=True)
+def contempt_signs(game, states, root_states, tree_index, out):
+    """``out[i]`` = 1 where row i's player to move is its tree's root player, else -1: a draw
+    there is worth -contempt (or +contempt) from the point of view of the player to move."""
+    for i in range(out.shape[0]):
+        same = kernels.to_play(game, states[i]) == kernels.to_play(game, root_states[tree_index[i]])
+        out[i] = 1.0 if same else -1.0
 
 
 @njit(cache=True)

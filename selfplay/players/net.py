@@ -65,14 +65,16 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     moves not yet tried (mcts.MCTSConfig.fpu_mode; scaled is Leela Zero's and KataGo's);
     ``cstdev=S`` scales exploration by the spread of each node's values (KataGo's dynamic cPUCT,
     mcts.MCTSConfig.cpuct_stdev_scale; KataGo plays with 0.85); ``passrule=true`` passes only where
-    the count wins (Leela Zero's pass rule, mcts.passing)."""
+    the count wins (Leela Zero's pass rule, mcts.passing); ``contempt=D`` (0 to 1, a win/draw/loss
+    network, no cache) counts a draw as -D for this player (Leela Chess Zero's contempt,
+    mcts.MCTSConfig.contempt)."""
     options = dict(options)
     path = options.pop("", None) or options.pop("path", None)
     if not path:
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
                      precision="fp32", cache=0, sym=1, score=0.0, solve=False, lcb=0.0,
-                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0, passrule=False)
+                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0, passrule=False, contempt=0.0)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
@@ -82,8 +84,13 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
                               f"{game.name}), got {o['sym']}")
     if not 0 <= o["score"] <= 1:
         raise PlayerSpecError(f"net: score must be 0 (none) to 1 (the score utility's weight), got {o['score']:g}")
+    if not 0 <= o["contempt"] <= 1:
+        raise PlayerSpecError(f"net: contempt must be 0 (none) to 1 (a draw counted as a loss), got {o['contempt']:g}")
+    if o["contempt"] and (o["cache"] or o["sym"] > 1 or o["score"] or o["solve"]):
+        raise PlayerSpecError("net: contempt reads the network's draw probability on every evaluation; it does not "
+                              "combine with cache, sym, score or solve")
     device = resolve_device(o["device"])
-    config = search_config("net", o)
+    config = search_config("net", o, contempt=o["contempt"])
     if context.get("check_only"):
         return None
     net_game, model, payload = load_network(path, device)
@@ -93,9 +100,13 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     if o["score"] and not model.config.ownership_head:
         raise PlayerSpecError(f"net: score={o['score']:g} needs a network with the score head; {path} has none "
                               f"(train with network.ownership_head=true)")
+    if o["contempt"] and model.config.value_head != "wdl":
+        raise PlayerSpecError(f"net: contempt={o['contempt']:g} needs a win/draw/loss network; {path} has a "
+                              f"{model.config.value_head} value head (train with network.value_head=wdl)")
     config = replace(config, value_discount=model.config.value_discount)  # what its values mean
     evaluator = NetworkEvaluator(model, device, precision=o["precision"], cache_entries=o["cache"],
-                                 symmetries=o["sym"], game=game, score_utility=o["score"])
+                                 symmetries=o["sym"], game=game, score_utility=o["score"],
+                                 draws=o["contempt"] > 0)
     precision = "" if evaluator.precision == "fp32" else f",{evaluator.precision}"
     sym = f",sym={o['sym']}" if o["sym"] > 1 else ""
     score = f",score={o['score']:g}" if o["score"] else ""
@@ -104,6 +115,7 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     fpu = "" if (o["fpumode"], o["fpu"]) == ("reduction", 0.25) else f",fpu={o['fpu']:g},fpumode={o['fpumode']}"
     cstdev = f",cstdev={o['cstdev']:g}" if o["cstdev"] else ""
     passrule = ",passrule" if o["passrule"] else ""
+    contempt = f",contempt={o['contempt']:g}" if o["contempt"] else ""
     name = (f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}"
-            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev}{passrule})")
+            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev}{passrule}{contempt})")
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)
