@@ -51,6 +51,8 @@ KINDS = {
                         "(0: off; KataGo plays with 0.85)"),
         ("passrule", "false", "Leela Zero's pass rule (Go): pass after the opponent's pass where the count "
                               "wins, never into a tied or lost count while another move is as good"),
+        ("contempt", "0", "Leela Chess Zero's contempt: a draw worth minus this to this player (0 to 1; a "
+                          "win/draw/loss network, without cache, sym, score or solve)"),
     ]),
     "solver": ("perfect Connect Four play (the exact solver)", [
         ("mode", "best", "best (fastest win, slowest loss) or outcome (any move keeping the result)"),
