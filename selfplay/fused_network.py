@@ -96,8 +96,7 @@ class FusedNet:
         hidden = F.linear(heads[:, p:p + 1].reshape(n, -1), *self.value_hidden).relu_()
         outputs = F.linear(hidden, *self.value_out)
         values = head_value(outputs, self.value_kind)
-        # a win/draw/loss head's draw probabilities, for a search with contempt
-        self.last_draws = outputs.float().softmax(-1)[:, 1] if self.value_kind == "wdl" else None
+        self.last_value_outputs = outputs  # kept (not copied) for a search with contempt's draws
         if self.score_utility:
             hidden = F.linear(heads[:, p + 1:p + 2].reshape(n, -1), *self.score_hidden).relu_()
             margins = F.linear(hidden, *self.score_out).float().squeeze(-1)

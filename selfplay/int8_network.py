@@ -125,9 +125,9 @@ class Int8Net:
         return self.float_net.head_outputs(heads)
 
     @property
-    def last_draws(self) -> torch.Tensor | None:
-        """The draw probabilities of the last call's rows (a win/draw/loss head), else None."""
-        return self.float_net.last_draws
+    def last_value_outputs(self) -> torch.Tensor:
+        """The value head's last-layer outputs of the last call's rows (FusedNet's)."""
+        return self.float_net.last_value_outputs
 
 
 class CalibrationBuffer:

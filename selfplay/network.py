@@ -360,22 +360,20 @@ class NetworkEvaluator(MCTSNetworkHook):
                 batch_logits, batch_values = fused(x)
                 if mask is not None:
                     batch_logits = batch_logits.masked_fill(~mask, ILLEGAL_LOGIT)
-                if draws is not None:
-                    draws[start:end] = fused.last_draws.cpu().numpy()
-            elif draws is not None:
+                value_outputs = fused.last_value_outputs
+            elif draws is not None or self.score_utility:
                 heads = self.model.training_outputs(x)
                 batch_logits = heads["logits"] if mask is None else heads["logits"].masked_fill(~mask, ILLEGAL_LOGIT)
-                batch_values = heads["values"]
-                draws[start:end] = heads["value_outputs"].float().softmax(-1)[:, 1].cpu().numpy()
-            elif self.score_utility:
-                heads = self.model.training_outputs(x)
-                batch_logits = heads["logits"] if mask is None else heads["logits"].masked_fill(~mask, ILLEGAL_LOGIT)
-                area = self.model.obs_shape[1] * self.model.obs_shape[2]
-                batch_values = score_utility_values(heads["values"], heads["score"], self.score_utility, area)
+                batch_values, value_outputs = heads["values"], heads["value_outputs"]
+                if self.score_utility:
+                    area = self.model.obs_shape[1] * self.model.obs_shape[2]
+                    batch_values = score_utility_values(batch_values, heads["score"], self.score_utility, area)
             else:
                 batch_logits, batch_values = self.model(x, mask)
             logits[start:end] = batch_logits.float().cpu().numpy()
             values[start:end] = batch_values.float().cpu().numpy()
+            if draws is not None:  # a win/draw/loss head's (win, draw, loss) logits
+                draws[start:end] = value_outputs.float().softmax(-1)[:, 1].cpu().numpy()
         self.last_draws = draws
         self.positions_evaluated += len(planes)
         self.forward_seconds += time.perf_counter() - t0

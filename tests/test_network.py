@@ -45,6 +45,12 @@ def test_evaluator_batches_like_single_calls():
         assert np.allclose(p[0], priors[i], atol=1e-6) and np.isclose(v[0], values[i], atol=1e-6)
 
 
+def sample_planes() -> torch.Tensor:
+    """Four Connect Four positions, encoded: the opening to a full column."""
+    states = [GAME.state_from_moves(m) for m in ("4", "4453", "1234567", "44444")]
+    return torch.from_numpy(np.stack([GAME.encode(s) for s in states]))
+
+
 def test_a_scalar_value_head_becomes_win_draw_loss_with_nearly_its_values():
     scalar = small_net()
     scalar.eval()
@@ -52,8 +58,7 @@ def test_a_scalar_value_head_becomes_win_draw_loss_with_nearly_its_values():
                          NetworkConfig(channels=16, blocks=1, value_hidden=16, value_head="wdl"))
     wdl.deepen_from(scalar)
     wdl.eval()
-    states = [GAME.state_from_moves(m) for m in ("4", "4453", "1234567", "44444")]
-    planes = torch.from_numpy(np.stack([GAME.encode(s) for s in states]))
+    planes = sample_planes()
     with torch.no_grad():
         (scalar_logits, scalar_values), (wdl_logits, wdl_values) = scalar(planes), wdl(planes)
     assert torch.equal(scalar_logits, wdl_logits)
@@ -75,8 +80,7 @@ def test_a_deepened_network_computes_what_the_smaller_one_did_then_learns():
     deep = PolicyValueNet(GAME.obs_shape, GAME.num_actions, NetworkConfig(channels=16, blocks=3, value_hidden=16))
     deep.deepen_from(small)
     deep.eval()
-    states = [GAME.state_from_moves(m) for m in ("4", "4453", "1234567", "44444")]
-    planes = torch.from_numpy(np.stack([GAME.encode(s) for s in states]))
+    planes = sample_planes()
     with torch.no_grad():
         (small_logits, small_values), (deep_logits, deep_values) = small(planes), deep(planes)
     assert torch.allclose(small_logits, deep_logits, atol=1e-5) and torch.allclose(small_values, deep_values, atol=1e-6)
