@@ -84,8 +84,7 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
                     tree.first_child[b, leaf] = TERMINAL
                     value = kernels.terminal_value(game, state)
                     if value == 0.0 and params[CONTEMPT] > 0:  # a draw, worth -contempt to the root's player
-                        same = kernels.to_play(game, state) == kernels.to_play(game, root_states[b])
-                        value = -params[CONTEMPT] if same else params[CONTEMPT]
+                        value = -params[CONTEMPT] * root_player_sign(game, state, root_states[b])
                     tree.raw_value[b, leaf] = value
                 else:
                     tree.first_child[b, leaf] = PENDING
@@ -102,12 +101,17 @@ def select_leaves(game, tree, root_states, remaining, leaves_per_round, params, 
 
 
 @njit(cache=True)
+def root_player_sign(game, state, root_state):
+    """1.0 where the player to move in ``state`` is the root's, else -1.0: a draw there is worth
+    -contempt times this from the point of view of the player to move."""
+    return 1.0 if kernels.to_play(game, state) == kernels.to_play(game, root_state) else -1.0
+
+
+@njit(cache=True)
 def contempt_signs(game, states, root_states, tree_index, out):
-    """``out[i]`` = 1 where row i's player to move is its tree's root player, else -1: a draw
-    there is worth -contempt (or +contempt) from the point of view of the player to move."""
+    """``out[i]``: root_player_sign of row i in its tree (leaf values with contempt)."""
     for i in range(out.shape[0]):
-        same = kernels.to_play(game, states[i]) == kernels.to_play(game, root_states[tree_index[i]])
-        out[i] = 1.0 if same else -1.0
+        out[i] = root_player_sign(game, states[i], root_states[tree_index[i]])
 
 
 @njit(cache=True)
