@@ -51,4 +51,5 @@ class ChunkPlayer:
         p = self.played
         return {"games": p.games, "positions": p.positions, "moves": p.moves, "simulations": p.simulations,
                 "network_positions": self.evaluator.positions_evaluated,
-                "cache_lookups": getattr(p, "cache_lookups", 0), "cache_hits": getattr(p, "cache_hits", 0)}
+                "cache_lookups": getattr(p, "cache_lookups", 0), "cache_hits": getattr(p, "cache_hits", 0),
+                "opponent_games": p.opponent_games, "opponent_half_points": round(2 * p.opponent_points)}

@@ -122,6 +122,8 @@ class RunConfig:
             except ArenaError as e:
                 raise ConfigError(f"selfplay.random_opening_plies: {e}") from None
         require_specs("eval.opponents", self.eval.opponent_specs(), game)
+        if self.selfplay.opponent_share:
+            require_specs("selfplay.opponent", [self.selfplay.opponent], game)
         rating = self.rating
         for name, specs in (("pool", rating.pool_specs()), ("expert", [rating.expert] if rating.expert.strip() else []),
                             ("anchor", [rating.anchor])):

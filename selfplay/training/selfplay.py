@@ -20,11 +20,21 @@ proportion to the KL divergence from each search's root priors (noise included, 
 its policy target, the rest evenly, and each position is written floor(weight) times and once
 more with the fraction's probability. The copies are drawn from a generator of their own, so the
 games played from one seed are the same with the weighting on or off.
+
+A share of games can be played against a fixed opponent instead of itself (``opponent``, a player
+spec such as ``expert:level=10``, in ``opponent_share`` of games, on a colour drawn per game):
+AlphaStar's exploiters, training the network on the positions and results of its games against
+the engine it is measured against. Only the network's moves are searched, each with a full search, and recorded, so
+the policy never imitates the opponent, and every value target is the game's real result against it:
+a position lost by perfect play that the opponent tends to give back is worth what it scores.
+These games are always played to the end, and the opponent thinks on its own threads while the
+network searches the other games.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +45,7 @@ from selfplay.configio import require
 from selfplay.mcts import MCTS, Evaluator, MCTSConfig
 from selfplay.mcts.eval_cache import MAX_ENTRIES as MAX_EVAL_CACHE
 from selfplay.network import PRECISIONS
+from selfplay.players import Player, Resignation, make_player
 from selfplay.training.replay import GameChunk
 
 
@@ -64,6 +75,8 @@ class SelfPlayConfig:
     random_opening_plies: int = 2
     value_q_weight: float = 0.0       # the full search's root value's weight in each value target; 0 = z alone
     policy_surprise_weight: float = 0.0  # share of a game's weight given by policy surprise (KataGo 0.5); 0 = off
+    opponent: str = ""                # a player spec the network plays in opponent_share of games (expert:level=10)
+    opponent_share: float = 0.0       # share of games against opponent instead of itself; 0 = self-play only
 
     def validate(self):
         require(self.parallel_games >= 1, "parallel_games must be positive")
@@ -88,6 +101,10 @@ class SelfPlayConfig:
         require(self.random_opening_plies >= 1, f"random_opening_plies must be positive, got {self.random_opening_plies}")
         require(not self.gumbel or self.cheap_simulations == self.simulations,
                 "gumbel search records its improved policy on every move: set cheap_simulations = simulations")
+        require(0 <= self.opponent_share <= 1, f"opponent_share must be 0 (off) to 1, got {self.opponent_share}")
+        require(not self.opponent_share or self.opponent.strip(),
+                "opponent_share needs an opponent: a player spec such as expert:level=10")
+        require(not (self.opponent_share and self.gumbel), "games against an opponent need PUCT search, not gumbel")
 
     def mcts_config(self, seed: int | None, value_discount: float = 1.0) -> MCTSConfig:
         return MCTSConfig(num_simulations=self.simulations, c_puct=self.c_puct, dirichlet_alpha=self.dirichlet_alpha,
@@ -109,6 +126,7 @@ class _Slot:
     resign_allowed: bool = True
     low_streak: list = field(default_factory=lambda: [0, 0])  # consecutive low values per player
     would_resign: int = -1  # player who would have resigned first (resignation disabled), -1 none
+    opponent: int = -1      # the player (0 first, 1 second) the opponent plays; -1: self-play
 
 
 @dataclass
@@ -124,10 +142,12 @@ class SelfPlayStats:
     outcomes: list = field(default_factory=lambda: [0, 0, 0])  # first player wins, draws, second wins
     cache_lookups: int = 0   # leaves asked of the evaluation cache (0 without one)
     cache_hits: int = 0      # ... answered without a network forward of their own
+    opponent_games: int = 0  # games against the opponent (counted in games too)
+    opponent_points: float = 0.0  # ... the network's score in them: a win 1, a draw 1/2
 
     def merge(self, other: "SelfPlayStats") -> None:
         for name in ("games", "positions", "moves", "simulations", "seconds", "resigned", "resign_checks",
-                     "false_resigns", "cache_lookups", "cache_hits"):
+                     "false_resigns", "cache_lookups", "cache_hits", "opponent_games", "opponent_points"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes = [a + b for a, b in zip(self.outcomes, other.outcomes)]
 
@@ -146,6 +166,8 @@ class SelfPlay:
         self.copy_rng = np.random.default_rng(None if seed is None else [seed, 1])  # surprise copies only
         self.mcts = MCTS(game, evaluator, config.mcts_config(int(self.rng.integers(2**31)), value_discount),
                          config.parallel_games)
+        self.opponents: list[Player | None] = [None] * config.parallel_games  # one per slot, kept across games
+        self.pool: ThreadPoolExecutor | None = None  # the opponents' moves, made while the network searches
         self.slots = [self._new_game(b) for b in range(config.parallel_games)]
         self.territory = game.final_ownership(game.initial_state()) is not None  # ownership targets to record
 
@@ -153,12 +175,36 @@ class SelfPlay:
         c = self.config
         slot = _Slot(resign_allowed=bool(self.rng.random() >= c.resign_disabled_share))
         state = self.game.initial_state()
+        opening = ()
         if c.random_opening_share and self.rng.random() < c.random_opening_share:
-            for action in random_opening(self.game, c.random_opening_plies, self.rng):
+            opening = random_opening(self.game, c.random_opening_plies, self.rng)
+            for action in opening:
                 state = self.game.step(state, action)
             slot.moves = c.random_opening_plies  # the game's ply count: temperature and discount read it
+        if c.opponent_share and self.rng.random() < c.opponent_share:
+            slot.opponent, slot.resign_allowed = int(self.rng.integers(2)), False
+            self._start_opponent(b, opening)
         self.mcts.set_root(b, state)
         return slot
+
+    def _start_opponent(self, b: int, opening) -> None:
+        """Slot ``b``'s opponent, made on first use, told of a new game and its opening moves."""
+        if self.opponents[b] is None:
+            self.opponents[b] = make_player(self.config.opponent, self.game)
+        opponent, state = self.opponents[b], self.game.initial_state()
+        opponent.reset(self.game)
+        for action in opening:
+            opponent.observe(self.game, state, action)
+            state = self.game.step(state, action)
+
+    def _ask_opponents(self, theirs: np.ndarray) -> dict:
+        """Start the opponents' moves in the games where it is their turn (futures by slot)."""
+        if not theirs.any():
+            return {}
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="opponent")
+        return {b: self.pool.submit(self.opponents[b].select_move, self.game, self.mcts.root_states[b].copy())
+                for b in np.flatnonzero(theirs)}
 
     def play(self, num_games: int, max_rounds: int | None = None) -> tuple[GameChunk, SelfPlayStats]:
         """Play until ``num_games`` games finish (other games keep running for the next call), or
@@ -172,8 +218,17 @@ class SelfPlay:
         t0 = time.perf_counter()
         while len(finished) < num_games and (max_rounds is None or rounds < max_rounds):
             rounds += 1
-            full, targets, priors, root_value, actions = self._search(stats)
-            resigned = self._record_and_check(targets, priors, root_value, full)
+            theirs = np.array([slot.opponent == self.game.to_play(self.mcts.root_states[b])
+                               for b, slot in enumerate(self.slots)])
+            asked = self._ask_opponents(theirs)
+            full, targets, priors, root_value, actions = self._search(stats, ~theirs)
+            resigned = self._record_and_check(targets, priors, root_value, full, ~theirs)
+            for b, move in asked.items():
+                try:
+                    actions[b] = move.result()
+                except Resignation:
+                    resigned[b] = True
+            self._tell_opponents(np.where(resigned, -1, actions))
             self.mcts.advance(np.where(resigned, -1, actions))
             for b, slot in enumerate(self.slots):
                 state = self.mcts.root_states[b]
@@ -196,15 +251,37 @@ class SelfPlay:
         stats.cache_hits = getattr(evaluator, "cache_hits", 0) - hits_before
         return self._chunk(finished, stats), stats
 
-    def _search(self, stats: SelfPlayStats):
-        """Search every game; returns (full-search flags, policy targets, the root priors the
-        targets' searches used, root values, moves)."""
+    def _tell_opponents(self, actions: np.ndarray) -> None:
+        """Every move of an opponent's game, either side's, is shown to the opponent."""
+        for b, slot in enumerate(self.slots):
+            if slot.opponent >= 0 and actions[b] >= 0:
+                self.opponents[b].observe(self.game, self.mcts.root_states[b], int(actions[b]))
+
+    def close(self) -> None:
+        """Stop the opponents' engines and threads (also done when the process exits)."""
+        for opponent in self.opponents:
+            if opponent is not None and hasattr(opponent, "close"):
+                opponent.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+    def _search(self, stats: SelfPlayStats, mine: np.ndarray):
+        """Search the games where the network is to move (``mine``); returns (full-search flags,
+        policy targets, the root priors the targets' searches used, root values, moves: -1 in
+        the others)."""
         c = self.config
         full = self.rng.random(c.parallel_games) < c.full_search_prob
         if c.cheap_simulations == c.simulations:
             full[:] = True
-        result = self.mcts.search(c.cheap_simulations)
-        stats.simulations += c.cheap_simulations * c.parallel_games
+        if c.opponent_share:  # the opponent's thinking costs more than a full search of every move
+            full |= np.array([slot.opponent >= 0 for slot in self.slots])
+        full &= mine
+        if not mine.any():
+            empty = np.zeros((c.parallel_games, self.game.num_actions), dtype=np.float32)
+            return full, empty, empty.copy(), np.zeros(c.parallel_games), np.full(c.parallel_games, -1)
+        result = self.mcts.search(c.cheap_simulations, active=None if mine.all() else mine)
+        stats.simulations += c.cheap_simulations * int(mine.sum())
         targets, priors, root_value = result.policy(), result.priors.copy(), result.root_value.copy()
         if c.cheap_simulations < c.simulations and full.any():
             extra = c.simulations - c.cheap_simulations
@@ -217,14 +294,17 @@ class SelfPlay:
             actions = result.select_actions(0.0, self.rng)
         else:
             actions = np.array([_choose(result.visit_counts[b], c.temperature if slot.moves < c.temperature_moves
-                                        else 0.0, self.rng) for b, slot in enumerate(self.slots)])
+                                        else 0.0, self.rng) if mine[b] else -1 for b, slot in enumerate(self.slots)])
         return full, targets, priors, root_value, actions
 
-    def _record_and_check(self, targets, priors, root_value, full) -> np.ndarray:
-        """Record the full-search positions; return which games the player to move resigns."""
+    def _record_and_check(self, targets, priors, root_value, full, mine) -> np.ndarray:
+        """Record the full-search positions; return which games the player to move resigns (in
+        self-play games, where the network searched)."""
         c = self.config
         resigned = np.zeros(c.parallel_games, dtype=np.bool_)
         for b, slot in enumerate(self.slots):
+            if not mine[b]:
+                continue
             state = self.mcts.root_states[b]
             player = self.game.to_play(state)
             if full[b] and targets[b].sum() > 0:
@@ -236,7 +316,7 @@ class SelfPlay:
                 slot.root_values.append(float(root_value[b]))
                 if c.policy_surprise_weight:  # off: no KL per recorded position
                     slot.surprises.append(policy_surprise(target, priors[b]))
-            if c.resign_threshold <= -1:
+            if c.resign_threshold <= -1 or slot.opponent >= 0:
                 continue
             low = root_value[b] < c.resign_threshold
             slot.low_streak[player] = slot.low_streak[player] + 1 if low else 0
@@ -254,6 +334,9 @@ class SelfPlay:
         if slot.would_resign >= 0:
             stats.resign_checks += 1
             stats.false_resigns += int(returns[slot.would_resign] >= 0)
+        if slot.opponent >= 0:
+            stats.opponent_games += 1
+            stats.opponent_points += (returns[1 - slot.opponent] + 1) / 2
 
     def _chunk(self, finished, stats: SelfPlayStats) -> GameChunk:
         planes, policies, values, owners, scores, copies = [], [], [], [], [], []

@@ -156,6 +156,8 @@ class InProcessSelfPlay(SelfPlaySource):
         scalar("selfplay/draw_rate", stats.outcomes[1] / max(stats.games, 1), step)
         scalar("selfplay/game_length", stats.moves / max(stats.games, 1), step)
         scalar("selfplay/resign_rate", stats.resigned / max(stats.games, 1), step)
+        if stats.opponent_games:
+            scalar("selfplay/score_against_opponent", stats.opponent_points / stats.opponent_games, step)
         if self.totals.resign_checks:
             scalar("selfplay/false_resign_rate", self.totals.false_resigns / self.totals.resign_checks, step)
         scalar("replay/positions", self.buffer.size, step)
