@@ -24,9 +24,10 @@ games played from one seed are the same with the weighting on or off.
 A share of games can be played against a fixed opponent instead of itself (``opponent``, a player
 spec such as ``expert:level=10``, in ``opponent_share`` of games, on a colour drawn per game):
 AlphaStar's exploiters, training the network on the positions and results of its games against
-the engine it is measured against. Only the network's moves are searched, each with a full search, and recorded, so
-the policy never imitates the opponent, and every value target is the game's real result against it:
-a position lost by perfect play that the opponent tends to give back is worth what it scores.
+the engine it is measured against. Only the network's moves are searched (each a full search) and
+recorded, so the policy never imitates the opponent, and every value target is the game's real
+result against it: a position lost by perfect play that the opponent tends to give back is worth
+what it scores.
 These games are always played to the end, and the opponent thinks on its own threads while the
 network searches the other games.
 """
