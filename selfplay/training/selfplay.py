@@ -198,6 +198,13 @@ class SelfPlay:
             opponent.observe(self.game, state, action)
             state = self.game.step(state, action)
 
+    def _opponents_turn(self) -> np.ndarray:
+        """Which games the opponent is to move in (none without opponents: self-play pays nothing)."""
+        if not self.config.opponent_share:
+            return np.zeros(self.config.parallel_games, dtype=np.bool_)
+        return np.array([slot.opponent == self.game.to_play(self.mcts.root_states[b])
+                         for b, slot in enumerate(self.slots)])
+
     def _ask_opponents(self, theirs: np.ndarray) -> dict:
         """Start the opponents' moves in the games where it is their turn (futures by slot)."""
         if not theirs.any():
@@ -219,8 +226,7 @@ class SelfPlay:
         t0 = time.perf_counter()
         while len(finished) < num_games and (max_rounds is None or rounds < max_rounds):
             rounds += 1
-            theirs = np.array([slot.opponent == self.game.to_play(self.mcts.root_states[b])
-                               for b, slot in enumerate(self.slots)])
+            theirs = self._opponents_turn()
             asked = self._ask_opponents(theirs)
             full, targets, priors, root_value, actions = self._search(stats, ~theirs)
             resigned = self._record_and_check(targets, priors, root_value, full, ~theirs)
@@ -254,6 +260,8 @@ class SelfPlay:
 
     def _tell_opponents(self, actions: np.ndarray) -> None:
         """Every move of an opponent's game, either side's, is shown to the opponent."""
+        if not self.config.opponent_share:
+            return
         for b, slot in enumerate(self.slots):
             if slot.opponent >= 0 and actions[b] >= 0:
                 self.opponents[b].observe(self.game, self.mcts.root_states[b], int(actions[b]))
