@@ -49,6 +49,8 @@ KINDS = {
                                  "(less fpu * sqrt(prior mass tried), Leela Zero's and KataGo's)"),
         ("cstdev", "0", "KataGo's dynamic cPUCT: exploration scaled by the spread of a node's values "
                         "(0: off; KataGo plays with 0.85)"),
+        ("oppc", "1", "exploration where the opponent is to move, this many times the usual (above 1: the "
+                      "opponent modelled as playing the policy's moves, weaker than the search)"),
         ("passrule", "false", "Leela Zero's pass rule (Go): pass after the opponent's pass where the count "
                               "wins, never into a tied or lost count while another move is as good"),
         ("contempt", "0", "Leela Chess Zero's contempt: a draw worth minus this to this player (0 to 1; a "

@@ -15,8 +15,8 @@ from selfplay.mcts.errors import MCTSConfigError
 
 # Slots of the parameter array the kernels read (see MCTSConfig.params).
 (C_PUCT, C_BASE, FPU_VALUE, FPU_MODE, SIGN, VIRTUAL_LOSS, GUMBEL, VALUE_SCALE, MAXVISIT_INIT, FORCED_K,
- DISCOUNT, SOLVER, SQUARES, STDEV_SCALE, STDEV_PRIOR, STDEV_WEIGHT, CONTEMPT) = range(17)
-NUM_PARAMS = 17
+ DISCOUNT, SOLVER, SQUARES, STDEV_SCALE, STDEV_PRIOR, STDEV_WEIGHT, CONTEMPT, OPPONENT_EXPLORE) = range(18)
+NUM_PARAMS = 18
 
 #: The FPU_MODE slot holds the mode's index here.
 FPU_MODES = ("reduction", "absolute", "scaled")
@@ -84,6 +84,14 @@ class MCTSConfig:
     #: win/draw/loss probabilities (``reports_draws``) and from terminal positions. A player's
     #: option against a weaker opponent; a tree shared by both sides (self-play) cannot use it.
     contempt: float = 0.0
+    #: Exploration at the nodes where the root's opponent is to move is this many times the
+    #: usual (1 = the same search for both sides). Above 1 the opponent's replies get visits
+    #: closer to the network's priors, whatever their values, so a line is worth nearer the
+    #: average over the replies the policy expects than the best reply's value: the opponent is
+    #: modelled as a player of the policy's moves, weaker than the search (a search-time cousin
+    #: of KataGo's playout doubling advantage for handicap games). A player's option against a
+    #: weaker opponent, like contempt; PUCT in a two-player game only.
+    opponent_explore: float = 1.0
     #: Keep the chosen child's subtree and statistics when the game advances.
     tree_reuse: bool = True
     #: Node slots per tree allocated up front; 0 = enough for one search from an empty tree.
@@ -148,6 +156,11 @@ class MCTSConfig:
             raise MCTSConfigError(f"mcts.value_discount must be in (0, 1], got {self.value_discount}")
         if not 0.0 <= self.contempt <= 1.0:
             raise MCTSConfigError(f"mcts.contempt must be in [0, 1], got {self.contempt}")
+        if self.opponent_explore <= 0:
+            raise MCTSConfigError(f"mcts.opponent_explore must be > 0, got {self.opponent_explore}")
+        if self.opponent_explore != 1 and (self.gumbel or not self.two_player):
+            raise MCTSConfigError("mcts.opponent_explore needs PUCT search in a two-player game (the Gumbel "
+                                  "rules and one agent have no opponent's nodes to explore)")
         if self.contempt > 0 and (self.solver or not self.two_player):
             raise MCTSConfigError("mcts.contempt needs a two-player search without the solver (a proof's draw "
                                   "is worth exactly 0)")
@@ -175,6 +188,7 @@ class MCTSConfig:
         p[STDEV_PRIOR] = self.cpuct_stdev_prior
         p[STDEV_WEIGHT] = self.cpuct_stdev_prior_weight
         p[CONTEMPT] = self.contempt
+        p[OPPONENT_EXPLORE] = self.opponent_explore
         return p
 
 

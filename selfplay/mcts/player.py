@@ -138,20 +138,22 @@ class MCTSPlayer(Player):
 
 #: The config's field names as the spec's options name them, in the order they are replaced.
 SPEC_NAMES = {"mcts.num_simulations": "sims", "mcts.c_puct": "c", "mcts.policy_temperature": "ptemp",
-              "mcts.fpu_mode": "fpumode", "mcts.fpu_value": "fpu", "mcts.cpuct_stdev_scale": "cstdev", "mcts.": ""}
+              "mcts.fpu_mode": "fpumode", "mcts.fpu_value": "fpu", "mcts.cpuct_stdev_scale": "cstdev",
+              "mcts.opponent_explore": "oppc", "mcts.": ""}
 
 
 def search_config(kind: str, o: dict, **extra) -> MCTSConfig:
     """The search of a ``mcts:`` or ``net:`` spec from its options (sims, c, gumbel, solve, lcb, seed, temp;
-    ptemp, fpu, fpumode, cstdev and passrule where the spec has them), refused in the words of the spec rather than of
-    the config's fields."""
+    ptemp, fpu, fpumode, cstdev, oppc and passrule where the spec has them), refused in the words of the
+    spec rather than of the config's fields."""
     if o["temp"] < 0:
         raise PlayerSpecError(f"{kind}: temp={o['temp']:g} must be 0 (best move) or more")
     try:
         return MCTSConfig(num_simulations=o["sims"], c_puct=o["c"], gumbel=o["gumbel"], solver=o["solve"],
                           lcb=o["lcb"], policy_temperature=o.get("ptemp", 1.0),
                           fpu_mode=o.get("fpumode", "reduction"), fpu_value=o.get("fpu", 0.25),
-                          cpuct_stdev_scale=o.get("cstdev", 0.0), pass_rule=o.get("passrule", False),
+                          cpuct_stdev_scale=o.get("cstdev", 0.0), opponent_explore=o.get("oppc", 1.0),
+                          pass_rule=o.get("passrule", False),
                           seed=None if o["seed"] < 0 else o["seed"], **extra)
     except MCTSConfigError as e:
         message = str(e)

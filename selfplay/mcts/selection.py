@@ -24,6 +24,7 @@ from selfplay.mcts.config import (
     FPU_MODE,
     FPU_SCALED,
     FPU_VALUE,
+    OPPONENT_EXPLORE,
     SIGN,
     STDEV_PRIOR,
     STDEV_SCALE,
@@ -60,19 +61,20 @@ def puct_child(tree, b, node, params, visited_mass=1.0, explore=1.0):
 
 
 @njit(cache=True)
-def tuned_child(tree, b, node, params):
+def tuned_child(tree, b, node, params, explore=1.0):
     """``puct_child`` with the options that read more of the node than the plain walk: Leela
     Zero's and KataGo's first-play urgency (fpu_mode "scaled": the reduction grows with the prior
-    mass of the children visited so far) and KataGo's dynamic cPUCT (``spread_factor``). Kept
-    out of ``puct_child``: a second loop there, even one never entered, cost the fused uniform
-    search 40% of its speed."""
+    mass of the children visited so far), KataGo's dynamic cPUCT (``spread_factor``) and the
+    walk's own factor ``explore`` (opponent_explore at the opponent's nodes). Kept out of
+    ``puct_child``: a second loop there, even one never entered, cost the fused uniform search
+    40% of its speed."""
     start, n = tree.first_child[b, node], tree.num_children[b, node]
     mass = 1.0
     if params[FPU_MODE] == FPU_SCALED:
         mass = 0.0
         for k in range(start, start + n):
             mass += tree.prior[b, k] if tree.visits[b, k] > 0 else 0.0
-    return puct_child(tree, b, node, params, mass, spread_factor(tree, b, node, params))
+    return puct_child(tree, b, node, params, mass, explore * spread_factor(tree, b, node, params))
 
 
 @njit(cache=True, inline="always")
@@ -113,20 +115,26 @@ def descend_puct(game, tree, b, state, params, pending_loss, solver):
     on every node of the path and charging ``pending_loss`` against each node below the root
     until ``backup`` replaces it with the leaf's value. Returns the leaf. ``solver`` is a
     constant where the fused loop calls it, so that a search without the solver never reads
-    ``tree.proven`` (reading it cost the fused uniform search about a fifth of its speed)."""
+    ``tree.proven`` (reading it cost the fused uniform search about a fifth of its speed).
+    Players alternate, so the root's opponent is to move at odd depths: opponent_explore
+    applies there."""
     sign = params[SIGN]
     node = 0
     tree.visits[b, 0] += 1
     forced = params[FORCED_K] > 0
-    tuned = params[FPU_MODE] == FPU_SCALED or params[STDEV_SCALE] > 0
+    opponent_explore = params[OPPONENT_EXPLORE]
+    tuned = params[FPU_MODE] == FPU_SCALED or params[STDEV_SCALE] > 0 or opponent_explore != 1.0
+    odd = False
     while tree.first_child[b, node] >= 0 and not (solver and tree.proven[b, node] != 0):
         child = forced_root_child(tree, b, params) if forced and node == 0 else -1
-        child = tuned_child(tree, b, node, params) if tuned and child < 0 else child
+        child = tuned_child(tree, b, node, params, opponent_explore if odd else 1.0) if tuned and child < 0 \
+            else child
         child = puct_child(tree, b, node, params) if child < 0 else child
         tree.visits[b, child] += 1
         tree.value_sum[b, child] -= sign * pending_loss
         kernels.step(game, state, tree.action[b, child])
         node = child
+        odd = not odd
     return node
 
 

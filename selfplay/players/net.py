@@ -64,7 +64,9 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     (mcts.MCTSConfig.policy_temperature); ``fpu=V,fpumode=reduction|absolute|scaled`` value the
     moves not yet tried (mcts.MCTSConfig.fpu_mode; scaled is Leela Zero's and KataGo's);
     ``cstdev=S`` scales exploration by the spread of each node's values (KataGo's dynamic cPUCT,
-    mcts.MCTSConfig.cpuct_stdev_scale; KataGo plays with 0.85); ``passrule=true`` passes only where
+    mcts.MCTSConfig.cpuct_stdev_scale; KataGo plays with 0.85); ``oppc=K`` explores K times as much
+    where the opponent is to move, modelling it as a player of the policy's moves
+    (mcts.MCTSConfig.opponent_explore); ``passrule=true`` passes only where
     the count wins (Leela Zero's pass rule, mcts.passing); ``contempt=D`` (0 to 1, a win/draw/loss
     network, no cache) counts a draw as -D for this player (Leela Chess Zero's contempt,
     mcts.MCTSConfig.contempt)."""
@@ -74,7 +76,8 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
         raise PlayerSpecError("net: name a checkpoint or run directory, e.g. net:runs/c4,sims=200")
     o = read_options("net", options, sims=200, c=1.25, temp=0.0, seed=-1, device="auto", gumbel=False,
                      precision="fp32", cache=0, sym=1, score=0.0, solve=False, lcb=0.0,
-                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0, passrule=False, contempt=0.0)
+                     ptemp=1.0, fpu=0.25, fpumode="reduction", cstdev=0.0, oppc=1.0, passrule=False,
+                     contempt=0.0)
     if o["precision"] not in PRECISIONS:
         raise PlayerSpecError(f"net: precision must be one of {', '.join(PRECISIONS)}, got {o['precision']!r}")
     if not 0 <= o["cache"] <= MAX_EVAL_CACHE:
@@ -114,8 +117,9 @@ def make_net_player(game: Game, options: dict[str, str], context: dict) -> MCTSP
     ptemp = f",ptemp={o['ptemp']:g}" if o["ptemp"] != 1 else ""
     fpu = "" if (o["fpumode"], o["fpu"]) == ("reduction", 0.25) else f",fpu={o['fpu']:g},fpumode={o['fpumode']}"
     cstdev = f",cstdev={o['cstdev']:g}" if o["cstdev"] else ""
+    oppc = f",oppc={o['oppc']:g}" if o["oppc"] != 1 else ""
     passrule = ",passrule" if o["passrule"] else ""
     contempt = f",contempt={o['contempt']:g}" if o["contempt"] else ""
     name = (f"net({Path(path).name}@{payload.get('step', '?')},sims={o['sims']}"
-            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev}{passrule}{contempt})")
+            f"{precision}{sym}{score}{lcb}{ptemp}{fpu}{cstdev}{oppc}{passrule}{contempt})")
     return MCTSPlayer(game, evaluator, config, temperature=o["temp"], name=name)
